@@ -1,0 +1,199 @@
+"""``recrepro`` command line: the steps the Snakemake rules call, plus ``recommend`` and ``models``.
+
+Errors a user can cause print one line (``recrepro: error: ...``) and exit with status 1.
+Thread limits are set from ``--threads`` before NumPy or TensorFlow is imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "RECREPRO_THREADS")
+
+
+def _set_threads(threads: int) -> None:
+    for name in THREAD_VARIABLES:
+        os.environ[name] = str(threads)
+
+
+def cmd_prepare_data(args: argparse.Namespace) -> None:
+    """Locate (or download), verify and parse a dataset into Parquet tables."""
+    from recrepro.data.movielens import TABLES, load_tables, locate
+    from recrepro.io import write_parquet
+
+    folder = locate(args.dataset, args.data_dir or None, args.cache_dir)
+    tables = load_tables(args.dataset, folder)
+    for name in TABLES:
+        write_parquet(Path(args.out) / f"{name}.parquet", tables[name])
+    logging.info("%s: %d ratings from %s", args.dataset, len(tables["ratings"]), folder)
+
+
+def cmd_split(args: argparse.Namespace) -> None:
+    """Write the train/valid/test split of one (dataset, protocol, seed)."""
+    import pandas as pd
+
+    from recrepro.data.splits import split_ratings
+    from recrepro.io import write_parquet
+    from recrepro.rng import make_rng
+
+    ratings = pd.read_parquet(Path(args.data) / "ratings.parquet")
+    parts = split_ratings(
+        ratings, args.protocol, args.valid, args.test, make_rng("split", args.dataset, args.seed)
+    )
+    for name, frame in parts.items():
+        write_parquet(Path(args.out) / f"{name}.parquet", frame)
+        logging.info("%s: %d interactions", name, len(frame))
+
+
+def cmd_train_evaluate(args: argparse.Namespace) -> None:
+    """Fit one model on one split and evaluate it."""
+    from recrepro.runner import train_and_evaluate
+    from recrepro.runs import RunKey
+
+    key = RunKey(args.dataset, args.protocol, args.model, args.setting, args.seed)
+    params = json.loads(args.params)
+    if args.params_file:
+        params = {**params, **json.loads(Path(args.params_file).read_text())["params"]}
+    record = train_and_evaluate(
+        key, params, json.loads(args.evaluation), args.data, args.split, args.out
+    )
+    logging.info("metrics: %s", json.dumps(record["metrics"], sort_keys=True))
+
+
+def cmd_summarize(args: argparse.Namespace) -> None:
+    """Mean and standard deviation across seeds of every metric."""
+    from recrepro.io import write_csv
+    from recrepro.summarize import collect_metrics, summarize
+
+    write_csv(args.out, summarize(collect_metrics(args.metrics)))
+
+
+def cmd_recommend(args: argparse.Namespace) -> None:
+    """Print a user's top-k titles from a finished run (or a movie's most similar movies)."""
+    from recrepro.recommend import recommendations, similar_movies
+
+    if args.similar_to is not None:
+        frame = similar_movies(args.run, args.data, args.similar_to, args.k)
+    else:
+        frame = recommendations(args.run, args.data, args.user, args.k)
+    print(frame.to_string(index=False))
+
+
+def cmd_models(args: argparse.Namespace) -> None:
+    """List registered models with their source."""
+    from recrepro.models.registry import available_models, get_model_class
+
+    for name in available_models():
+        cls = get_model_class(name)
+        print(f"{name:20s} {cls.source}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="recrepro", description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=1, help="threads for NumPy and TensorFlow")
+    parser.add_argument("--log", help="also append log messages to this file")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("prepare-data", help=cmd_prepare_data.__doc__)
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--data-dir", default="", help="folder holding the raw dataset folder")
+    p.add_argument("--cache-dir", default="data/raw", help="download cache")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_prepare_data)
+
+    p = sub.add_parser("split", help=cmd_split.__doc__)
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--protocol", required=True)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--valid", type=float, default=0.1)
+    p.add_argument("--test", type=float, default=0.1)
+    p.add_argument("--data", required=True, help="folder of the parsed dataset")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_split)
+
+    p = sub.add_parser("train-evaluate", help=cmd_train_evaluate.__doc__)
+    for name in ("dataset", "protocol", "model", "setting"):
+        p.add_argument(f"--{name}", required=True)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--params", default="{}", help="hyperparameter overrides as JSON")
+    p.add_argument("--params-file", help="JSON file with tuned hyperparameters under 'params'")
+    p.add_argument("--evaluation", default='{"ks": [5, 10, 20, 50, 100]}', help="as JSON")
+    p.add_argument("--data", required=True)
+    p.add_argument("--split", required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_train_evaluate)
+
+    p = sub.add_parser("summarize", help=cmd_summarize.__doc__)
+    p.add_argument("--out", required=True)
+    p.add_argument("metrics", nargs="+", help="metrics.json files")
+    p.set_defaults(func=cmd_summarize)
+
+    p = sub.add_parser("recommend", help=cmd_recommend.__doc__)
+    p.add_argument("--model", default=None, help="model name (with --dataset etc.) instead of --run")
+    p.add_argument("--run", default=None, help="a run folder under results/runs/")
+    p.add_argument("--user", type=int, default=42, help="MovieLens user id")
+    p.add_argument("--similar-to", type=int, default=None, help="MovieLens movie id (multitask)")
+    p.add_argument("-k", type=int, default=5)
+    p.add_argument("--dataset", default="ml-100k")
+    p.add_argument("--protocol", default="random")
+    p.add_argument("--setting", default="faithful")
+    p.add_argument("--seed", type=int, default=None, help="default: the first seed run")
+    p.add_argument("--results", default="results")
+    p.set_defaults(func=cmd_recommend)
+
+    p = sub.add_parser("models", help=cmd_models.__doc__)
+    p.set_defaults(func=cmd_models)
+    return parser
+
+
+def _resolve_run(args: argparse.Namespace) -> None:
+    """For ``recommend``: turn --model/--dataset/... into --run, and find the data folder."""
+    from recrepro.errors import RecreproError
+
+    if args.run is None:
+        if args.model is None:
+            raise RecreproError("recommend needs --model NAME or --run FOLDER")
+        base = Path(args.results) / "runs" / args.dataset / args.protocol / args.model / args.setting
+        seeds = sorted(base.glob("seed*"), key=lambda p: int(p.name[4:])) if base.is_dir() else []
+        if args.seed is not None:
+            seeds = [base / f"seed{args.seed}"]
+        if not seeds or not (seeds[0] / "topk.parquet").is_file():
+            raise RecreproError(f"no finished run in {base}; run the study first (snakemake)")
+        args.run = str(seeds[0])
+    from recrepro.runs import parse_run_path
+
+    args.data = str(Path(args.results) / "data" / parse_run_path(args.run).dataset)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _set_threads(args.threads)
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if args.log:
+        Path(args.log).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(args.log))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", handlers=handlers, force=True)
+
+    from recrepro.errors import RecreproError
+
+    try:
+        if args.command == "recommend":
+            _resolve_run(args)
+        args.func(args)
+    except RecreproError as exc:
+        message = f"recrepro: error: {exc}"
+        print(message, file=sys.stderr)
+        if args.log:
+            with open(args.log, "a", encoding="utf-8") as handle:
+                handle.write(message + "\n")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

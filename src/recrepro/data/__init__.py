@@ -1,0 +1,1 @@
+"""MovieLens data: download, verification, parsing, splitting and the in-memory containers."""

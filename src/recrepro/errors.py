@@ -1,0 +1,17 @@
+"""Errors that stop a run with one clear line (the CLI prints ``recrepro: error: <message>``)."""
+
+
+class RecreproError(Exception):
+    """Base class: the message names the problem and, where possible, the fix."""
+
+
+class ConfigError(RecreproError):
+    """The configuration is invalid (unknown model, bad K, empty seed list, ...)."""
+
+
+class DataError(RecreproError):
+    """The data is missing, corrupt or malformed."""
+
+
+class TrainingError(RecreproError):
+    """A model failed to train (e.g. the loss diverged to NaN)."""

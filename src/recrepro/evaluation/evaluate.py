@@ -1,0 +1,210 @@
+"""Evaluate a fitted model: full-catalogue top-K ranking with seen items masked, in user batches.
+
+For each batch of evaluated users the model's ``score`` matrix is computed once; the unmasked
+scores give the TFRS-style factorized top-K accuracy over the users' test interactions, then
+seen items are set to ``-inf`` and the top ``max(ks)`` items give the per-user ranking metrics.
+Memory is bounded by ``batch_size x n_items`` scores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from recrepro.data.interactions import Interactions
+from recrepro.errors import ConfigError, RecreproError
+from recrepro.evaluation import metrics as M
+
+if TYPE_CHECKING:
+    from recrepro.models.base import Recommender
+
+
+@dataclass
+class EvaluationResult:
+    """Aggregate metrics, per-user metrics (``user`` = user index) and the top-K lists."""
+
+    metrics: dict[str, float]
+    per_user: pd.DataFrame
+    topk: pd.DataFrame
+    n_users_evaluated: int
+
+
+@dataclass
+class _Batches:
+    """Accumulated per-batch outputs."""
+
+    users: list[np.ndarray]
+    top: list[np.ndarray]
+    top_scores: list[np.ndarray]
+    ranking: list[dict[str, np.ndarray]]
+    factorized: list[dict[str, np.ndarray]]
+
+
+def _check_ks(ks: Sequence[int], n_items: int) -> list[int]:
+    ks = sorted({int(k) for k in ks})
+    if not ks or ks[0] < 1:
+        raise ConfigError(f"evaluation cut-offs must be positive integers, got {list(ks)}")
+    if ks[-1] > n_items:
+        raise ConfigError(
+            f"evaluation cut-off K={ks[-1]} exceeds the catalogue size ({n_items} items); "
+            "lower the largest K"
+        )
+    return ks
+
+
+def _name(model: Recommender) -> str:
+    return getattr(model, "name", "") or type(model).__name__
+
+
+def _model_scores(model: Recommender, users: np.ndarray, n_items: int) -> np.ndarray:
+    """A float copy of ``model.score(users)``, checked for shape and NaN."""
+    raw = np.asarray(model.score(users))
+    name = _name(model)
+    if raw.shape != (len(users), n_items):
+        raise RecreproError(
+            f"model '{name}' returned scores of shape {raw.shape}, expected "
+            f"({len(users)}, {n_items}): score() must cover every catalogue item"
+        )
+    scores = np.array(raw, dtype=np.result_type(raw.dtype, np.float32))  # copy: we mask it
+    if np.isnan(scores).any():
+        raise RecreproError(f"model '{name}' returned NaN scores; the model did not train properly")
+    return scores
+
+
+def _score_batches(
+    model: Recommender,
+    users: np.ndarray,
+    seen: Interactions,
+    relevant: sp.csr_matrix,
+    test: Interactions,
+    ks: list[int],
+    batch_size: int,
+) -> _Batches:
+    """Score, mask and rank ``users`` (sorted) in batches."""
+    n_items = seen.n_items
+    seen_m = seen.matrix()
+    order = np.argsort(test.user, kind="stable")
+    test_users, test_items = test.user[order], test.item[order]
+    out = _Batches([], [], [], [], [])
+    for start in range(0, len(users), batch_size):
+        batch = users[start : start + batch_size]
+        scores = _model_scores(model, batch, n_items)
+        lo, hi = np.searchsorted(test_users, [batch[0], batch[-1] + 1])
+        in_batch = np.isin(test_users[lo:hi], batch)
+        rows = np.searchsorted(batch, test_users[lo:hi][in_batch])
+        out.factorized.append(M.factorized_top_k(scores, rows, test_items[lo:hi][in_batch], ks))
+        masked = seen_m[batch]
+        scores[np.repeat(np.arange(len(batch)), np.diff(masked.indptr)), masked.indices] = -np.inf
+        top = M.top_k(scores, ks[-1])
+        out.users.append(batch)
+        out.top.append(top)
+        out.top_scores.append(np.take_along_axis(scores, top, axis=1))
+        out.ranking.append(M.ranking_metrics(top, relevant[batch], ks))
+    return out
+
+
+def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+
+
+def _rating_errors(
+    model: Recommender, test: Interactions, per_user: pd.DataFrame
+) -> dict[str, float]:
+    """Aggregate RMSE/MAE over all test ratings; adds per-user ``rmse``/``mae`` to ``per_user``."""
+    pred = np.asarray(model.predict(test.user, test.item), np.float64)
+    if pred.shape != (len(test),) or np.isnan(pred).any():
+        raise RecreproError(
+            f"model '{_name(model)}' returned invalid rating predictions (shape {pred.shape}, "
+            f"expected ({len(test)},), NaN not allowed)"
+        )
+    err = pd.DataFrame({"user": test.user, "se": (pred - test.rating) ** 2})
+    err["ae"] = np.sqrt(err["se"])
+    by_user = err.groupby("user").mean()
+    per_user["rmse"] = per_user["user"].map(np.sqrt(by_user["se"])).to_numpy(np.float64)
+    per_user["mae"] = per_user["user"].map(by_user["ae"]).to_numpy(np.float64)
+    return M.rating_errors(pred, test.rating)
+
+
+def evaluate(
+    model: Recommender,
+    train: Interactions,
+    test: Interactions,
+    *,
+    ks: Sequence[int],
+    seen: Interactions | None = None,
+    relevance_threshold: float | None = None,
+    batch_size: int = 1024,
+) -> EvaluationResult:
+    """Evaluate ``model`` on ``test``: ranking metrics at each K, beyond-accuracy, rating errors.
+
+    ``seen`` (default ``train``) items are masked before ranking. Relevant items are the test
+    interactions (rated ``>= relevance_threshold`` if given). Users with at least one relevant
+    test item and one training interaction are evaluated; aggregate ranking metrics are means
+    over them. ``factorized_top@K`` uses unmasked scores and all test interactions of evaluated
+    users (threshold not applied), averaged over interactions. ``coverage@K``, ``popularity@K``
+    and ``novelty@K`` use training item counts. Rating models also get ``rmse``/``mae`` over all
+    test ratings, and per-user ``rmse``/``mae`` columns for the evaluated users.
+    """
+    n_items = train.n_items
+    ks = _check_ks(ks, n_items)
+    if batch_size < 1:
+        raise ConfigError(f"batch_size must be positive, got {batch_size}")
+    seen = train if seen is None else seen
+    keep = np.ones(len(test), bool)
+    if relevance_threshold is not None:
+        keep = test.rating >= relevance_threshold
+    relevant = test.subset(keep).matrix()
+    n_relevant = np.diff(relevant.indptr)
+    has_train = np.bincount(train.user, minlength=train.n_users) > 0
+    users = np.flatnonzero((n_relevant > 0) & has_train)
+    if len(users) == 0:
+        raise RecreproError(
+            f"no user can be evaluated: none has both a training interaction and a relevant "
+            f"test item ({len(test)} test interactions, relevance threshold "
+            f"{relevance_threshold}); check the split and the threshold"
+        )
+    test_users = test.subset(np.isin(test.user, users))
+    batches = _score_batches(model, users, seen, relevant, test_users, ks, batch_size)
+
+    ranking = _concat(batches.ranking)
+    top = np.concatenate(batches.top)
+    per_user = pd.DataFrame({"user": users, **ranking, "n_relevant": n_relevant[users]})
+    result = {key: float(np.mean(values)) for key, values in ranking.items()}
+    result.update({k: float(np.mean(v)) for k, v in _concat(batches.factorized).items()})
+    counts = train.item_counts()
+    for k in ks:
+        result[f"coverage@{k}"] = M.coverage(top[:, :k], n_items)
+        result[f"popularity@{k}"] = M.mean_popularity(top[:, :k], counts)
+        result[f"novelty@{k}"] = M.novelty(top[:, :k], counts, train.n_users)
+    if model.predicts_ratings:
+        result.update(_rating_errors(model, test, per_user))
+
+    max_k = top.shape[1]
+    topk = pd.DataFrame(
+        {
+            "user": np.repeat(users, max_k),
+            "rank": np.tile(np.arange(1, max_k + 1), len(users)),
+            "item": top.ravel(),
+            "score": np.concatenate(batches.top_scores).ravel(),
+        }
+    )
+    return EvaluationResult(result, per_user, topk, len(users))
+
+
+def validation_score(
+    model: Recommender, train: Interactions, valid: Interactions, metric: str = "ndcg@10"
+) -> float:
+    """One aggregate metric (e.g. ``"ndcg@10"``) on ``valid`` with ``train`` items masked."""
+    name, _, k = metric.partition("@")
+    known = (*M.RANKING_METRICS, "factorized_top", "coverage", "popularity", "novelty")
+    if name not in known or not k.isdigit():
+        raise ConfigError(
+            f"unknown validation metric '{metric}'; use <metric>@<K> with metric one of "
+            f"{', '.join(known)}"
+        )
+    return evaluate(model, train, valid, ks=[int(k)]).metrics[metric]

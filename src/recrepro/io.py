@@ -1,0 +1,59 @@
+"""Atomic file writing: write to a temporary file beside the target, then rename.
+
+A killed job therefore never leaves a half-written file that looks like a result.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+
+@contextmanager
+def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path in the target's folder; rename it onto ``target`` on success."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def _write_with(target: str | os.PathLike, write: Callable[[Path], None]) -> None:
+    with atomic_path(target) as tmp:
+        write(tmp)
+
+
+def write_text(target: str | os.PathLike, text: str) -> None:
+    _write_with(target, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def write_json(target: str | os.PathLike, data: Any) -> None:
+    write_text(target, json.dumps(data, indent=2, sort_keys=True, default=_json_default) + "\n")
+
+
+def write_parquet(target: str | os.PathLike, frame: pd.DataFrame) -> None:
+    _write_with(target, lambda p: frame.to_parquet(p, index=False))
+
+
+def write_csv(target: str | os.PathLike, frame: pd.DataFrame, **kwargs: Any) -> None:
+    _write_with(target, lambda p: frame.to_csv(p, index=False, **kwargs))
+
+
+def _json_default(value: Any) -> Any:
+    """Serialise NumPy scalars and arrays."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"cannot serialise {type(value).__name__} to JSON")

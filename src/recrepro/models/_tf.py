@@ -1,0 +1,140 @@
+"""Shared TensorFlow helpers: lazy, seeded, deterministic import; towers; the epoch loop.
+
+TensorFlow is imported only inside these functions, so non-TF models and the workflow's light
+steps never pay its start-up cost.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import numpy as np
+
+from recrepro.models.base import Recommender
+
+
+def seed_from(rng: np.random.Generator) -> int:
+    """A TensorFlow seed drawn from the run's generator."""
+    return int(rng.integers(0, 2**31 - 1))
+
+
+def import_tensorflow(seed: int) -> Any:
+    """Import TensorFlow, seed Python/NumPy/TF from ``seed`` and make its ops deterministic.
+
+    Thread counts follow ``RECREPRO_THREADS`` (set by the CLI from Snakemake's ``threads``).
+    """
+    import tensorflow as tf
+
+    threads = int(os.environ.get("RECREPRO_THREADS", "0"))
+    if threads > 0:
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
+        except RuntimeError:  # already initialised in this process (tests): keep the first setting
+            pass
+    tf.keras.backend.clear_session()
+    tf.keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+    return tf
+
+
+def make_optimizer(tf: Any, name: str, learning_rate: float) -> Any:
+    """A Keras 2 optimizer by name: ``adagrad``, ``adam`` or ``sgd``."""
+    optimizers = {
+        "adagrad": tf.keras.optimizers.Adagrad,
+        "adam": tf.keras.optimizers.Adam,
+        "sgd": tf.keras.optimizers.SGD,
+    }
+    return optimizers[name](learning_rate=learning_rate)
+
+
+Step = Callable[[dict[str, np.ndarray]], float]
+
+
+def make_train_step(tf: Any, model: Any, optimizer: Any) -> Step:
+    """A compiled optimiser step for a ``tfrs.Model`` (anything with ``compute_loss``).
+
+    Returns a function taking one batch of NumPy features and returning the batch loss
+    (regularisation losses included).
+    """
+
+    @tf.function(reduce_retracing=True)
+    def step(batch: dict[str, Any]) -> Any:
+        with tf.GradientTape() as tape:
+            loss = model.compute_loss(batch, training=True)
+            total = loss + sum(model.losses) if model.losses else loss
+        variables = model.trainable_variables
+        optimizer.apply_gradients(zip(tape.gradient(total, variables), variables, strict=True))
+        return loss
+
+    return lambda batch: float(step(batch))
+
+
+def embedding_tower(
+    tf: Any, vocabulary_size: int, dim: int, hidden_units: tuple[int, ...] = (), name: str = ""
+) -> Any:
+    """``Sequential([Embedding, Dense...])`` over integer indices, as in the seeds' towers.
+
+    With ``hidden_units`` the tower ends in Dense layers (ReLU between, linear last), like the
+    "enhanced" and wide & deep seed models.
+    """
+    layers = [tf.keras.layers.Embedding(vocabulary_size, dim)]
+    for i, units in enumerate(hidden_units):
+        last = i == len(hidden_units) - 1
+        layers.append(tf.keras.layers.Dense(units, activation=None if last else "relu"))
+    return tf.keras.Sequential(layers, name=name or None)
+
+
+def batches(
+    features: Mapping[str, np.ndarray], batch_size: int, rng: np.random.Generator
+) -> Iterator[dict[str, np.ndarray]]:
+    """One epoch of shuffled mini-batches (shuffled by the run's generator)."""
+    n = len(next(iter(features.values())))
+    order = rng.permutation(n)
+    for start in range(0, n, batch_size):
+        idx = order[start : start + batch_size]
+        yield {k: v[idx] for k, v in features.items()}
+
+
+def train_epochs(
+    model: Recommender,
+    step: Callable[[dict[str, np.ndarray]], float],
+    features: Mapping[str, np.ndarray],
+    *,
+    epochs: int,
+    batch_size: int,
+    rng: np.random.Generator,
+    validate: Callable[[], dict[str, float]] | None = None,
+    monitor: str | None = None,
+    patience: int = 0,
+    get_weights: Callable[[], Any] | None = None,
+    set_weights: Callable[[Any], None] | None = None,
+) -> None:
+    """Run ``epochs`` epochs of ``step`` (one optimiser step on a batch, returning its loss).
+
+    Logs the mean batch loss and the ``validate()`` values per epoch in ``model.history``. With
+    ``patience > 0`` it stops when ``monitor`` (higher is better) has not improved for
+    ``patience`` epochs and restores the best weights.
+    """
+    best, best_weights, waited = -np.inf, None, 0
+    for _ in range(epochs):
+        losses, sizes = [], []
+        for batch in batches(features, batch_size, rng):
+            losses.append(step(batch))
+            sizes.append(len(next(iter(batch.values()))))
+        values = {"loss": float(np.average(losses, weights=sizes))}
+        if validate is not None:
+            values.update(validate())
+        model.log_epoch(**values)
+        if patience > 0 and monitor is not None:
+            if values[monitor] > best:
+                best, waited = values[monitor], 0
+                best_weights = get_weights() if get_weights else None
+            else:
+                waited += 1
+                if waited >= patience:
+                    break
+    if best_weights is not None and set_weights is not None:
+        set_weights(best_weights)

@@ -1,0 +1,75 @@
+"""The model contract shared by every recommender (LensKit/RecBole style).
+
+A model is constructed from hyperparameters (defaults live beside the model in ``defaults``,
+overrides come from the config), then
+
+* ``fit(train, valid, rng)`` learns from training interactions; ``valid`` may be used for early
+  stopping only; all randomness comes from ``rng``;
+* ``score(users)`` returns a dense ``[len(users), n_items]`` float32 array: higher means more
+  recommended; the evaluator masks already-seen items and ranks the full catalogue;
+* ``predict(users, items)`` returns rating predictions, for classes with ``predicts_ratings``.
+
+Models append one dict per epoch to ``history`` (``loss`` and, where they early-stop, the
+validation metric) for the training-curve figures.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+
+from recrepro.data.interactions import Interactions
+from recrepro.errors import ConfigError, TrainingError
+
+
+class Recommender(ABC):
+    """Base class of all models. Subclasses register themselves with ``@register("name")``."""
+
+    name: ClassVar[str] = ""
+    #: Where the model comes from: a seed document or a paper (shown in the paper's model table).
+    source: ClassVar[str] = ""
+    #: True if ``predict`` returns ratings (the model is then scored by RMSE and MAE too).
+    predicts_ratings: ClassVar[bool] = False
+    #: Hyperparameter defaults; the seed's own values for seed models ("faithful" setting).
+    defaults: ClassVar[Mapping[str, Any]] = {}
+
+    def __init__(self, **params: Any) -> None:
+        unknown = sorted(set(params) - set(self.defaults))
+        if unknown:
+            raise ConfigError(
+                f"model '{self.name}': unknown hyperparameter(s) {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(self.defaults)) or 'none'}"
+            )
+        self.params: dict[str, Any] = {**self.defaults, **params}
+        self.history: list[dict[str, float]] = []
+        self.n_users = 0
+        self.n_items = 0
+
+    @abstractmethod
+    def fit(
+        self, train: Interactions, valid: Interactions | None, rng: np.random.Generator
+    ) -> Recommender:
+        """Learn from ``train``; ``valid`` is for early stopping only."""
+
+    @abstractmethod
+    def score(self, users: np.ndarray) -> np.ndarray:
+        """Scores of every catalogue item for each user index: float32 ``[len(users), n_items]``."""
+
+    def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Predicted ratings for (user, item) index pairs."""
+        raise NotImplementedError(f"model '{self.name}' does not predict ratings")
+
+    def log_epoch(self, **values: float) -> None:
+        """Record one epoch of training; a non-finite loss stops the run clearly."""
+        values = {k: float(v) for k, v in values.items()}
+        loss = values.get("loss")
+        if loss is not None and not math.isfinite(loss):
+            raise TrainingError(
+                f"model '{self.name}' diverged: loss is {loss} at epoch {len(self.history) + 1}; "
+                "lower the learning rate"
+            )
+        self.history.append({"epoch": len(self.history) + 1, **values})

@@ -1,0 +1,57 @@
+"""Models registered by name. Every module in ``recrepro.models`` is imported on first lookup,
+so adding a model is one new file with a ``@register("name")`` class, plus a config block."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+
+from recrepro.errors import ConfigError
+from recrepro.models.base import Recommender
+
+_REGISTRY: dict[str, type[Recommender]] = {}
+_NOT_MODELS = {"base", "registry"}
+
+
+def register(name: str) -> Callable[[type[Recommender]], type[Recommender]]:
+    """Class decorator: make the model available under ``name``."""
+
+    def decorate(cls: type[Recommender]) -> type[Recommender]:
+        if name in _REGISTRY and _REGISTRY[name] is not cls:
+            raise ValueError(f"model name '{name}' is registered twice")
+        cls.name = name
+        _REGISTRY[name] = cls
+        return cls
+
+    return decorate
+
+
+def _discover() -> None:
+    import recrepro.models as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        if module.name not in _NOT_MODELS and not module.name.startswith("_"):
+            importlib.import_module(f"{package.__name__}.{module.name}")
+
+
+def available_models() -> list[str]:
+    """Sorted names of all registered models."""
+    _discover()
+    return sorted(_REGISTRY)
+
+
+def get_model_class(name: str) -> type[Recommender]:
+    """The class registered as ``name``; a clear error lists the known names otherwise."""
+    _discover()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown model '{name}'; registered models: {', '.join(sorted(_REGISTRY))}"
+        ) from None
+
+
+def build_model(name: str, params: dict | None = None) -> Recommender:
+    """Instantiate model ``name`` with hyperparameter overrides ``params``."""
+    return get_model_class(name)(**(params or {}))

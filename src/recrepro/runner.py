@@ -1,0 +1,134 @@
+"""One run of the study: fit a model on a split's training data and evaluate it on the test data.
+
+Inputs are the parsed dataset (``results/data/<dataset>``) and the split
+(``results/splits/<dataset>/<protocol>/seed<seed>``). The model is fitted on ``train`` (with
+``valid`` for early stopping only) and evaluated once on ``test`` with ``train`` and ``valid``
+items masked. Outputs (see :mod:`recrepro.runs`) are written atomically, ``metrics.json`` last.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from recrepro.data.interactions import Catalogue, Interactions
+from recrepro.data.splits import PARTS
+from recrepro.errors import ConfigError
+from recrepro.io import write_csv, write_json, write_parquet
+from recrepro.models.registry import build_model
+from recrepro.provenance import provenance
+from recrepro.rng import derive_seed
+from recrepro.runs import RunKey
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SplitData:
+    train: Interactions
+    valid: Interactions
+    test: Interactions
+
+    @property
+    def catalogue(self) -> Catalogue:
+        return self.train.catalogue
+
+
+def load_catalogue(data_dir: str | Path) -> Catalogue:
+    data_dir = Path(data_dir)
+    users = pd.read_parquet(data_dir / "users.parquet").sort_values("user_id", ignore_index=True)
+    items = pd.read_parquet(data_dir / "items.parquet").sort_values("item_id", ignore_index=True)
+    return Catalogue(users=users, items=items)
+
+
+def load_split(data_dir: str | Path, split_dir: str | Path) -> SplitData:
+    """The three parts of a split as :class:`Interactions` over the dataset's full catalogue."""
+    catalogue = load_catalogue(data_dir)
+    parts = {
+        p: Interactions.from_frame(pd.read_parquet(Path(split_dir) / f"{p}.parquet"), catalogue)
+        for p in PARTS
+    }
+    return SplitData(**parts)
+
+
+def run_seed(key: RunKey) -> int:
+    """The run's seed, derived from its whole key (never from Python's ``hash``)."""
+    return derive_seed(key.dataset, key.protocol, key.model, key.setting, key.seed)
+
+
+def train_and_evaluate(
+    key: RunKey,
+    params: dict[str, Any],
+    evaluation: dict[str, Any],
+    data_dir: str | Path,
+    split_dir: str | Path,
+    out_dir: str | Path,
+) -> dict[str, Any]:
+    """Fit, evaluate and write the run's files; returns the metrics record."""
+    from recrepro.evaluation.evaluate import evaluate
+
+    started = time.time()
+    model = build_model(key.model, params)
+    split = load_split(data_dir, split_dir)
+    ks = sorted(evaluation["ks"])
+    if ks[-1] > split.catalogue.n_items:
+        raise ConfigError(
+            f"K={ks[-1]} exceeds the catalogue of {split.catalogue.n_items} items in "
+            f"{key.dataset}; lower evaluation.ks"
+        )
+    seed = run_seed(key)
+    rng = np.random.default_rng(seed)
+    log.info("fitting %s (%s) on %d interactions", key.model, key.setting, len(split.train))
+    t0 = time.perf_counter()
+    model.fit(split.train, split.valid, rng)
+    fit_seconds = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    result = evaluate(
+        model,
+        split.train,
+        split.test,
+        ks=ks,
+        seen=split.train.concat(split.valid),
+        relevance_threshold=evaluation.get("relevance_threshold"),
+        batch_size=evaluation.get("user_batch_size", 1024),
+    )
+    eval_seconds = time.perf_counter() - t0
+    log.info("evaluated %d users in %.2fs", result.n_users_evaluated, eval_seconds)
+
+    out = Path(out_dir)
+    user_ids = split.catalogue.users["user_id"].to_numpy()
+    item_ids = split.catalogue.items["item_id"].to_numpy()
+    per_user = result.per_user.assign(user=user_ids[result.per_user["user"].to_numpy()])
+    topk = result.topk.assign(
+        user=user_ids[result.topk["user"].to_numpy()], item=item_ids[result.topk["item"].to_numpy()]
+    )
+    write_parquet(out / "per_user.parquet", per_user)
+    write_parquet(out / "topk.parquet", topk)
+    history = pd.DataFrame(model.history or [], columns=None if model.history else ["epoch", "loss"])
+    write_csv(out / "history.csv", history)
+    if hasattr(model, "item_similarities"):
+        write_parquet(out / "similar_items.parquet", model.item_similarities())
+    record = {
+        **key.as_dict(),
+        "params": model.params,
+        "metrics": {**result.metrics, "fit_seconds": fit_seconds},
+        "n_users_evaluated": result.n_users_evaluated,
+        "timing": {"fit_seconds": fit_seconds, "eval_seconds": eval_seconds},
+    }
+    write_json(
+        out / "provenance.json",
+        provenance(
+            {"run": key.as_dict(), "params": model.params, "evaluation": evaluation},
+            seed=key.seed,
+            derived_seed=seed,
+            wall_seconds=time.time() - started,
+        ),
+    )
+    write_json(out / "metrics.json", record)
+    return record

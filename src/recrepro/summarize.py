@@ -1,0 +1,29 @@
+"""Across-seed summary of every run: mean and standard deviation per model and metric."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+KEY = ["dataset", "protocol", "model", "setting"]
+
+
+def collect_metrics(paths: Iterable[str | Path]) -> pd.DataFrame:
+    """Tidy frame (dataset, protocol, model, setting, seed, metric, value) of ``metrics.json`` files."""
+    rows = []
+    for path in paths:
+        record = json.loads(Path(path).read_text(encoding="utf-8"))
+        for metric, value in record["metrics"].items():
+            rows.append({**{k: record[k] for k in [*KEY, "seed"]}, "metric": metric, "value": value})
+    return pd.DataFrame(rows, columns=[*KEY, "seed", "metric", "value"])
+
+
+def summarize(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Mean, sample standard deviation (ddof=1; 0 for one seed) and seed count per group."""
+    grouped = metrics.groupby([*KEY, "metric"], sort=True)["value"]
+    summary = grouped.agg(mean="mean", std="std", n_seeds="count").reset_index()
+    summary["std"] = summary["std"].fillna(0.0)
+    return summary

@@ -1,0 +1,61 @@
+"""Shared fixtures: a small synthetic dataset split like the real study, and a quality probe."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from recrepro.data.interactions import Catalogue, Interactions
+from recrepro.data.splits import split_ratings
+from recrepro.data.synthetic import make_synthetic
+
+
+@dataclass
+class Split:
+    train: Interactions
+    valid: Interactions
+    test: Interactions
+
+    @property
+    def catalogue(self) -> Catalogue:
+        return self.train.catalogue
+
+
+def make_split(seed: int = 0, **synthetic_kwargs) -> Split:
+    tables = make_synthetic(seed=seed, **synthetic_kwargs)
+    catalogue = Catalogue(users=tables["users"], items=tables["items"])
+    parts = split_ratings(tables["ratings"], "random", 0.1, 0.1, np.random.default_rng(seed))
+    return Split(*(Interactions.from_frame(parts[p], catalogue) for p in ("train", "valid", "test")))
+
+
+@pytest.fixture(scope="session")
+def synthetic_split() -> Split:
+    """200 users x 150 items, 30 interactions each, split 80/10/10 at random per user."""
+    return make_split()
+
+
+def heldout_recall(model, split: Split, k: int = 10) -> float:
+    """Mean recall@k on the test part, train and validation items masked (a simple probe)."""
+    seen = split.train.concat(split.valid).matrix()
+    test = split.test.matrix()
+    users = np.unique(split.test.user)
+    scores = np.asarray(model.score(users), dtype=np.float64)
+    assert scores.shape == (len(users), split.train.n_items)
+    scores[seen[users].toarray() > 0] = -np.inf
+    top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    rel = test[users].toarray() > 0
+    hits = np.take_along_axis(rel, top, axis=1).sum(axis=1)
+    return float(np.mean(hits / rel.sum(axis=1)))
+
+
+@pytest.fixture(scope="session")
+def shared_data_dir() -> str:
+    """Folder holding ``ml-100k/``: $RECREPRO_DATA_DIR, else ../shared/data beside the repo."""
+    env = os.environ.get("RECREPRO_DATA_DIR")
+    if env:
+        return env
+    here = os.path.dirname(os.path.abspath(__file__))
+    return os.path.normpath(os.path.join(here, "..", "..", "shared", "data"))

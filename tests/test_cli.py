@@ -1,0 +1,96 @@
+"""The command line: one-line errors, thread settings, recommendations read back from a run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from recrepro.cli import main
+from recrepro.data.synthetic import make_synthetic
+from recrepro.runner import train_and_evaluate
+from recrepro.runs import RunKey
+
+
+def _write_dataset(root: Path) -> tuple[Path, Path]:
+    tables = make_synthetic(n_users=60, n_items=40, interactions_per_user=12, seed=1)
+    data = root / "data" / "synthetic"
+    data.mkdir(parents=True)
+    for name, frame in tables.items():
+        frame.to_parquet(data / f"{name}.parquet")
+    split = root / "splits"
+    assert main(["split", "--dataset", "synthetic", "--protocol", "random", "--seed", "1",
+                 "--data", str(data), "--out", str(split)]) == 0  # fmt: skip
+    return data, split
+
+
+def test_run_writes_every_file_and_is_reproducible(tmp_path: Path) -> None:
+    data, split = _write_dataset(tmp_path)
+    key = RunKey("synthetic", "random", "popularity", "faithful", 1)
+    evaluation = {"ks": [5, 10]}
+    first = train_and_evaluate(key, {}, evaluation, data, split, tmp_path / "a")
+    second = train_and_evaluate(key, {}, evaluation, data, split, tmp_path / "b")
+    assert first["metrics"].keys() == second["metrics"].keys()
+    for name in first["metrics"]:
+        if name != "fit_seconds":
+            assert first["metrics"][name] == second["metrics"][name], name
+    for name in ("metrics.json", "per_user.parquet", "topk.parquet", "history.csv", "provenance.json"):
+        assert (tmp_path / "a" / name).is_file(), name
+    topk = pd.read_parquet(tmp_path / "a" / "topk.parquet")
+    per_user = pd.read_parquet(tmp_path / "a" / "per_user.parquet")
+    assert topk["user"].min() >= 1 and topk["item"].min() >= 1  # MovieLens ids, not indices
+    assert topk.groupby("user")["rank"].max().eq(10).all()
+    assert np.isclose(per_user["ndcg@10"].mean(), first["metrics"]["ndcg@10"])
+    provenance = json.loads((tmp_path / "a" / "provenance.json").read_text())
+    assert {"git_commit", "git_dirty", "config_hash", "packages", "cpu_count", "wall_seconds"} <= set(provenance)
+
+
+def test_recommend_prints_titles_of_a_finished_run(tmp_path: Path, capsys) -> None:
+    data, split = _write_dataset(tmp_path)
+    run = tmp_path / "runs" / "synthetic" / "random" / "popularity" / "faithful" / "seed1"
+    train_and_evaluate(RunKey("synthetic", "random", "popularity", "faithful", 1), {},
+                       {"ks": [5]}, data, split, run)  # fmt: skip
+    results = tmp_path
+    (results / "data" / "synthetic").mkdir(exist_ok=True)
+    user = int(pd.read_parquet(run / "topk.parquet")["user"].iloc[0])
+    assert main(["recommend", "--results", str(results), "--dataset", "synthetic",
+                 "--model", "popularity", "--user", str(user), "-k", "3"]) == 0  # fmt: skip
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 4 and "Synthetic movie" in lines[1]
+
+
+def test_errors_are_one_line(tmp_path: Path) -> None:
+    data, split = _write_dataset(tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "recrepro.cli", "train-evaluate", "--dataset", "synthetic",
+         "--protocol", "random", "--model", "nope", "--setting", "faithful", "--seed", "1",
+         "--data", str(data), "--split", str(split), "--out", str(tmp_path / "run")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 1
+    errors = [line for line in proc.stderr.splitlines() if "error" in line]
+    assert len(errors) == 1 and "unknown model 'nope'; registered models:" in errors[0]
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "run").exists()  # nothing half-written
+
+
+def test_k_larger_than_catalogue_is_rejected(tmp_path: Path) -> None:
+    data, split = _write_dataset(tmp_path)
+    code = main(["train-evaluate", "--dataset", "synthetic", "--protocol", "random",
+                 "--model", "popularity", "--setting", "faithful", "--seed", "1",
+                 "--evaluation", '{"ks": [10, 500]}', "--data", str(data), "--split", str(split),
+                 "--out", str(tmp_path / "run")])  # fmt: skip
+    assert code == 1 and not (tmp_path / "run" / "metrics.json").exists()
+
+
+def test_threads_flag_sets_the_thread_variables(monkeypatch) -> None:
+    import os
+
+    for name in ("OMP_NUM_THREADS", "RECREPRO_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["--threads", "3", "models"]) == 0
+    assert os.environ["OMP_NUM_THREADS"] == "3" and os.environ["RECREPRO_THREADS"] == "3"
