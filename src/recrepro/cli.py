@@ -65,6 +65,18 @@ def cmd_train_evaluate(args: argparse.Namespace) -> None:
     logging.info("metrics: %s", json.dumps(record["metrics"], sort_keys=True))
 
 
+def cmd_tune(args: argparse.Namespace) -> None:
+    """Choose a model's hyperparameters on the validation split (shared seeded search)."""
+    from recrepro.tuning import tune
+
+    record = tune(
+        args.dataset, args.protocol, args.model, json.loads(args.params), json.loads(args.space),
+        trials=args.trials, metric=args.metric, seed=args.seed, data_dir=args.data,
+        split_dir=args.split, out=args.out,
+    )  # fmt: skip
+    logging.info("best %s = %.4f with %s", args.metric, record["score"], record["params"])
+
+
 def cmd_summarize(args: argparse.Namespace) -> None:
     """Mean and standard deviation across seeds of every metric."""
     from recrepro.io import write_csv
@@ -127,6 +139,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", required=True)
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_train_evaluate)
+
+    p = sub.add_parser("tune", help=cmd_tune.__doc__)
+    for name in ("dataset", "protocol", "model"):
+        p.add_argument(f"--{name}", required=True)
+    p.add_argument("--params", default="{}", help="base hyperparameters as JSON")
+    p.add_argument("--space", default="{}", help="search space as JSON: name -> candidate values")
+    p.add_argument("--trials", type=int, default=8)
+    p.add_argument("--metric", default="ndcg@10")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data", required=True)
+    p.add_argument("--split", required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_tune)
 
     p = sub.add_parser("summarize", help=cmd_summarize.__doc__)
     p.add_argument("--out", required=True)

@@ -1,5 +1,6 @@
 # Configuration checks and the list of runs. Every config problem stops here, before any job.
 import json
+from pathlib import Path
 import shlex
 import sys
 

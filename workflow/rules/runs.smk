@@ -54,3 +54,43 @@ rule summarize:
         "results/logs/summarize.log",
     shell:
         "recrepro --log {log} summarize --out {output} {input}"
+
+
+def tuning_metric(model):
+    """Rating-only models are tuned on validation RMSE, the others on validation NDCG@10."""
+    tuning = config.get("tuning", {})
+    return tuning.get("metrics", {}).get(model, tuning.get("metric", "ndcg@10"))
+
+
+rule tune_model:
+    input:
+        data=expand(
+            "results/data/{{dataset}}/{table}.parquet", table=["ratings", "items", "users"]
+        ),
+        split=expand(
+            "results/splits/{{dataset}}/{{protocol}}/seed%d/{part}.parquet" % config["seeds"][0],
+            part=["train", "valid", "test"],
+        ),
+    output:
+        "results/tuning/{dataset}/{protocol}/{model}.json",
+    params:
+        model=lambda w: as_json_arg(config["models"][w.model]),
+        space=lambda w: as_json_arg(config.get("tuning", {}).get("spaces", {}).get(w.model, {})),
+        trials=config.get("tuning", {}).get("trials", 8),
+        seed=config.get("tuning", {}).get("seed", 0),
+        metric=lambda w: tuning_metric(w.model),
+        split=lambda w, input: Path(input.split[0]).parent,
+    threads: config["threads_per_job"]
+    resources:
+        mem_mb=4000,
+        runtime=240,
+    log:
+        "results/logs/tune_model/{dataset}/{protocol}/{model}.log",
+    benchmark:
+        "results/benchmarks/tune_model/{dataset}/{protocol}/{model}.tsv"
+    shell:
+        "recrepro --threads {threads} --log {log} tune --dataset {wildcards.dataset}"
+        " --protocol {wildcards.protocol} --model {wildcards.model} --params {params.model}"
+        " --space {params.space} --trials {params.trials} --metric {params.metric}"
+        " --seed {params.seed} --data results/data/{wildcards.dataset} --split {params.split}"
+        " --out {output}"

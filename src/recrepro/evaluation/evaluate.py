@@ -196,10 +196,25 @@ def evaluate(
     return EvaluationResult(result, per_user, topk, len(users))
 
 
+LOWER_IS_BETTER = frozenset({"rmse", "mae"})
+
+
+def higher_is_better(metric: str) -> bool:
+    """Direction of a metric: False for errors (RMSE, MAE), True for everything else."""
+    return metric not in LOWER_IS_BETTER
+
+
 def validation_score(
     model: Recommender, train: Interactions, valid: Interactions, metric: str = "ndcg@10"
 ) -> float:
-    """One aggregate metric (e.g. ``"ndcg@10"``) on ``valid`` with ``train`` items masked."""
+    """One aggregate metric (e.g. ``"ndcg@10"``) on ``valid`` with ``train`` items masked.
+
+    ``"rmse"`` and ``"mae"`` (lower is better) are the rating errors of a rating model on ``valid``.
+    """
+    if metric in ("rmse", "mae"):
+        if not model.predicts_ratings:
+            raise ConfigError(f"validation metric '{metric}' needs a rating model, not '{model.name}'")
+        return M.rating_errors(model.predict(valid.user, valid.item), valid.rating)[metric]
     name, _, k = metric.partition("@")
     known = (*M.RANKING_METRICS, "factorized_top", "coverage", "popularity", "novelty")
     if name not in known or not k.isdigit():

@@ -1,0 +1,24 @@
+# Significance testing over the per-user metrics of every run (recrepro.stats).
+# Needs RUNS / run_files() from common.smk; the stats: block of the config is passed as a param,
+# so changing it re-runs the rule.
+
+
+rule compute_stats:
+    input:
+        per_user=run_files("per_user.parquet"),
+        metrics=run_files("metrics.json"),
+    output:
+        seed_summary="results/stats/seed_summary.csv",
+        pairwise="results/stats/pairwise.csv",
+        friedman="results/stats/friedman.csv",
+        ranks="results/stats/ranks.csv",
+        nemenyi="results/stats/nemenyi.csv",
+    params:
+        stats=config.get("stats", {}),
+    log:
+        "logs/stats/compute_stats.log",
+    benchmark:
+        "benchmarks/stats/compute_stats.tsv"
+    threads: 1
+    script:
+        "../scripts/compute_stats.py"

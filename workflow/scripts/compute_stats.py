@@ -1,0 +1,27 @@
+"""Snakemake script of rule ``compute_stats``: all statistics tables (logic in recrepro.stats).
+
+No ``from __future__`` import: Snakemake prepends its own preamble to the script.
+"""
+
+import logging
+
+from recrepro.stats.pipeline import TABLES, compute_stats
+
+
+def main(smk) -> None:
+    """Run :func:`recrepro.stats.pipeline.compute_stats` with the rule's files and config."""
+    logging.basicConfig(
+        filename=smk.log[0], level=logging.INFO, force=True,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        compute_stats(
+            smk.input.per_user, smk.input.metrics,
+            {name: getattr(smk.output, name) for name in TABLES}, smk.params.stats,
+        )
+    except Exception:
+        logging.getLogger("compute_stats").exception("compute_stats failed")
+        raise
+
+
+main(snakemake)  # noqa: F821 (defined by Snakemake)
