@@ -5,14 +5,20 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# The default study, unless --configfile names another one. (Snakemake would otherwise merge the
+# two, and e.g. the smoke config would inherit every model of the default study.)
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
 
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/runs.smk"
+include: "workflow/rules/stats.smk"
 
 
 rule all:
     input:
         "results/summary.csv",
+        rules.compute_stats.output,

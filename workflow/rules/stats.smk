@@ -16,9 +16,9 @@ rule compute_stats:
     params:
         stats=config.get("stats", {}),
     log:
-        "logs/stats/compute_stats.log",
+        "results/logs/compute_stats.log",
     benchmark:
-        "benchmarks/stats/compute_stats.tsv"
+        "results/benchmarks/compute_stats.tsv"
     threads: 1
     script:
         "../scripts/compute_stats.py"

@@ -1,0 +1,76 @@
+"""The ``stats`` block of the study configuration, and which direction of a metric is better."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from recrepro.errors import ConfigError
+
+TESTS = ("wilcoxon", "ttest")
+CORRECTIONS = ("holm", "fdr_bh")
+#: Metrics tested when ``stats.metrics`` is not set (each only where the per-user files have it).
+DEFAULT_METRICS = (
+    "ndcg@10", "recall@10", "hit@10", "map@10", "mrr@10", "precision@10", "rmse", "mae",
+)
+#: Metric families (name before any ``@K``) where lower values are better.
+LOWER_IS_BETTER = frozenset({"rmse", "mae", "fit_seconds", "eval_seconds"})
+
+
+def higher_is_better(metric: str) -> bool:
+    """Whether larger values of ``metric`` are better (False for errors and times)."""
+    return metric.split("@", 1)[0] not in LOWER_IS_BETTER
+
+
+@dataclass(frozen=True)
+class StatsConfig:
+    """Settings of the statistics layer; ``metrics=None`` means :data:`DEFAULT_METRICS`."""
+
+    test: str = "wilcoxon"
+    correction: str = "holm"
+    alpha: float = 0.05
+    reference: str | None = "popularity"
+    bootstrap: int = 2000
+    metrics: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.test not in TESTS:
+            raise ConfigError(f"stats.test is {self.test!r}; use one of {', '.join(TESTS)}")
+        if self.correction not in CORRECTIONS:
+            raise ConfigError(
+                f"stats.correction is {self.correction!r}; use one of {', '.join(CORRECTIONS)}"
+            )
+        if not _is_number(self.alpha) or not 0 < self.alpha < 1:
+            raise ConfigError(f"stats.alpha is {self.alpha}; use a number between 0 and 1")
+        if not _is_number(self.bootstrap) or not float(self.bootstrap).is_integer() \
+                or self.bootstrap < 0:
+            raise ConfigError(
+                f"stats.bootstrap is {self.bootstrap!r}; use a whole number of resamples >= 0"
+            )
+        object.__setattr__(self, "bootstrap", int(self.bootstrap))
+        if self.metrics is not None and (
+            not self.metrics or not all(isinstance(m, str) for m in self.metrics)
+        ):
+            raise ConfigError("stats.metrics must be a non-empty list of metric names")
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Any] | StatsConfig | None) -> StatsConfig:
+        """Build from the configuration's ``stats`` block (missing keys take the defaults)."""
+        if isinstance(mapping, StatsConfig):
+            return mapping
+        values = dict(mapping or {})
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(
+                f"unknown stats option(s) {', '.join(unknown)}; use {', '.join(sorted(known))}"
+            )
+        if values.get("metrics") is not None:
+            metrics = values["metrics"]
+            values["metrics"] = (metrics,) if isinstance(metrics, str) else tuple(metrics)
+        return cls(**values)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
