@@ -18,6 +18,7 @@ COPY = ("Snakefile", "workflow", "config", "paper")
 
 def _workspace(tmp: Path) -> Path:
     """A copy of the workflow files, so runs never touch the repository's own results/."""
+    tmp.mkdir(parents=True, exist_ok=True)
     for name in COPY:
         source = ROOT / name
         if source.is_dir():
@@ -79,3 +80,33 @@ def test_bad_config_stops_before_any_job(tmp_path: Path, shared_data_dir: str, o
     assert proc.returncode != 0
     assert message in proc.stderr
     assert not (workdir / "results").exists()
+
+
+def _readme_example_model() -> str:
+    """The model file shown in README's "Add a model" section, verbatim."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Add a model", 1)[1]
+    code = section.split("```python", 1)[1].split("```", 1)[0]
+    return "\n".join(line[3:] if line.startswith("   ") else line for line in code.splitlines())
+
+
+@pytest.mark.slow
+def test_a_model_added_as_readme_says_appears_in_the_summary(tmp_path: Path, shared_data_dir: str) -> None:
+    workdir = _workspace(tmp_path / "work")
+    extra = tmp_path / "extra_models"
+    extra.mkdir()
+    (extra / "my_model.py").write_text(_readme_example_model())
+    config = yaml.safe_load((ROOT / "config" / "smoke.yaml").read_text())
+    config.update(protocols=["random"], seeds=[1], models={"popularity": {}, "my_model": {"alpha": 2.0}})
+    (workdir / "config" / "mine.yaml").write_text(yaml.safe_dump(config))
+    env_path = {"RECREPRO_MODEL_PATH": str(extra)}
+    proc = subprocess.run(
+        ["snakemake", "results/summary.csv", "--cores", "2", "--configfile", "config/mine.yaml"],
+        cwd=workdir, env={**os.environ, **env_path, "RECREPRO_DATA_DIR": shared_data_dir},
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = pd.read_csv(workdir / "results" / "summary.csv")
+    assert set(summary["model"]) == {"popularity", "my_model"}
+    ndcg = summary[summary.metric == "ndcg@10"].set_index("model")["mean"]
+    assert ndcg["my_model"] == pytest.approx(ndcg["popularity"])  # it is popularity, scaled

@@ -1,9 +1,14 @@
 """Models registered by name. Every module in ``recrepro.models`` is imported on first lookup,
-so adding a model is one new file with a ``@register("name")`` class, plus a config block."""
+so adding a model is one new file with a ``@register("name")`` class, plus a config block.
+
+Folders listed in ``RECREPRO_MODEL_PATH`` (``os.pathsep``-separated) are searched too, so a model
+file can also live outside the package.
+"""
 
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 from collections.abc import Callable
 
@@ -12,6 +17,7 @@ from recrepro.models.base import Recommender
 
 _REGISTRY: dict[str, type[Recommender]] = {}
 _NOT_MODELS = {"base", "registry"}
+MODEL_PATH_ENV = "RECREPRO_MODEL_PATH"
 
 
 def register(name: str) -> Callable[[type[Recommender]], type[Recommender]]:
@@ -30,6 +36,9 @@ def register(name: str) -> Callable[[type[Recommender]], type[Recommender]]:
 def _discover() -> None:
     import recrepro.models as package
 
+    for folder in filter(None, os.environ.get(MODEL_PATH_ENV, "").split(os.pathsep)):
+        if folder not in package.__path__:
+            package.__path__.append(folder)
     for module in pkgutil.iter_modules(package.__path__):
         if module.name not in _NOT_MODELS and not module.name.startswith("_"):
             importlib.import_module(f"{package.__name__}.{module.name}")
