@@ -110,3 +110,14 @@ def test_a_model_added_as_readme_says_appears_in_the_summary(tmp_path: Path, sha
     assert set(summary["model"]) == {"popularity", "my_model"}
     ndcg = summary[summary.metric == "ndcg@10"].set_index("model")["mean"]
     assert ndcg["my_model"] == pytest.approx(ndcg["popularity"])  # it is popularity, scaled
+
+
+def test_cluster_profile_dry_runs_the_whole_dag(tmp_path: Path, shared_data_dir: str) -> None:
+    workdir = _workspace(tmp_path)
+    shutil.copytree(ROOT / "profiles", workdir / "profiles")
+    proc = _snakemake(workdir, "-n", "--profile", "profiles/slurm", "--configfile", "config/smoke.yaml",
+                      data_dir=shared_data_dir)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = proc.stdout + proc.stderr
+    assert "train_and_evaluate" in out and "This was a dry-run" in out
+    assert not (workdir / "results").exists()

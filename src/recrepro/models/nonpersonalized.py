@@ -1,0 +1,61 @@
+"""Non-personalised reference points: random scores (the floor) and most-popular items."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from recrepro.data.interactions import Interactions
+from recrepro.models.base import Recommender
+from recrepro.models.registry import register
+
+
+@register("random")
+class RandomRecommender(Recommender):
+    """Uniformly random scores: the sanity floor every model must beat.
+
+    ``fit`` draws one seed from ``rng``; user ``u``'s scores come from a generator seeded by
+    ``(seed, u)``, so they do not depend on how users are batched. No hyperparameters.
+    """
+
+    source = "Sanity baseline (uniform random ranking)"
+    defaults = {}
+
+    def fit(
+        self, train: Interactions, valid: Interactions | None, rng: np.random.Generator
+    ) -> RandomRecommender:
+        self.n_users, self.n_items = train.n_users, train.n_items
+        self.seed_ = int(rng.integers(2**63 - 1))
+        return self
+
+    def score(self, users: np.ndarray) -> np.ndarray:
+        out = np.empty((len(users), self.n_items), np.float32)
+        for row, user in enumerate(np.asarray(users)):
+            out[row] = np.random.default_rng([self.seed_, int(user)]).random(self.n_items)
+        return out
+
+
+@register("popularity")
+class PopularityRecommender(Recommender):
+    """Most popular items first, the same list for everyone (e.g. Cremonesi et al. 2010, RecSys).
+
+    Popularity is the number of training interactions per item. Scores are popularity ranks
+    (``n_items - 1`` for the most popular item, down to 0) so that ties in the counts are broken
+    deterministically, towards the lower item index, whatever sort the evaluator uses. The raw
+    counts are kept in ``counts_``. No hyperparameters.
+    """
+
+    source = "Cremonesi, Koren & Turrin (2010), RecSys"
+    defaults = {}
+
+    def fit(
+        self, train: Interactions, valid: Interactions | None, rng: np.random.Generator
+    ) -> PopularityRecommender:
+        self.n_users, self.n_items = train.n_users, train.n_items
+        self.counts_ = train.item_counts()
+        order = np.argsort(-self.counts_, kind="stable")
+        self.scores_ = np.empty(self.n_items, np.float32)
+        self.scores_[order] = np.arange(self.n_items - 1, -1, -1, dtype=np.float32)
+        return self
+
+    def score(self, users: np.ndarray) -> np.ndarray:
+        return np.tile(self.scores_, (len(users), 1))
