@@ -7,7 +7,7 @@ steps never pay its start-up cost.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -80,11 +80,23 @@ def embedding_tower(
     With ``hidden_units`` the tower ends in Dense layers (ReLU between, linear last), like the
     "enhanced" and wide & deep seed models.
     """
-    layers = [tf.keras.layers.Embedding(vocabulary_size, dim)]
-    for i, units in enumerate(hidden_units):
-        last = i == len(hidden_units) - 1
-        layers.append(tf.keras.layers.Dense(units, activation=None if last else "relu"))
+    layers = [tf.keras.layers.Embedding(vocabulary_size, dim), *dense_stack(tf, hidden_units)]
     return tf.keras.Sequential(layers, name=name or None)
+
+
+def dense_stack(tf: Any, units: Sequence[int], activation: str | None = None) -> list[Any]:
+    """Dense layers of ``units`` with ReLU between them; the last one uses ``activation``
+    (linear by default). Empty ``units`` give no layers."""
+    return [
+        tf.keras.layers.Dense(n, activation=activation if i == len(units) - 1 else "relu")
+        for i, n in enumerate(units)
+    ]
+
+
+def rating_head(tf: Any, hidden_units: Sequence[int]) -> Any:
+    """The TFRS ranking tutorials' rating model: ReLU Dense ``hidden_units`` then a linear
+    ``Dense(1)``, applied to the concatenated user and movie embeddings."""
+    return tf.keras.Sequential(dense_stack(tf, [*hidden_units, 1]))
 
 
 def batches(
@@ -111,13 +123,18 @@ def train_epochs(
     patience: int = 0,
     get_weights: Callable[[], Any] | None = None,
     set_weights: Callable[[Any], None] | None = None,
+    mode: str = "max",
 ) -> None:
     """Run ``epochs`` epochs of ``step`` (one optimiser step on a batch, returning its loss).
 
     Logs the mean batch loss and the ``validate()`` values per epoch in ``model.history``. With
-    ``patience > 0`` it stops when ``monitor`` (higher is better) has not improved for
-    ``patience`` epochs and restores the best weights.
+    ``patience > 0`` it stops when ``monitor`` has not improved for ``patience`` epochs and
+    restores the best weights; ``mode`` says whether higher (``"max"``, e.g. NDCG) or lower
+    (``"min"``, e.g. RMSE) is better. Without validation values there is no early stopping.
     """
+    if mode not in ("max", "min"):
+        raise ValueError(f"mode must be 'max' or 'min', got {mode!r}")
+    sign = 1.0 if mode == "max" else -1.0
     best, best_weights, waited = -np.inf, None, 0
     for _ in range(epochs):
         losses, sizes = [], []
@@ -128,9 +145,9 @@ def train_epochs(
         if validate is not None:
             values.update(validate())
         model.log_epoch(**values)
-        if patience > 0 and monitor is not None:
-            if values[monitor] > best:
-                best, waited = values[monitor], 0
+        if patience > 0 and monitor is not None and monitor in values:
+            if sign * values[monitor] > best:
+                best, waited = sign * values[monitor], 0
                 best_weights = get_weights() if get_weights else None
             else:
                 waited += 1
