@@ -16,9 +16,11 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/runs.smk"
 include: "workflow/rules/stats.smk"
+include: "workflow/rules/paper.smk"
 
 
 rule all:
     input:
         "results/summary.csv",
         rules.compute_stats.output,
+        PAPER_TARGETS,

@@ -46,7 +46,8 @@ def test_run_writes_every_file_and_is_reproducible(tmp_path: Path) -> None:
     assert topk.groupby("user")["rank"].max().eq(10).all()
     assert np.isclose(per_user["ndcg@10"].mean(), first["metrics"]["ndcg@10"])
     provenance = json.loads((tmp_path / "a" / "provenance.json").read_text())
-    assert {"git_commit", "git_dirty", "config_hash", "packages", "cpu_count", "wall_seconds"} <= set(provenance)
+    expected = {"git_commit", "git_dirty", "config_hash", "packages", "cpu_count", "wall_seconds"}
+    assert expected <= set(provenance)
 
 
 def test_recommend_prints_titles_of_a_finished_run(tmp_path: Path, capsys) -> None:

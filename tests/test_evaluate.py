@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import heldout_recall
 
+from conftest import heldout_recall
 from recrepro.data.interactions import Catalogue, Interactions
 from recrepro.errors import ConfigError, RecreproError
 from recrepro.evaluation import evaluate, validation_score

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import heldout_recall
 
+from conftest import heldout_recall
 from recrepro.data.interactions import Catalogue, Interactions
 from recrepro.errors import ConfigError
 from recrepro.models import available_models, build_model

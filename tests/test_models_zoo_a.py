@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import heldout_recall, make_split
 
+from conftest import heldout_recall, make_split
 from recrepro.models import build_model, get_model_class
 from recrepro.models._tf import train_epochs
 from recrepro.models.base import Recommender

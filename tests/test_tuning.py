@@ -40,7 +40,8 @@ def test_tune_picks_the_best_validation_score_and_never_reads_test(tmp_path: Pat
                   data_dir=data, split_dir=split, out=tmp_path / "best.json")  # fmt: skip
     scores = {}
     for l2 in [build_model("ease").params["l2"], *space["l2"]]:
-        model = build_model("ease", {"l2": l2}).fit(synthetic_split.train, synthetic_split.valid, np.random.default_rng(0))
+        model = build_model("ease", {"l2": l2})
+        model.fit(synthetic_split.train, synthetic_split.valid, np.random.default_rng(0))
         scores[l2] = validation_score(model, synthetic_split.train, synthetic_split.valid)
     assert record["params"]["l2"] == max(scores, key=scores.get)
     assert record["score"] == max(scores.values())

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -28,11 +29,17 @@ def _workspace(tmp: Path) -> Path:
     return tmp
 
 
-def _snakemake(workdir: Path, *args: str, data_dir: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "RECREPRO_DATA_DIR": data_dir}
+def _env(**extra: str) -> dict[str, str]:
+    """The test's environment with this interpreter's scripts (snakemake, recrepro) first on PATH."""
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    return {**os.environ, "PATH": path, **extra}
+
+
+def _snakemake(workdir: Path, *args: str, data_dir: str, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        ["snakemake", "--cores", "2", *args], cwd=workdir, env=env, capture_output=True, text=True
-    )
+        [sys.executable, "-m", "snakemake", "--cores", "2", *args],
+        cwd=workdir, env=_env(RECREPRO_DATA_DIR=data_dir, **env), capture_output=True, text=True,
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +67,20 @@ def test_smoke_dag_produces_a_summary_of_every_model(smoke_run: Path) -> None:
 
 
 @pytest.mark.slow
+def test_smoke_dag_compiles_the_paper_naming_every_model(smoke_run: Path) -> None:
+    pdf = smoke_run / "paper" / "main.pdf"
+    assert pdf.is_file() and pdf.stat().st_size > 10_000
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    text = " ".join(text.split())
+    config = yaml.safe_load((smoke_run / "config" / "smoke.yaml").read_text())
+    for model in config["models"]:
+        assert model in text or model.replace("_", " ") in text, model
+    for generated in ("numbers.tex", "tables/main.tex"):
+        assert (smoke_run / "paper" / "generated" / generated).is_file()
+    assert (smoke_run / "figures" / "headline_ci.pdf").is_file()
+
+
+@pytest.mark.slow
 def test_rerun_has_nothing_to_do(smoke_run: Path, shared_data_dir: str) -> None:
     proc = _snakemake(smoke_run, "--configfile", "config/smoke.yaml", "-n", data_dir=shared_data_dir)
     assert proc.returncode == 0
@@ -74,9 +95,13 @@ def test_rerun_has_nothing_to_do(smoke_run: Path, shared_data_dir: str) -> None:
         ("evaluation={'ks': [0]}", "config error at 'evaluation/ks/0'"),
     ],
 )
-def test_bad_config_stops_before_any_job(tmp_path: Path, shared_data_dir: str, override: str, message: str) -> None:
+def test_bad_config_stops_before_any_job(
+    tmp_path: Path, shared_data_dir: str, override: str, message: str
+) -> None:
     workdir = _workspace(tmp_path)
-    proc = _snakemake(workdir, "--configfile", "config/smoke.yaml", "--config", override, data_dir=shared_data_dir)
+    proc = _snakemake(
+        workdir, "--configfile", "config/smoke.yaml", "--config", override, data_dir=shared_data_dir
+    )
     assert proc.returncode != 0
     assert message in proc.stderr
     assert not (workdir / "results").exists()
@@ -99,11 +124,9 @@ def test_a_model_added_as_readme_says_appears_in_the_summary(tmp_path: Path, sha
     config = yaml.safe_load((ROOT / "config" / "smoke.yaml").read_text())
     config.update(protocols=["random"], seeds=[1], models={"popularity": {}, "my_model": {"alpha": 2.0}})
     (workdir / "config" / "mine.yaml").write_text(yaml.safe_dump(config))
-    env_path = {"RECREPRO_MODEL_PATH": str(extra)}
-    proc = subprocess.run(
-        ["snakemake", "results/summary.csv", "--cores", "2", "--configfile", "config/mine.yaml"],
-        cwd=workdir, env={**os.environ, **env_path, "RECREPRO_DATA_DIR": shared_data_dir},
-        capture_output=True, text=True,
+    proc = _snakemake(
+        workdir, "results/summary.csv", "--configfile", "config/mine.yaml",
+        data_dir=shared_data_dir, RECREPRO_MODEL_PATH=str(extra),
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = pd.read_csv(workdir / "results" / "summary.csv")

@@ -12,7 +12,7 @@ from typing import Any
 
 PACKAGES = (
     "recrepro", "tensorflow-cpu", "tf-keras", "tensorflow-recommenders", "lightfm-next", "numpy",
-    "pandas", "scipy", "statsmodels", "snakemake",
+    "pandas", "scipy", "statsmodels", "matplotlib", "snakemake",
 )  # fmt: skip
 
 

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 class SplitData:
     train: Interactions
     valid: Interactions
-    test: Interactions
+    test: Interactions | None = None  # not loaded for model selection
 
     @property
     def catalogue(self) -> Catalogue:
@@ -47,12 +47,15 @@ def load_catalogue(data_dir: str | Path) -> Catalogue:
     return Catalogue(users=users, items=items)
 
 
-def load_split(data_dir: str | Path, split_dir: str | Path) -> SplitData:
-    """The three parts of a split as :class:`Interactions` over the dataset's full catalogue."""
+def load_split(
+    data_dir: str | Path, split_dir: str | Path, parts: tuple[str, ...] = PARTS
+) -> SplitData:
+    """The ``parts`` of a split as :class:`Interactions` over the dataset's full catalogue
+    (model selection asks for train and valid only, so it cannot touch the test part)."""
     catalogue = load_catalogue(data_dir)
     parts = {
         p: Interactions.from_frame(pd.read_parquet(Path(split_dir) / f"{p}.parquet"), catalogue)
-        for p in PARTS
+        for p in parts
     }
     return SplitData(**parts)
 

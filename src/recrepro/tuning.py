@@ -53,7 +53,7 @@ def tune(
     out: str | Path,
 ) -> dict[str, Any]:
     """Run the search and write ``{"params", "metric", "score", "trials": [...]}`` to ``out``."""
-    split = load_split(data_dir, split_dir)
+    split = load_split(data_dir, split_dir, parts=("train", "valid"))
     sign = 1.0 if higher_is_better(metric) else -1.0
     results = []
     draws = candidates(space, trials, make_rng("tune", seed, dataset, protocol, model))

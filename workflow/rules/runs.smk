@@ -69,7 +69,7 @@ rule tune_model:
         ),
         split=expand(
             "results/splits/{{dataset}}/{{protocol}}/seed%d/{part}.parquet" % config["seeds"][0],
-            part=["train", "valid", "test"],
+            part=["train", "valid"],  # the test part is never an input of model selection
         ),
     output:
         "results/tuning/{dataset}/{protocol}/{model}.json",

@@ -1,0 +1,122 @@
+"""The reporting layer's view of the workflow configuration (``config["paper"]`` plus the
+study-wide keys it needs), with defaults and one-line errors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from recrepro.errors import ConfigError
+
+EXAMPLE_FIGURES = ("pie", "polygon", "column")
+DEFAULT_EXAMPLE_MODELS = {"pie": "gnn", "polygon": "knn_embedding", "column": "session"}
+DEFAULT_KS = (5, 10, 20, 50, 100)
+
+
+@dataclass(frozen=True)
+class PaperConfig:
+    """Everything the tables, figures and numbers need to know about the study."""
+
+    dataset: str
+    models: tuple[str, ...]
+    protocols: tuple[str, ...]
+    settings: tuple[str, ...]
+    seeds: tuple[int, ...]
+    ks: tuple[int, ...]
+    main_protocol: str
+    main_setting: str
+    main_metric: str
+    headline_metrics: tuple[str, ...]
+    per_k_families: tuple[str, ...] = ("ndcg", "recall")
+    example_user: int = 42
+    example_models: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_EXAMPLE_MODELS))
+    distribution_metric: str = ""
+    popularity_k: int = 10
+    valid_fraction: float = 0.1
+    test_fraction: float = 0.1
+    alpha: float | None = None
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> PaperConfig:
+        """Build from the Snakemake config dict; missing paper keys take their defaults."""
+        paper = dict(config.get("paper") or {})
+        datasets = _strings(config, "datasets", ("ml-100k",))
+        protocols = _strings(config, "protocols", ("random",))
+        settings = _strings(config, "settings", ("faithful",))
+        ks = tuple(int(k) for k in (config.get("evaluation") or {}).get("ks", DEFAULT_KS))
+        if not ks:
+            raise ConfigError("config evaluation.ks is empty; list at least one cut-off K")
+        k = 10 if 10 in ks else ks[0]
+        headline = (
+            f"ndcg@{k}",
+            f"recall@{k}",
+            f"hit@{k}",
+            f"map@{k}",
+            f"coverage@{k}",
+            "rmse",
+            "mae",
+            "fit_seconds",
+        )
+        main_metric = str(paper.get("main_metric", f"ndcg@{k}"))
+        split = config.get("split") or {}
+        cfg = cls(
+            dataset=str(paper.get("dataset", datasets[0])),
+            models=tuple(str(m) for m in (config.get("models") or {})),
+            protocols=protocols,
+            settings=settings,
+            seeds=tuple(int(s) for s in config.get("seeds", ())),
+            ks=ks,
+            main_protocol=str(paper.get("main_protocol", protocols[0])),
+            main_setting=str(paper.get("main_setting", settings[0])),
+            main_metric=main_metric,
+            headline_metrics=tuple(str(m) for m in paper.get("headline_metrics", headline)),
+            per_k_families=tuple(str(f) for f in paper.get("per_k_metrics", ("ndcg", "recall"))),
+            example_user=_int(paper.get("example_user", 42), "paper.example_user"),
+            example_models={**DEFAULT_EXAMPLE_MODELS, **dict(paper.get("example_models") or {})},
+            distribution_metric=str(paper.get("distribution_metric", main_metric)),
+            popularity_k=_int(paper.get("popularity_k", k), "paper.popularity_k"),
+            valid_fraction=float(split.get("valid_fraction", 0.1)),
+            test_fraction=float(split.get("test_fraction", 0.1)),
+            alpha=(config.get("stats") or {}).get("alpha"),
+        )
+        cfg.check()
+        return cfg
+
+    def check(self) -> None:
+        """Raise ConfigError if the paper keys contradict the study keys."""
+        for key, value, allowed in (
+            ("main_protocol", self.main_protocol, self.protocols),
+            ("main_setting", self.main_setting, self.settings),
+        ):
+            if value not in allowed:
+                raise ConfigError(
+                    f"config paper.{key} '{value}' is not configured; use one of: "
+                    f"{', '.join(allowed)}"
+                )
+        if self.main_metric not in self.headline_metrics:
+            raise ConfigError(
+                f"config paper.main_metric '{self.main_metric}' must be one of "
+                "paper.headline_metrics"
+            )
+        unknown = sorted(set(self.example_models) - set(EXAMPLE_FIGURES))
+        if unknown:
+            raise ConfigError(
+                f"config paper.example_models has unknown figure(s) {', '.join(unknown)}; "
+                f"known: {', '.join(EXAMPLE_FIGURES)}"
+            )
+
+
+def _strings(config: Mapping[str, Any], key: str, default: Sequence[str]) -> tuple[str, ...]:
+    raw = config.get(key)
+    values = tuple(str(v) for v in (default if raw is None else raw))
+    if not values:
+        raise ConfigError(f"config {key} is empty; list at least one")
+    return values
+
+
+def _int(value: Any, key: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"config {key} must be an integer, got {value!r}") from None

@@ -1,0 +1,145 @@
+"""Reading the result tables the reporting layer consumes, with their column contracts.
+
+A missing file or column is a DataError that names the rule to rerun. A file with a header and
+no rows is fine (e.g. no pairwise tests when only one model ran): every consumer copes with it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from recrepro.errors import DataError
+from recrepro.report.style import higher_is_better
+
+KEYS = ("dataset", "protocol", "setting", "metric")
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "summary": ("dataset", "protocol", "model", "setting", "metric", "mean", "std", "n_seeds"),
+    "seed_summary": (
+        "dataset",
+        "protocol",
+        "model",
+        "setting",
+        "metric",
+        "mean",
+        "std",
+        "ci_low",
+        "ci_high",
+        "n_seeds",
+    ),
+    "pairwise": (
+        "dataset",
+        "protocol",
+        "setting",
+        "metric",
+        "comparison",
+        "model",
+        "other",
+        "test",
+        "statistic",
+        "p_raw",
+        "p_adj",
+        "correction",
+        "effect",
+        "effect_name",
+        "diff_mean",
+        "ci_low",
+        "ci_high",
+        "n_users",
+        "significant",
+    ),
+    "friedman": (
+        "dataset",
+        "protocol",
+        "setting",
+        "metric",
+        "statistic",
+        "p_value",
+        "n_users",
+        "n_models",
+        "critical_difference",
+    ),
+    "ranks": ("dataset", "protocol", "setting", "metric", "model", "avg_rank"),
+}
+PRODUCERS = {
+    "summary": "summarize",
+    "seed_summary": "compute_stats",
+    "pairwise": "compute_stats",
+    "friedman": "compute_stats",
+    "ranks": "compute_stats",
+}
+
+
+def read_csv_checked(
+    path: str | os.PathLike, columns: tuple[str, ...], producer: str
+) -> pd.DataFrame:
+    """Read a CSV and check it has ``columns``; string key columns stay strings."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path} is missing; run the '{producer}' rule first")
+    try:
+        frame = pd.read_csv(
+            path,
+            dtype={c: str for c in ("dataset", "protocol", "model", "setting", "metric", "other")},
+        )
+    except pd.errors.EmptyDataError:
+        frame = pd.DataFrame(columns=list(columns))
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise DataError(f"{path} lacks column(s) {', '.join(missing)}; rerun the '{producer}' rule")
+    return frame
+
+
+def as_bool(series: pd.Series) -> pd.Series:
+    """True/False from booleans or their common spellings in CSV files."""
+    if series.dtype == bool:
+        return series
+    return series.astype(str).str.strip().str.lower().isin(("true", "1", "1.0", "yes"))
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """The aggregate result tables (any of the stats tables may be empty)."""
+
+    summary: pd.DataFrame
+    seed_summary: pd.DataFrame
+    pairwise: pd.DataFrame
+    friedman: pd.DataFrame
+    ranks: pd.DataFrame
+
+    @classmethod
+    def load(cls, paths: Mapping[str, str | os.PathLike]) -> ReportData:
+        """Read each table from ``paths[name]`` (names as in :data:`COLUMNS`)."""
+        frames = {
+            name: read_csv_checked(paths[name], cols, PRODUCERS[name])
+            for name, cols in COLUMNS.items()
+        }
+        frames["pairwise"]["significant"] = as_bool(frames["pairwise"]["significant"])
+        return cls(**frames)
+
+
+def select(frame: pd.DataFrame, **equal: object) -> pd.DataFrame:
+    """Rows whose columns equal the given values (values of None are ignored)."""
+    mask = pd.Series(True, index=frame.index)
+    for column, value in equal.items():
+        if value is not None:
+            mask &= frame[column] == value
+    return frame[mask]
+
+
+def lookup(frame: pd.DataFrame, column: str, **equal: object) -> float:
+    """The single value of ``column`` in the selected rows; NaN if there is none."""
+    rows = select(frame, **equal)
+    return float(rows[column].iloc[0]) if len(rows) else float("nan")
+
+
+def ranking(summary: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Rows of one metric, best first (by the metric's direction; ties by model name)."""
+    rows = summary[summary["metric"] == metric].dropna(subset=["mean"])
+    return rows.sort_values(
+        ["mean", "model"], ascending=[not higher_is_better(metric), True], kind="stable"
+    )

@@ -1,0 +1,205 @@
+"""One look for every table and figure: metric labels and directions, number formats, model
+order, and per-model colour / hatch / marker / line style that stay readable in greyscale.
+
+A model's style depends only on its position in the configured model list (``config["models"]``
+order), so a model keeps its colour in every figure even when other models are absent.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from recrepro.io import atomic_path
+from recrepro.rng import derive_seed
+
+# Okabe & Ito colour-blind-safe palette; hatches and markers tell models apart in greyscale.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+HATCHES = ("", "//", "..", "xx", "\\\\", "oo", "--")  # 7 is coprime with 8 colours
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "*", "h")
+LINESTYLES = ("-", "--", "-.", ":")
+
+_FAMILY_LABELS = {
+    "ndcg": "NDCG",
+    "recall": "Recall",
+    "hit": "HR",
+    "precision": "Precision",
+    "map": "MAP",
+    "mrr": "MRR",
+    "coverage": "Coverage",
+    "popularity": "Popularity",
+    "novelty": "Novelty",
+    "factorized_top": "Factorized top",
+    "rmse": "RMSE",
+    "mae": "MAE",
+    "fit_seconds": "Train time (s)",
+    "eval_seconds": "Eval time (s)",
+}
+_LOWER_IS_BETTER = {"rmse", "mae", "fit_seconds", "eval_seconds"}
+_NO_DIRECTION = {"popularity"}
+
+_TEST_LABELS = {
+    "wilcoxon": "Wilcoxon signed-rank test",
+    "ttest": "paired t-test",
+    "t-test": "paired t-test",
+    "ttest_rel": "paired t-test",
+    "paired_t": "paired t-test",
+    "permutation": "permutation test",
+    "sign": "sign test",
+    "bootstrap": "paired bootstrap test",
+}
+_CORRECTION_LABELS = {
+    "holm": "Holm",
+    "bonferroni": "Bonferroni",
+    "fdr_bh": "Benjamini-Hochberg",
+    "bh": "Benjamini-Hochberg",
+    "benjamini-hochberg": "Benjamini-Hochberg",
+    "none": "no",
+    "hommel": "Hommel",
+    "sidak": "Sidak",
+    "holm-sidak": "Holm-Sidak",
+}
+
+
+def split_metric(metric: str) -> tuple[str, int | None]:
+    """``"ndcg@10"`` -> ``("ndcg", 10)``; ``"rmse"`` -> ``("rmse", None)``."""
+    family, _, k = metric.partition("@")
+    return family, (int(k) if k.isdigit() else None)
+
+
+def metric_label(metric: str) -> str:
+    """Human label: ``ndcg@10`` -> ``NDCG@10``, ``fit_seconds`` -> ``Train time (s)``."""
+    family, k = split_metric(metric)
+    label = _FAMILY_LABELS.get(family, family.replace("_", " "))
+    return label if k is None else f"{label}@{k}"
+
+
+def family_label(family: str) -> str:
+    return _FAMILY_LABELS.get(family, family.replace("_", " "))
+
+
+def higher_is_better(metric: str) -> bool | None:
+    """True/False for the metric's direction, None if neither is better (e.g. popularity)."""
+    family, _ = split_metric(metric)
+    if family in _NO_DIRECTION:
+        return None
+    return family not in _LOWER_IS_BETTER
+
+
+def test_label(name: str) -> str:
+    return _TEST_LABELS.get(str(name).lower(), str(name))
+
+
+def correction_label(name: str) -> str:
+    return _CORRECTION_LABELS.get(str(name).lower(), str(name))
+
+
+def decimals(value: float) -> int:
+    """Digits after the point: 3 below 10, 1 below 100, else 0."""
+    size = abs(value)
+    return 3 if size < 10 else 1 if size < 100 else 0
+
+
+def format_number(value: float | None, digits: int | None = None) -> str:
+    """A finite number with :func:`decimals` digits (or ``digits``); ``""`` if missing."""
+    if value is None or not math.isfinite(float(value)):
+        return ""
+    value = float(value)
+    return f"{value:.{decimals(value) if digits is None else digits}f}"
+
+
+def format_p(p: float | None) -> str:
+    """A p-value as ``< 0.001`` or with three decimals; ``""`` if missing."""
+    if p is None or not math.isfinite(float(p)):
+        return ""
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+@dataclass(frozen=True)
+class ModelStyle:
+    model: str
+    colour: str
+    hatch: str
+    marker: str
+    linestyle: str
+
+
+class ModelStyles:
+    """Model order and styles derived from the configured model list."""
+
+    def __init__(self, models: Iterable[str]) -> None:
+        self.models: list[str] = list(dict.fromkeys(models))
+        self._index = {m: i for i, m in enumerate(self.models)}
+
+    def order(self, present: Iterable[str]) -> list[str]:
+        """``present`` models in configured order; unconfigured ones after, alphabetically."""
+        present = set(present)
+        known = [m for m in self.models if m in present]
+        return known + sorted(present - set(known))
+
+    def index(self, model: str) -> int:
+        """Position in the configured list; a stable hash position for unconfigured models."""
+        if model in self._index:
+            return self._index[model]
+        return len(self.models) + derive_seed("model-style", model) % 56
+
+    def __getitem__(self, model: str) -> ModelStyle:
+        i = self.index(model)
+        return ModelStyle(
+            model=model,
+            colour=PALETTE[i % len(PALETTE)],
+            hatch=HATCHES[i % len(HATCHES)],
+            marker=MARKERS[i % len(MARKERS)],
+            linestyle=LINESTYLES[(i // len(PALETTE)) % len(LINESTYLES)],
+        )
+
+
+def setup_matplotlib() -> Any:
+    """Select the Agg backend and the paper's rc settings; returns ``matplotlib.pyplot``."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update(
+        {
+            "font.size": 8,
+            "axes.titlesize": 8,
+            "axes.labelsize": 8,
+            "legend.fontsize": 7,
+            "xtick.labelsize": 7,
+            "ytick.labelsize": 7,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "hatch.linewidth": 0.6,
+            "pdf.fonttype": 42,
+            "svg.hashsalt": "recrepro",
+            "figure.dpi": 100,
+        }
+    )
+    return plt
+
+
+def save_figure(fig: Any, stem: str | Path, png_dpi: int = 200) -> list[Path]:
+    """Write ``stem.pdf`` and ``stem.png`` atomically, without timestamps; closes ``fig``."""
+    import matplotlib.pyplot as plt
+
+    stem = Path(stem)
+    written = []
+    for fmt, metadata in (("pdf", {"CreationDate": None}), ("png", {"Software": None})):
+        target = stem.with_suffix(f".{fmt}")
+        with atomic_path(target) as tmp:
+            fig.savefig(tmp, format=fmt, dpi=png_dpi, bbox_inches="tight", metadata=metadata)
+        written.append(target)
+    plt.close(fig)
+    return written
+
+
+def wrap_label(text: str, width: int = 22) -> str:
+    """Wrap a long title onto several lines for tick labels."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(str(text), width)) or str(text)

@@ -1,0 +1,471 @@
+"""Result tables: one :class:`Table` is rendered three ways, a LaTeX booktabs float for the
+paper, a Markdown twin for humans and a tidy CSV twin (the numbers behind it) for machines.
+
+In metric tables the best value of each column is bold and the second best underlined (on the
+displayed, rounded values, so ties look tied); a dagger marks a result significantly worse than
+the best model after multiple-testing correction (``pairwise.csv``, comparison ``vs_best``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from recrepro.io import write_csv, write_text
+from recrepro.report.config import PaperConfig
+from recrepro.report.data import ReportData, select
+from recrepro.report.style import (
+    ModelStyles,
+    correction_label,
+    decimals,
+    family_label,
+    format_number,
+    higher_is_better,
+    metric_label,
+    split_metric,
+    test_label,
+)
+
+DATASET_LABELS = {"ml-100k": "MovieLens 100K", "ml-1m": "MovieLens 1M"}
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "↑": r"$\uparrow$",
+    "↓": r"$\downarrow$",
+    "±": r"$\pm$",
+    "†": r"$^{\dagger}$",
+    "–": "--",
+    "<": r"\textless{}",
+    "α": r"$\alpha$",
+    ">": r"\textgreater{}",
+}
+
+
+def latex_escape(text: object) -> str:
+    """Plain text -> LaTeX source (special characters and a few symbols translated)."""
+    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in str(text))
+
+
+def dataset_label(dataset: str) -> str:
+    return DATASET_LABELS.get(dataset, dataset)
+
+
+@dataclass
+class Cell:
+    """One table cell: plain ``text`` (Markdown/CSV), optional raw ``latex`` and emphasis."""
+
+    text: str = ""
+    latex: str | None = None
+    bold: bool = False
+    underline: bool = False
+    dagger: bool = False
+
+    def to_latex(self) -> str:
+        body = (
+            self.latex if self.latex is not None else latex_escape(self.text) if self.text else "--"
+        )
+        if self.bold:
+            body = f"{{\\boldmath\\bfseries {body}}}"
+        if self.underline:
+            body = f"\\underline{{{body}}}"
+        return body + (r"$^{\dagger}$" if self.dagger else "")
+
+    def to_markdown(self) -> str:
+        body = self.text.replace("|", r"\|") if self.text else "–"
+        if self.bold:
+            body = f"**{body}**"
+        if self.underline:
+            body = f"<u>{body}</u>"
+        return body + ("†" if self.dagger else "")
+
+
+@dataclass
+class Table:
+    """A rendered-agnostic table; ``rows[i][0]`` is the row label."""
+
+    name: str
+    caption: str
+    header: list[str]
+    rows: list[list[Cell]]
+    data: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+    latex_header: list[str] | None = None
+    groups: list[tuple[str, int]] | None = None  # spans over the columns after the stub
+    align: str = ""  # one of l/c/r per column; default: stub left, the rest centred
+
+    @property
+    def alignment(self) -> str:
+        return self.align or "l" + "c" * (len(self.header) - 1)
+
+    @property
+    def label(self) -> str:
+        return f"tab:{self.name}"
+
+    def to_latex(self) -> str:
+        n = len(self.header)
+        lines = [
+            r"\begin{table}[tbp]",
+            r"\centering",
+            f"\\caption{{{latex_escape(self.caption)}}}",
+            f"\\label{{{self.label}}}",
+            r"\setlength{\tabcolsep}{4pt}" if n > 6 else "",
+            r"\begin{adjustbox}{max width=\linewidth}",
+            f"\\begin{{tabular}}{{{self.alignment}}}",
+            r"\toprule",
+        ]
+        if self.groups:
+            spans, rules, col = [""], [], 2
+            for title, width in self.groups:
+                spans.append(f"\\multicolumn{{{width}}}{{c}}{{{latex_escape(title)}}}")
+                rules.append(f"\\cmidrule(lr){{{col}-{col + width - 1}}}")
+                col += width
+            lines += [" & ".join(spans) + r" \\", " ".join(rules)]
+        header = self.latex_header or self.header
+        lines += [" & ".join(latex_escape(h) for h in header) + r" \\", r"\midrule"]
+        lines += [" & ".join(c.to_latex() for c in row) + r" \\" for row in self.rows]
+        if not self.rows:
+            lines.append(f"\\multicolumn{{{n}}}{{c}}{{no results available}} \\\\")
+        lines += [r"\bottomrule", r"\end{tabular}", r"\end{adjustbox}"]
+        if self.notes:
+            notes = " ".join(latex_escape(note) for note in self.notes)
+            lines += [r"\par\smallskip", f"{{\\footnotesize\\raggedright {notes}\\par}}"]
+        lines.append(r"\end{table}")
+        return "\n".join(line for line in lines if line) + "\n"
+
+    def to_markdown(self) -> str:
+        lines = [f"**Table: {self.caption}**", ""]
+        lines.append("| " + " | ".join(h.replace("|", r"\|") for h in self.header) + " |")
+        rules = {"l": ":---", "c": ":---:", "r": "---:"}
+        lines.append("|" + "|".join(rules[a] for a in self.alignment) + "|")
+        lines += ["| " + " | ".join(c.to_markdown() for c in row) + " |" for row in self.rows]
+        if not self.rows:
+            lines.append("| no results available |" + " |" * (len(self.header) - 1))
+        lines += [""] + [f"{note}  " for note in self.notes]
+        return "\n".join(lines).rstrip() + "\n"
+
+
+def write_table(table: Table, outdir: str | os.PathLike) -> list[Path]:
+    """Write ``name.tex``, ``name.md`` and ``name.csv`` into ``outdir``."""
+    outdir = Path(outdir)
+    paths = [outdir / f"{table.name}.{ext}" for ext in ("tex", "md", "csv")]
+    write_text(paths[0], table.to_latex())
+    write_text(paths[1], table.to_markdown())
+    write_csv(paths[2], table.data)
+    return paths
+
+
+# --------------------------------------------------------------------------- metric tables
+
+
+def _rank_marks(values: Sequence[float], metric: str) -> tuple[list[bool], list[bool]]:
+    """Best and second-best flags per value, on values rounded as displayed."""
+    direction = higher_is_better(metric)
+    finite = [v for v in values if math.isfinite(v)]
+    if direction is None or len(finite) < 2:  # nothing to compare
+        return [False] * len(values), [False] * len(values)
+    digits = decimals(max(abs(v) for v in finite))
+    rounded = [round(v, digits) if math.isfinite(v) else math.nan for v in values]
+    distinct = sorted({v for v in rounded if math.isfinite(v)}, reverse=direction)
+    best = distinct[0]
+    second = distinct[1] if len(distinct) > 1 else math.nan
+    return [v == best for v in rounded], [v == second for v in rounded]
+
+
+def _significance(pairwise: pd.DataFrame, dataset: str, protocol: str) -> pd.DataFrame:
+    rows = select(pairwise, dataset=dataset, protocol=protocol, comparison="vs_best")
+    return rows.drop_duplicates(["setting", "metric", "model"]).set_index(
+        ["setting", "metric", "model"]
+    )
+
+
+def _significance_note(tests: pd.DataFrame, alpha: float | None) -> str:
+    """Footnote naming the test(s), correction(s) and level actually used."""
+    names = sorted({test_label(t) for t in tests["test"].dropna()})
+    corrections = sorted({correction_label(c) for c in tests["correction"].dropna()})
+    how = " and ".join(names) or "paired test"
+    correction = " / ".join(corrections) or "no"
+    return (
+        f"† significantly worse than the best model of the same setting (per-user {how}, "
+        f"{correction} correction for multiple comparisons"
+        + (f", α = {alpha:g})." if alpha is not None else ").")
+    )
+
+
+TWIN_KEYS = ["model", "setting", "metric"]
+
+
+def metric_table(
+    data: ReportData,
+    cfg: PaperConfig,
+    styles: ModelStyles,
+    *,
+    name: str,
+    caption: str,
+    protocol: str,
+    settings: Sequence[str],
+    metrics: Sequence[str],
+    show_std: bool = True,
+    group_families: bool = False,
+) -> Table:
+    """Models (x settings) by metrics for one protocol: mean ± sd, best bold, second underlined,
+    dagger where significantly worse than the best. Metrics without any result are dropped."""
+    summary = select(data.summary, dataset=cfg.dataset, protocol=protocol)
+    summary = summary[summary["setting"].isin(settings) & summary["metric"].isin(metrics)]
+    metrics = [m for m in metrics if m in set(summary["metric"])]
+    present = set(zip(summary["model"], summary["setting"], strict=True))
+    keys = [(m, s) for m in styles.order(summary["model"]) for s in settings if (m, s) in present]
+    tests = _significance(data.pairwise, cfg.dataset, protocol)
+    frame = _table_twin(summary, tests, keys, metrics)
+    cells = {(r.model, r.setting, r.metric): r for r in frame.itertuples(index=False)}
+    rows = []
+    for model, setting in keys:
+        row = [Cell(f"{model} ({setting})" if len(settings) > 1 else model)]
+        for metric in metrics:
+            r = cells[(model, setting, metric)]
+            row.append(_value_cell(r.mean, r.std, show_std, r.best, r.second, r.worse_than_best))
+        rows.append(row)
+    header = ["Model"] + [metric_label(m) + _ARROWS[higher_is_better(m)] for m in metrics]
+    notes = _notes(frame, show_std, tests, metrics, settings, cfg.alpha)
+    table = Table(name, caption, header, rows, frame, notes)
+    if group_families:
+        _group_by_family(table, metrics)
+    return table
+
+
+_ARROWS = {True: " ↑", False: " ↓", None: ""}
+
+
+def _table_twin(
+    summary: pd.DataFrame,
+    tests: pd.DataFrame,
+    keys: Sequence[tuple[str, str]],
+    metrics: Sequence[str],
+) -> pd.DataFrame:
+    """The tidy twin: one row per (model, setting, metric) cell with its value and marks."""
+    grid = pd.DataFrame(
+        [(m, s, metric) for metric in metrics for m, s in keys], columns=TWIN_KEYS, dtype=object
+    )
+    values = summary[[*TWIN_KEYS, "mean", "std", "n_seeds"]].drop_duplicates(TWIN_KEYS)
+    significance = tests.reset_index()[[*TWIN_KEYS, "significant", "p_adj"]]
+    frame = grid.merge(values, how="left", on=TWIN_KEYS).merge(
+        significance, how="left", on=TWIN_KEYS
+    )
+    frame["n_seeds"] = frame["n_seeds"].fillna(0).astype(int)
+    frame["worse_than_best"] = frame.pop("significant").astype("boolean").fillna(False).astype(bool)
+    frame["best"] = frame["second"] = False
+    for metric, index in frame.groupby("metric", sort=False).groups.items():
+        best, second = _rank_marks(frame.loc[index, "mean"].astype(float).tolist(), metric)
+        frame.loc[index, "best"], frame.loc[index, "second"] = best, second
+    columns = [*TWIN_KEYS, "mean", "std", "n_seeds", "best", "second", "worse_than_best", "p_adj"]
+    return frame[columns].astype({"mean": float, "std": float, "p_adj": float})
+
+
+def _group_by_family(table: Table, metrics: Sequence[str]) -> None:
+    """Two-level LaTeX header: one group per metric family, one column per K."""
+    families = list(dict.fromkeys(split_metric(m)[0] for m in metrics))
+    table.groups = [
+        (
+            family_label(f) + "@K" + _ARROWS[higher_is_better(f)],
+            sum(split_metric(m)[0] == f for m in metrics),
+        )
+        for f in families
+    ]
+    table.latex_header = ["Model"] + [f"K = {split_metric(m)[1]}" for m in metrics]
+
+
+def _value_cell(
+    mean: float, std: float, show_std: bool, best: bool, second: bool, dagger: bool
+) -> Cell:
+    if not math.isfinite(mean):
+        return Cell()
+    digits = decimals(mean)
+    text, latex = format_number(mean, digits), format_number(mean, digits)
+    if show_std and math.isfinite(std):
+        text += f" ± {format_number(std, digits)}"
+        latex += f" \\pm {format_number(std, digits)}"
+    return Cell(text, f"${latex}$", bold=best, underline=second, dagger=dagger)
+
+
+def _math(text: str) -> str | None:
+    """``"0.1 ± 0.2"`` -> ``"$0.1 \\pm 0.2$"``; None for an empty cell."""
+    return "$" + text.replace("±", r"\pm") + "$" if text else None
+
+
+def _notes(
+    frame: pd.DataFrame,
+    show_std: bool,
+    tests: pd.DataFrame,
+    metrics: Sequence[str],
+    settings: Sequence[str],
+    alpha: float | None,
+) -> list[str]:
+    seeds = sorted(set(frame.loc[frame["n_seeds"] > 0, "n_seeds"]))
+    span = "–".join(str(s) for s in (seeds[:1] + seeds[-1:] if len(seeds) > 1 else seeds)) or "0"
+    what = "Mean ± s.d." if show_std else "Mean"
+    notes = [
+        f"{what} over {span} seeds; ↑ higher is better, ↓ lower is better; best in bold, "
+        "second best underlined; – not applicable."
+    ]
+    used = tests.reset_index()
+    used = used[used["metric"].isin(metrics) & used["setting"].isin(settings)]
+    if len(used):
+        notes.append(_significance_note(used, alpha))
+    return notes
+
+
+# --------------------------------------------------------------------------- other tables
+
+
+def model_table(models: Sequence[str], sources: Mapping[str, tuple[str, bool]]) -> Table:
+    """Configured models with their source (seed document or paper) and whether they rate."""
+    frame = pd.DataFrame(
+        [(m, *sources.get(m, ("unregistered", False))) for m in models],
+        columns=["model", "source", "predicts_ratings"],
+    )
+    rows = [
+        [Cell(r.model), Cell(r.source), Cell("yes" if r.predicts_ratings else "no")]
+        for r in frame.itertuples(index=False)
+    ]
+    header = ["Model", "Source", "Predicts ratings"]
+    caption = "Models compared and where each comes from."
+    return Table("models", caption, header, rows, frame, align="llc")
+
+
+def reproduction_table(frame: pd.DataFrame) -> Table:
+    """Our numbers (faithful settings) beside the published reference numbers."""
+    rows = []
+    for r in frame.itertuples(index=False):
+        ours = "" if not math.isfinite(r.ours_mean) else format_number(r.ours_mean)
+        if ours and math.isfinite(r.ours_std):
+            ours += f" ± {format_number(r.ours_std, decimals(r.ours_mean))}"
+        reference = format_number(r.value)
+        if math.isfinite(r.low) and math.isfinite(r.high) and r.low != r.high:
+            reference += f" ({format_number(r.low)}–{format_number(r.high)})"
+        verdict = {True: "yes", False: "no"}.get(r.within, "")
+        rows.append(
+            [
+                Cell(r.system),
+                Cell(r.model),
+                Cell(metric_label(r.metric)),
+                Cell(reference),
+                Cell(ours, _math(ours)),
+                Cell(verdict),
+                Cell(r.url, latex=f"\\citet{{{r.cite_key}}}"),
+            ]
+        )
+    header = ["System", "Our model", "Metric", "Reference", "Ours", "Within range", "Source"]
+    notes = [
+        "Reference: value reported by the source (range across its published renders in "
+        "parentheses). Ours: mean ± s.d. over seeds under the faithful setting. Within range: "
+        "our 95% confidence interval overlaps the reference range. The sources use their own "
+        "splits and masking, listed in config/reference_numbers.csv."
+    ]
+    caption = "Reproduction of published numbers."
+    data = frame.reset_index(drop=True)
+    return Table("reproduction", caption, header, rows, data, notes, align="lllcccl")
+
+
+# --------------------------------------------------------------------------- all tables
+
+
+def table_names(protocols: Sequence[str]) -> list[str]:
+    """Names of all tables (each written as .tex, .md and .csv)."""
+    return ["main", "per_k", "reproduction", "models"] + [f"protocol_{p}" for p in protocols]
+
+
+def build_tables(
+    data: ReportData,
+    references: pd.DataFrame,
+    cfg: PaperConfig,
+    sources: Mapping[str, tuple[str, bool]],
+) -> list[Table]:
+    """Every table of the paper."""
+    styles = ModelStyles(cfg.models)
+    where = f"{dataset_label(cfg.dataset)}, {cfg.main_protocol} split, {cfg.main_setting} setting"
+    tables = [
+        metric_table(
+            data,
+            cfg,
+            styles,
+            name="main",
+            caption=f"Headline results ({where}).",
+            protocol=cfg.main_protocol,
+            settings=[cfg.main_setting],
+            metrics=cfg.headline_metrics,
+        ),
+        metric_table(
+            data,
+            cfg,
+            styles,
+            name="per_k",
+            caption=f"Ranking quality at every cut-off K ({where}).",
+            protocol=cfg.main_protocol,
+            settings=[cfg.main_setting],
+            metrics=[f"{f}@{k}" for f in cfg.per_k_families for k in cfg.ks],
+            show_std=False,
+            group_families=True,
+        ),
+        reproduction_table(references),
+        model_table(styles.order(cfg.models) if cfg.models else [], sources),
+    ]
+    for protocol in cfg.protocols:
+        caption = (
+            f"Results under the {protocol} protocol ({dataset_label(cfg.dataset)}, "
+            f"settings: {', '.join(cfg.settings)})."
+        )
+        tables.append(
+            metric_table(
+                data,
+                cfg,
+                styles,
+                name=f"protocol_{protocol}",
+                caption=caption,
+                protocol=protocol,
+                settings=cfg.settings,
+                metrics=cfg.headline_metrics,
+            )
+        )
+    return tables
+
+
+def write_tables(
+    tables: Sequence[Table],
+    outdir: str | os.PathLike,
+    protocols: Sequence[str],
+    tex_prefix: str = "generated/tables",
+) -> list[Path]:
+    """Write every table and ``protocols.tex``, which inputs the per-protocol tables."""
+    written = [p for table in tables for p in write_table(table, outdir)]
+    lines = [f"\\input{{{tex_prefix}/protocol_{p}.tex}}" for p in protocols]
+    target = Path(outdir) / "protocols.tex"
+    write_text(target, "\n".join(lines) + "\n")
+    return written + [target]
+
+
+def model_sources(models: Sequence[str]) -> dict[str, tuple[str, bool]]:
+    """``model -> (source, predicts_ratings)`` from the registry; unknown models are marked."""
+    from recrepro.errors import ConfigError
+    from recrepro.models.registry import get_model_class
+
+    out = {}
+    for model in models:
+        try:
+            cls = get_model_class(model)
+        except ConfigError:
+            out[model] = ("unregistered", False)
+        else:
+            out[model] = (cls.source or "--", bool(cls.predicts_ratings))
+    return out

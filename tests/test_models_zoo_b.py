@@ -1,0 +1,192 @@
+"""Seed-001 retrieval models: GNN, KNN embedding and session-based (TensorFlow)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import heldout_recall
+from recrepro.data.interactions import Catalogue, Interactions
+from recrepro.errors import ConfigError
+from recrepro.models.gnn import gnn_classes, normalized_adjacency, sparse_tensor
+from recrepro.models.knn_embedding import knn_classes
+from recrepro.models.registry import build_model
+from recrepro.models.session import history_rows, last_rows, rows_to_items
+
+SMALL = {"batch_size": 256, "epochs": 5}
+
+
+def tiny_interactions(pairs: list[tuple[int, int]], n_users: int, n_items: int) -> Interactions:
+    users = pd.DataFrame({"user_id": np.arange(1, n_users + 1)})
+    items = pd.DataFrame(
+        {"item_id": np.arange(1, n_items + 1), "title": "t", "year": 2000, "genres": "Drama"}
+    )
+    u, i = (np.array(x, np.int32) for x in zip(*pairs, strict=True))
+    n = len(pairs)
+    return Interactions(
+        u, i, np.ones(n, np.float32), np.arange(n, dtype=np.int64), Catalogue(users, items)
+    )
+
+
+@pytest.fixture(scope="module")
+def random_recall(synthetic_split) -> float:
+    model = build_model("random").fit(synthetic_split.train, None, np.random.default_rng(0))
+    return heldout_recall(model, synthetic_split)
+
+
+@pytest.mark.parametrize("name", ["gnn", "knn_embedding", "session"])
+def test_fits_and_beats_random(name, synthetic_split, random_recall):
+    model = build_model(name, SMALL).fit(synthetic_split.train, None, np.random.default_rng(0))
+    assert [h["epoch"] for h in model.history] == [1, 2, 3, 4, 5]
+    assert model.history[-1]["loss"] < model.history[0]["loss"]
+    scores = model.score(np.arange(5))
+    assert scores.dtype == np.float32 and np.isfinite(scores).all()
+    assert heldout_recall(model, synthetic_split) > 1.2 * random_recall
+
+
+def test_faithful_defaults_are_tfrs_tutorial_values():
+    for name, extra in [("gnn", "n_layers"), ("knn_embedding", "k"), ("session", "max_length")]:
+        params = build_model(name).params
+        assert params["embedding_dim"] == 32 and params["learning_rate"] == 0.1
+        assert params["optimizer"] == "adagrad" and params["epochs"] == 3
+        assert params["batch_size"] == 8192 and extra in params
+        assert "string_lookup" not in params
+    with pytest.raises(ConfigError, match="string_lookup"):
+        build_model("gnn", {"string_lookup": True})
+
+
+def test_gnn_rejects_bad_layer_count(synthetic_split):
+    with pytest.raises(ConfigError, match="n_layers"):
+        build_model("gnn", {"n_layers": 0}).fit(
+            synthetic_split.train, None, np.random.default_rng(0)
+        )
+
+
+# -- GNN ---------------------------------------------------------------------------------------
+def test_adjacency_is_symmetric_normalised_on_tiny_graph():
+    # users 0, 1; items 0..3 (item 3 has no edge); (0, 1) appears twice and counts once.
+    train = tiny_interactions([(0, 0), (0, 1), (0, 1), (1, 1), (1, 2)], n_users=2, n_items=4)
+    a = normalized_adjacency(train).toarray()
+    degree = {0: 2, 1: 2, 2 + 0: 1, 2 + 1: 2, 2 + 2: 1}
+    expected = np.zeros((6, 6))
+    for u, i in [(0, 0), (0, 1), (1, 1), (1, 2)]:
+        expected[u, 2 + i] = expected[2 + i, u] = 1 / np.sqrt(degree[u] * degree[2 + i])
+    np.testing.assert_allclose(a, expected, rtol=1e-6)
+    assert not a[5].any() and not a[:, 5].any()
+
+
+def test_graph_holds_training_edges_only(synthetic_split):
+    train = synthetic_split.train
+    a = normalized_adjacency(train)
+    assert a.nnz == 2 * train.matrix().nnz
+    n_users = train.n_users
+    for part in (synthetic_split.valid, synthetic_split.test):
+        held = part.matrix() - part.matrix().multiply(train.matrix())  # pairs not also in train
+        u, i = held.nonzero()
+        assert len(u) > 0
+        assert not np.asarray(a[u, n_users + i]).any()
+        assert not np.asarray(a[n_users + i, u]).any()
+
+
+def test_gnn_layer_is_mean_of_propagated_layers():
+    from recrepro.models._tf import import_tensorflow
+
+    tf = import_tensorflow(0)
+    train = tiny_interactions([(0, 0), (0, 1), (1, 1), (1, 2)], n_users=2, n_items=3)
+    a = normalized_adjacency(train)
+    table = np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32)
+    layer = gnn_classes(tf)["GNNLayer"](sparse_tensor(tf, a), 2)
+    dense = a.toarray()
+    expected = (table + dense @ table + dense @ dense @ table) / 3
+    np.testing.assert_allclose(layer(tf.constant(table)).numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+# -- KNN ---------------------------------------------------------------------------------------
+def test_knn_layer_neighbours_and_average():
+    from recrepro.models._tf import import_tensorflow
+
+    tf = import_tensorflow(0)
+    angles = np.deg2rad([0, 10, 30, 90, 180])
+    table = np.column_stack([np.cos(angles), np.sin(angles)]).astype(np.float32)
+    table[1] *= 5.0  # cosine ignores length
+    layer = knn_classes(tf)["KNNLayer"](2)
+    ids = tf.constant([0, 3, 4], tf.int32)
+    neighbours = layer.neighbours(ids, tf.constant(table)).numpy()
+    np.testing.assert_array_equal(neighbours, [[1, 2], [2, 1], [3, 2]])
+    out = layer(ids, tf.constant(table)).numpy()
+    expected = (table[[0, 3, 4]] + table[neighbours].sum(axis=1)) / 3  # self + 2 neighbours
+    np.testing.assert_allclose(out, expected, rtol=1e-6)
+
+
+def test_knn_layer_never_picks_the_user_itself():
+    from recrepro.models._tf import import_tensorflow
+
+    tf = import_tensorflow(0)
+    table = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]], np.float32)  # users 0 and 1 identical
+    neighbours = knn_classes(tf)["KNNLayer"](1).neighbours(tf.range(3), tf.constant(table))
+    np.testing.assert_array_equal(neighbours.numpy().ravel(), [1, 0, 0])
+
+
+# -- session -----------------------------------------------------------------------------------
+def test_session_sequences_on_hand_built_data():
+    # user 0: rows 0..3 at times 10, 5, 5, 20 with tie-break ids 3, 7, 2, 1; user 1: row 4.
+    user = np.array([0, 0, 0, 0, 1])
+    ts = np.array([10, 5, 5, 20, 7])
+    ids = np.array([3, 7, 2, 1, 9])
+    rows = history_rows(user, ts, ids, max_length=2)
+    # order of user 0: row 2 (5, id 2), row 1 (5, id 7), row 0 (10), row 3 (20)
+    np.testing.assert_array_equal(rows, [[2, 1], [-1, 2], [-1, -1], [1, 0], [-1, -1]])
+    last = last_rows(user, ts, ids, n_users=3, max_length=3)
+    np.testing.assert_array_equal(last, [[1, 0, 3], [-1, -1, 4], [-1, -1, -1]])
+    np.testing.assert_array_equal(rows_to_items(rows[:2], ids), [[3, 8], [0, 3]])
+    # Treating same-second interactions as simultaneous: rows 1 and 2 no longer see each other.
+    simultaneous = history_rows(user, ts, ids, max_length=2, same_time=False)
+    np.testing.assert_array_equal(simultaneous, [[2, 1], [-1, -1], [-1, -1], [1, 0], [-1, -1]])
+    perm = np.array([3, 0, 4, 2, 1])  # row order of the input does not matter
+    shuffled = history_rows(user[perm], ts[perm], ids[perm], max_length=2)
+    np.testing.assert_array_equal(rows_to_items(shuffled, ids[perm]), rows_to_items(rows, ids)[perm])
+
+
+def test_session_history_never_sees_the_target_or_the_future(synthetic_split):
+    train = synthetic_split.train
+    user, item = train.user, train.item
+    ts = train.timestamp // 7200 * 7200  # coarsen time so that many interactions tie
+    length = 5
+    rows = history_rows(user, ts, item, length)
+    order = np.lexsort((item, ts, user))
+    for i in range(len(user)):
+        h = rows[i][rows[i] >= 0]
+        assert i not in h
+        assert (user[h] == user[i]).all() and (ts[h] <= ts[i]).all()
+        assert all((ts[j], item[j]) < (ts[i], item[i]) for j in h)
+        mine = order[user[order] == user[i]]  # this user's rows in (time, item) order
+        position = int(np.flatnonzero(mine == i)[0])
+        np.testing.assert_array_equal(h, mine[max(0, position - length) : position])
+
+    # Rewriting everything after a cutoff (other items, other later times) changes no earlier
+    # example's history.
+    cutoff = np.median(ts)
+    future = ts > cutoff
+    rng = np.random.default_rng(1)
+    item2, ts2 = item.copy(), ts.copy()
+    item2[future] = rng.integers(0, train.n_items, future.sum())
+    ts2[future] = ts[future] + rng.integers(0, 10**6, future.sum())
+    before = rows_to_items(rows, item)
+    after = rows_to_items(history_rows(user, ts2, item2, length), item2)
+    past = ts <= cutoff
+    assert past.sum() > 100
+    np.testing.assert_array_equal(after[past], before[past])
+    assert (after[future] != before[future]).any()  # the check can fail
+
+
+def test_session_ranks_from_the_last_training_interactions(synthetic_split):
+    train = synthetic_split.train
+    model = build_model("session", {"batch_size": 512, "epochs": 1, "max_length": 3})
+    model.fit(train, None, np.random.default_rng(0))
+    ids = train.catalogue.items["item_id"].to_numpy()[train.item]
+    for u in (0, 7):
+        mine = np.flatnonzero(train.user == u)
+        mine = mine[np.lexsort((ids[mine], train.timestamp[mine]))]
+        expected = train.item[mine[-3:]] + 1
+        np.testing.assert_array_equal(model.query_features(np.array([u]))["history"][0], expected)

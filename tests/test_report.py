@@ -1,0 +1,529 @@
+"""Reporting layer: tables, numbers, figures and the paper, on a small fake results tree."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from recrepro.data.synthetic import make_synthetic
+from recrepro.errors import ConfigError, DataError
+from recrepro.report import figures, numbers, pipeline, tables
+from recrepro.report.config import PaperConfig
+from recrepro.report.data import ReportData
+from recrepro.report.reproduction import load_references, reproduction_frame
+from recrepro.report.style import ModelStyles, format_p, metric_label
+from recrepro.runs import RunKey
+
+REPO = Path(__file__).resolve().parents[1]
+MODELS = ("alpha", "beta", "gamma")
+SEEDS = (1, 2)
+CONFIG = {
+    "datasets": ["ml-100k"],
+    "protocols": ["random", "temporal"],
+    "settings": ["faithful"],
+    "seeds": list(SEEDS),
+    "split": {"valid_fraction": 0.1, "test_fraction": 0.1},
+    "evaluation": {"ks": [5, 10]},
+    "models": {m: {} for m in MODELS},
+    "stats": {"alpha": 0.05},
+    "paper": {"example_models": {"pie": "beta", "polygon": "missing_model"}},
+}
+# (ndcg@10, recall@10, rmse, fit_seconds) per model; alpha best on ranking, gamma worst.
+VALUES = {
+    "alpha": (0.300, 0.40, np.nan, 12.0),
+    "beta": (0.250, 0.35, 0.95, 3.0),
+    "gamma": (0.100, 0.20, 0.91, 0.5),
+}
+FAMILY_SCALE = {"ndcg": 1.0, "recall": 1.2, "hit": 2.0, "map": 0.8, "coverage": 0.5}
+
+
+# --------------------------------------------------------------------------- fake results
+
+
+def _summary_rows() -> list[dict]:
+    rows = []
+    for protocol in CONFIG["protocols"]:
+        shift = 0.0 if protocol == "random" else -0.05
+        for model, (ndcg, _recall, rmse, seconds) in VALUES.items():
+            metrics = {
+                f"{fam}@{k}": (ndcg + shift) * scale * (1 + 0.1 * (k == 10))
+                for fam, scale in FAMILY_SCALE.items()
+                for k in (5, 10)
+            }
+            metrics.update(
+                {
+                    "rmse": rmse,
+                    "mae": rmse * 0.8,
+                    "fit_seconds": seconds,
+                    "factorized_top@100": ndcg,
+                }
+            )
+            for metric, mean in metrics.items():
+                if np.isfinite(mean):
+                    rows.append(
+                        {
+                            "dataset": "ml-100k",
+                            "protocol": protocol,
+                            "model": model,
+                            "setting": "faithful",
+                            "metric": metric,
+                            "mean": mean,
+                            "std": 0.01,
+                            "n_seeds": len(SEEDS),
+                        }
+                    )
+    return rows
+
+
+def _stats_frames() -> dict[str, pd.DataFrame]:
+    summary = pd.DataFrame(_summary_rows())
+    seed_summary = summary.assign(ci_low=summary["mean"] - 0.02, ci_high=summary["mean"] + 0.02)
+    key = {"dataset": "ml-100k", "protocol": "random", "setting": "faithful"}
+    pairwise = pd.DataFrame(
+        [
+            {
+                **key,
+                "metric": metric,
+                "comparison": "vs_best",
+                "model": model,
+                "other": "alpha",
+                "test": "wilcoxon",
+                "statistic": 10.0,
+                "p_raw": p / 2,
+                "p_adj": p,
+                "correction": "holm",
+                "effect": 0.3,
+                "effect_name": "rank-biserial",
+                "diff_mean": -0.05,
+                "ci_low": -0.08,
+                "ci_high": -0.02,
+                "n_users": 200,
+                "significant": p < 0.05,
+            }
+            for metric in ("ndcg@10", "recall@10")
+            for model, p in (("beta", 0.2), ("gamma", 0.0004))
+        ]
+    )
+    friedman = pd.DataFrame(
+        [
+            {
+                **key,
+                "metric": "ndcg@10",
+                "statistic": 42.5,
+                "p_value": 1e-6,
+                "n_users": 200,
+                "n_models": 3,
+                "critical_difference": 0.6,
+            }
+        ]
+    )
+    ranks = pd.DataFrame(
+        [
+            {**key, "metric": "ndcg@10", "model": m, "avg_rank": r}
+            for m, r in (("alpha", 1.4), ("beta", 1.8), ("gamma", 2.8))
+        ]
+    )
+    return {
+        "summary": summary,
+        "seed_summary": seed_summary,
+        "pairwise": pairwise,
+        "friedman": friedman,
+        "ranks": ranks,
+    }
+
+
+def _write_run(key: RunKey, root: Path, items: np.ndarray, users: np.ndarray) -> None:
+    folder = key.path(root / "results")
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng([MODELS.index(key.model), key.seed])
+    weights = np.linspace(2.0, 0.1, len(items)) ** (3 - MODELS.index(key.model))
+    rows = []
+    for user in users:
+        picks = rng.choice(items, size=10, replace=False, p=weights / weights.sum())
+        rows += [(user, rank, item, 1.0 / rank) for rank, item in enumerate(picks, start=1)]
+    pd.DataFrame(rows, columns=["user", "rank", "item", "score"]).to_parquet(
+        folder / "topk.parquet"
+    )
+    ndcg = VALUES[key.model][0]
+    pd.DataFrame(
+        {
+            "user": users,
+            "ndcg@10": rng.beta(2, 2 / ndcg, len(users)),
+            "recall@10": rng.random(len(users)),
+        }
+    ).to_parquet(folder / "per_user.parquet")
+    epochs = np.arange(1, 6) if key.model != "gamma" else np.arange(0)
+    pd.DataFrame(
+        {"epoch": epochs, "loss": 10.0 / (epochs + key.seed), "val_ndcg@10": 0.05 * epochs}
+    ).to_csv(folder / "history.csv", index=False)
+    provenance = {
+        "python": "3.11.9",
+        "packages": {"numpy": "2.4.6", "tensorflow-cpu": "2.21.0"},
+        "git": {"commit": "0123456789abcdef"},
+        "git_dirty": False,
+        "platform": "Linux-test_x86",
+    }
+    (folder / "provenance.json").write_text(json.dumps(provenance))
+
+
+def _make_tree(
+    root: Path,
+    frames: dict[str, pd.DataFrame],
+    models: tuple[str, ...] = MODELS,
+    seeds: tuple[int, ...] = SEEDS,
+    example_user: bool = True,
+) -> Path:
+    """A fake project: results/{summary,stats,data,runs} and config/reference_numbers.csv."""
+    for name, frame in frames.items():
+        path = root / ("results/summary.csv" if name == "summary" else f"results/stats/{name}.csv")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(path, index=False)
+    synthetic = make_synthetic(n_users=60, n_items=80, interactions_per_user=20, seed=3)
+    data_dir = root / "results/data/ml-100k"
+    data_dir.mkdir(parents=True)
+    for name in ("ratings", "items"):
+        synthetic[name].to_parquet(data_dir / f"{name}.parquet")
+    items = synthetic["items"]["item_id"].to_numpy()
+    users = np.unique(synthetic["ratings"]["user"])
+    users = users if example_user else users[users != 42]
+    for model in models:
+        for seed in seeds:
+            _write_run(RunKey("ml-100k", "random", model, "faithful", seed), root, items, users)
+    (root / "config").mkdir()
+    refs = pd.read_csv(REPO / "config/reference_numbers.csv", dtype=str, keep_default_na=False)
+    refs.loc[0, "model"] = "alpha"  # one reference row with a result, one without
+    refs.to_csv(root / "config/reference_numbers.csv", index=False)
+    return root
+
+
+def _inputs(root: Path, models: tuple[str, ...] = MODELS, seeds: tuple[int, ...] = SEEDS) -> dict:
+    runs = [
+        RunKey("ml-100k", "random", m, "faithful", s).path(root / "results")
+        for m in models
+        for s in seeds
+    ]
+    report = root / "results/report"
+    return {
+        "summary": root / "results/summary.csv",
+        **{n: root / f"results/stats/{n}.csv" for n in ("seed_summary", "pairwise", "friedman")},
+        "ranks": root / "results/stats/ranks.csv",
+        "references": root / "config/reference_numbers.csv",
+        "ratings": root / "results/data/ml-100k/ratings.parquet",
+        "item_table": root / "results/data/ml-100k/items.parquet",
+        "history": [str(r / "history.csv") for r in runs],
+        "per_user": [str(r / "per_user.parquet") for r in runs],
+        "topk": [str(r / "topk.parquet") for r in runs],
+        "provenance": [str(r / "provenance.json") for r in runs],
+        **{
+            f"figdata_{n}": report / f"{n}{'.parquet' if n == 'per_user' else '.csv'}"
+            for n in ("history", "per_user", "popularity", "example_user")
+        },
+    }
+
+
+def _build(root: Path, config: dict, inputs: dict) -> Path:
+    """Run the four reporting steps (paper layout under ``root``)."""
+    figdata = {
+        n: inputs[f"figdata_{n}"] for n in ("history", "per_user", "popularity", "example_user")
+    }
+    pipeline.make_figure_data(inputs, config, figdata)
+    pipeline.make_tables(inputs, config, root / "paper/generated/tables")
+    pipeline.make_figures(inputs, config, root / "figures")
+    pipeline.make_numbers(inputs, config, root / "paper/generated/numbers.tex")
+    return root
+
+
+def _compile(root: Path) -> subprocess.CompletedProcess:
+    paper = root / "paper"
+    for name in ("main.tex", "references.bib"):
+        shutil.copy(REPO / "paper" / name, paper / name)
+    return subprocess.run(
+        [
+            "latexmk",
+            "-pdf",
+            "-cd",
+            "-interaction=nonstopmode",
+            "-halt-on-error",
+            str(paper / "main.tex"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _make_tree(tmp_path_factory.mktemp("project"), _stats_frames())
+
+
+@pytest.fixture(scope="module")
+def built(tree: Path) -> Path:
+    return _build(tree, CONFIG, _inputs(tree))
+
+
+@pytest.fixture(scope="module")
+def data() -> ReportData:
+    frames = _stats_frames()
+    frames["pairwise"]["significant"] = frames["pairwise"]["significant"].astype(bool)
+    return ReportData(**frames)
+
+
+CFG = PaperConfig.from_config(CONFIG)
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def test_main_table_marks_best_second_and_significance(data: ReportData) -> None:
+    table = tables.metric_table(
+        data,
+        CFG,
+        ModelStyles(MODELS),
+        name="main",
+        caption="c",
+        protocol="random",
+        settings=["faithful"],
+        metrics=CFG.headline_metrics,
+    )
+    twin = table.data.set_index(["model", "metric"])
+    assert twin.loc[("alpha", "ndcg@10"), "best"] and twin.loc[("beta", "ndcg@10"), "second"]
+    assert not twin.loc[("gamma", "ndcg@10"), ["best", "second"]].any()
+    # RMSE and time: lower is better.
+    assert twin.loc[("gamma", "rmse"), "best"] and twin.loc[("beta", "rmse"), "second"]
+    assert twin.loc[("gamma", "fit_seconds"), "best"]
+    assert not twin.loc[("alpha", "fit_seconds"), "worse_than_best"]  # no test on time
+    assert twin.loc[("gamma", "ndcg@10"), "worse_than_best"]
+    assert not twin.loc[("beta", "ndcg@10"), "worse_than_best"]
+    rows = {row[0].text: row for row in table.rows}
+    ndcg = table.header.index("NDCG@10 ↑")
+    assert rows["alpha"][ndcg].to_latex() == r"{\boldmath\bfseries $0.330 \pm 0.010$}"
+    assert rows["beta"][ndcg].to_latex() == r"\underline{$0.275 \pm 0.010$}"
+    assert rows["gamma"][ndcg].to_latex() == r"$0.110 \pm 0.010$$^{\dagger}$"
+    assert rows["alpha"][table.header.index("RMSE ↓")].to_latex() == "--"  # not a rating model
+    latex = table.to_latex()
+    assert r"\toprule" in latex and r"\bottomrule" in latex and "Wilcoxon signed-rank test" in latex
+    assert r"Holm correction for multiple comparisons, $\alpha$ = 0.05)" in latex
+
+
+def test_markdown_and_csv_twins_match_latex(data: ReportData, tmp_path: Path) -> None:
+    table = tables.metric_table(
+        data,
+        CFG,
+        ModelStyles(MODELS),
+        name="t",
+        caption="Cap",
+        protocol="random",
+        settings=["faithful"],
+        metrics=["ndcg@10", "recall@10"],
+    )
+    tex, md, csv = tables.write_table(table, tmp_path)
+    body = [line for line in md.read_text().splitlines() if line.startswith("| ")]
+    assert body[0] == "| Model | NDCG@10 ↑ | Recall@10 ↑ |"
+    assert body[1:] == [
+        "| alpha | **0.330 ± 0.010** | **0.396 ± 0.010** |",
+        "| beta | <u>0.275 ± 0.010</u> | <u>0.330 ± 0.010</u> |",
+        "| gamma | 0.110 ± 0.010† | 0.132 ± 0.010† |",
+    ]
+    assert tex.read_text().count(r"\\") - 1 == len(body) - 1  # header + one line per model
+    twin = pd.read_csv(csv)
+    assert len(twin) == 6 and twin["worse_than_best"].sum() == 2
+
+
+def test_ties_are_all_bold() -> None:
+    best, second = tables._rank_marks([0.3001, 0.2999, 0.2, np.nan], "ndcg@10")
+    assert best == [True, True, False, False] and second == [False, False, True, False]
+    assert tables._rank_marks([1.0, 2.0], "popularity@10") == ([False, False], [False, False])
+
+
+def test_per_k_table_groups_columns_by_family(data: ReportData) -> None:
+    table = tables.metric_table(
+        data,
+        CFG,
+        ModelStyles(MODELS),
+        name="per_k",
+        caption="c",
+        protocol="random",
+        settings=["faithful"],
+        metrics=["ndcg@5", "ndcg@10", "recall@5", "recall@10"],
+        show_std=False,
+        group_families=True,
+    )
+    latex = table.to_latex()
+    assert r"\multicolumn{2}{c}{NDCG@K $\uparrow$}" in latex and r"\cmidrule(lr){4-5}" in latex
+    assert "K = 5 & K = 10" in latex and r"\pm" not in latex
+
+
+def test_latex_escape() -> None:
+    assert tables.latex_escape("two_tower & 50% #1") == r"two\_tower \& 50\% \#1"
+
+
+# --------------------------------------------------------------------------- style
+
+
+def test_model_styles_are_stable_and_distinct() -> None:
+    styles = ModelStyles([f"m{i}" for i in range(20)])
+    assert styles["m3"] == ModelStyles([f"m{i}" for i in range(20)])["m3"]
+    looks = {(styles[m].colour, styles[m].hatch) for m in styles.models}
+    assert len(looks) == 20  # distinguishable even where colours repeat
+    assert (
+        len({(styles[m].colour, styles[m].marker, styles[m].linestyle) for m in styles.models})
+        == 20
+    )
+    assert styles.order(["zeta", "m5", "m1", "alpha"]) == ["m1", "m5", "alpha", "zeta"]
+    assert ModelStyles(["a", "b"])["b"] == ModelStyles(["a", "b", "c"])["b"]
+
+
+def test_metric_labels_and_p_format() -> None:
+    assert metric_label("hit@10") == "HR@10" and metric_label("fit_seconds") == "Train time (s)"
+    assert format_p(0.0002) == "< 0.001" and format_p(0.0456) == "0.046" and format_p(None) == ""
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+def test_macro_names_are_letters_only() -> None:
+    assert numbers.render_macros({"B": "2", "A": "1"}).splitlines()[1:] == [
+        r"\newcommand{\A}{1}",
+        r"\newcommand{\B}{2}",
+    ]
+    with pytest.raises(ValueError):
+        numbers.render_macros({"Best1": "x"})
+
+
+def test_numbers_file_is_well_formed_and_covers_the_paper(built: Path) -> None:
+    text = (built / "paper/generated/numbers.tex").read_text()
+    lines = text.splitlines()[1:]
+    pattern = re.compile(r"\\newcommand\{\\([A-Za-z]+)\}\{(.*)\}")
+    macros = dict(pattern.fullmatch(line).groups() for line in lines)
+    assert len(macros) == len(lines)
+    assert all(value.count("{") == value.count("}") for value in macros.values())
+    assert macros["BestModel"] == r"\texttt{alpha}" and macros["SecondModel"] == r"\texttt{beta}"
+    assert macros["BestScore"] == "0.330" and macros["BestMargin"] == "0.055"
+    assert macros["BestVsSecondP"] == "$p = 0.200$" and macros["FriedmanP"] == "$p < 0.001$"
+    assert macros["NumSignificantWorse"] == "1" and macros["CriticalDifference"] == "0.60"
+    assert macros["TestCitation"] == r"\citep{wilcoxon1945individual,holm1979simple}"
+    assert macros["NumUsers"] == "60" and macros["NumSeeds"] == "2" and macros["NumRuns"] == "6"
+    assert macros["VersionNumpy"] == "2.4.6" and macros["VersionTensorflow"] == "2.21.0"
+    assert macros["GitCommit"] == "0123456789" and macros["ProvenanceConsistent"] == "yes"
+    assert macros["GitDirty"] == "no" and macros["Platform"] == r"Linux-test\_x86"
+    assert macros["SignificanceLevel"] == "0.05"
+    # Fallbacks for absent models, each figure showing a different model where possible.
+    picks = [macros[f"{kind}Model"] for kind in ("Pie", "Polygon", "Column")]
+    assert picks == [r"\texttt{beta}", r"\texttt{alpha}", r"\texttt{gamma}"]
+    assert macros["ReproWithResults"] == "1" and macros["RatingModel"] == r"\texttt{gamma}"
+    assert macros["EffectName"] == "rank-biserial" and macros["BestMarginPct"] == "20.0"
+    used = set(re.findall(r"\\([A-Z][A-Za-z]+)", (REPO / "paper/main.tex").read_text()))
+    assert used - {"LaTeX"} <= set(macros), used - set(macros)
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def test_every_figure_is_written_as_pdf_and_png(built: Path) -> None:
+    for name in figures.FIGURES:
+        pdf, png = built / f"figures/{name}.pdf", built / f"figures/{name}.png"
+        assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 1000, name
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 1000, name
+
+
+def test_figures_cope_with_missing_data_and_are_deterministic(tmp_path: Path) -> None:
+    empty = pd.DataFrame(columns=["model", "seed", "epoch", "loss"])
+    first = figures.plot_training_curves(empty, ModelStyles(MODELS), tmp_path / "a")
+    second = figures.plot_training_curves(empty, ModelStyles(MODELS), tmp_path / "b")
+    assert [p.read_bytes() for p in first] == [p.read_bytes() for p in second]
+    example = pd.DataFrame(columns=["model", "seed", "rank", "item", "title", "score"])
+    assert figures.plot_example_pie(example, None, 42, tmp_path / "pie")[0].stat().st_size > 0
+
+
+def test_cd_groups_are_maximal_runs_below_cd() -> None:
+    assert figures.cd_groups([1.0, 1.2, 1.5, 3.0, 3.1], 0.6) == [(0, 2), (3, 4)]
+    assert figures.cd_groups([1.0, 1.5, 2.0], 0.6) == [(0, 1), (1, 2)]
+    assert figures.cd_groups([1.0, 2.0], float("nan")) == []
+
+
+def test_example_model_falls_back_to_an_available_model() -> None:
+    assert figures.pick_model("beta", ["gamma", "beta"]) == "beta"
+    assert figures.pick_model("gnn", ["gamma", "beta"]) == "gamma"
+    assert figures.pick_model("gnn", ["gamma", "beta"], taken=["gamma"]) == "beta"
+    assert figures.pick_model("gnn", ["beta"], taken=["beta"]) == "beta"
+    assert figures.pick_model("gnn", []) is None
+    example = pd.DataFrame({"model": ["alpha", "beta", "gamma"]})
+    cfg = PaperConfig.from_config({**CONFIG, "paper": {}})  # gnn, knn_embedding, session absent
+    picks = figures.example_models(example, cfg, preference=["gamma", "alpha", "beta"])
+    assert picks == {"pie": "gamma", "polygon": "alpha", "column": "beta"}
+
+
+def test_figure_data_counts_titles_per_seed(built: Path) -> None:
+    example = pd.read_csv(built / "results/report/example_user.csv")
+    assert set(example["model"]) == set(MODELS) and (example["rank"] <= 10).all()
+    counts, n_seeds = figures.title_counts(example, "beta", 3)
+    assert n_seeds == 2 and counts["seeds"].sum() == 6 and counts["title"].notna().all()
+    popularity = pd.read_csv(built / "results/report/popularity.csv")
+    data = popularity[popularity["model"] == "data"]
+    assert data["rec_share"].sum() == pytest.approx(1.0)
+    alpha = popularity[popularity["model"] == "alpha"]
+    assert alpha["rec_share"].sum() == pytest.approx(10.0)  # ten slots per user
+
+
+# --------------------------------------------------------------------------- reproduction, config
+
+
+def test_reproduction_compares_confidence_interval_with_range(data: ReportData, tree: Path) -> None:
+    refs = load_references(tree / "config/reference_numbers.csv")
+    frame = reproduction_frame(refs, data.summary, data.seed_summary, "ml-100k", "random")
+    alpha = frame.iloc[0]
+    assert alpha["ours_mean"] == pytest.approx(0.3) and alpha["within"] is False
+    assert pd.isna(frame.iloc[1]["ours_mean"]) and frame.iloc[1]["within"] is None
+    assert r"\citet{tfrsBasicRetrieval}" in tables.reproduction_table(frame).to_latex()
+
+
+def test_bad_inputs_raise_clear_errors(tmp_path: Path) -> None:
+    (tmp_path / "refs.csv").write_text("system,model\nx,y\n")
+    with pytest.raises(ConfigError, match="lacks column"):
+        load_references(tmp_path / "refs.csv")
+    with pytest.raises(ConfigError, match="main_protocol"):
+        PaperConfig.from_config({**CONFIG, "paper": {"main_protocol": "leave_one_out"}})
+    paths = {
+        n: tmp_path / f"{n}.csv"
+        for n in ("summary", "seed_summary", "pairwise", "friedman", "ranks")
+    }
+    with pytest.raises(DataError, match="summary.csv is missing; run the 'summarize' rule"):
+        ReportData.load(paths)
+    paths["summary"].write_text("dataset,protocol,model\n")
+    with pytest.raises(DataError, match="lacks column.*setting.*rerun the 'summarize' rule"):
+        ReportData.load(paths)
+
+
+# --------------------------------------------------------------------------- paper
+
+
+def test_paper_compiles_from_generated_inputs(built: Path) -> None:
+    result = _compile(built)
+    assert result.returncode == 0, result.stdout[-3000:]
+    log = (built / "paper/main.log").read_text(errors="replace")
+    assert "undefined" not in log.lower(), "undefined references or citations"
+    assert (built / "paper/main.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+def test_paper_compiles_with_one_model_and_no_tests(tmp_path: Path) -> None:
+    """A smoke-sized study: one model, one seed, no significance tests, no example user."""
+    frames = _stats_frames()
+    frames = {
+        n: f[f["model"] == "alpha"] if "model" in f else f.iloc[0:0] for n, f in frames.items()
+    }
+    root = _make_tree(tmp_path, frames, models=("alpha",), seeds=(1,), example_user=False)
+    config = {**CONFIG, "models": {"alpha": {}, "gnn": {}}, "seeds": [1]}
+    _build(root, config, _inputs(root, ("alpha",), (1,)))
+    macros = (root / "paper/generated/numbers.tex").read_text()
+    assert r"\newcommand{\SecondModel}{n/a}" in macros and r"\newcommand{\PieModel}{n/a}" in macros
+    assert (root / "paper/generated/tables/main.md").read_text().count("†") == 0
+    result = _compile(root)
+    assert result.returncode == 0, result.stdout[-3000:]
