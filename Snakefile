@@ -17,6 +17,8 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/runs.smk"
 include: "workflow/rules/stats.smk"
 include: "workflow/rules/paper.smk"
+include: "workflow/rules/reproduce.smk"  # verify, publish_reported (not in rule all)
+include: "workflow/rules/bench.smk"  # bench (not in rule all); keep last
 
 
 rule all:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from recrepro.cli import main
 from recrepro.data.synthetic import make_synthetic
@@ -95,3 +96,25 @@ def test_threads_flag_sets_the_thread_variables(monkeypatch) -> None:
         monkeypatch.delenv(name, raising=False)
     assert main(["--threads", "3", "models"]) == 0
     assert os.environ["OMP_NUM_THREADS"] == "3" and os.environ["RECREPRO_THREADS"] == "3"
+
+
+@pytest.mark.parametrize(
+    ("model", "params", "message"),
+    [
+        ("rating_nn", {"learning_rate": 1e12, "epochs": 2}, "model 'rating_nn' diverged: loss is nan"),
+        ("two_tower", {"learning_rate": 1e30, "epochs": 2}, "model 'two_tower' returned NaN scores"),
+    ],
+)
+def test_a_diverging_model_fails_its_run_cleanly(tmp_path: Path, model, params, message) -> None:
+    data, split = _write_dataset(tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "recrepro.cli", "train-evaluate", "--dataset", "synthetic",
+         "--protocol", "random", "--model", model, "--setting", "faithful", "--seed", "1",
+         "--params", json.dumps(params), "--evaluation", '{"ks": [5]}', "--data", str(data),
+         "--split", str(split), "--out", str(tmp_path / "run")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 1
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("recrepro: error:")]
+    assert len(errors) == 1 and message in errors[0], proc.stderr[-2000:]
+    assert not (tmp_path / "run" / "metrics.json").exists()  # no row of NaNs reaches the tables

@@ -341,6 +341,9 @@ def test_ties_are_all_bold() -> None:
     best, second = tables._rank_marks([0.3001, 0.2999, 0.2, np.nan], "ndcg@10")
     assert best == [True, True, False, False] and second == [False, False, True, False]
     assert tables._rank_marks([1.0, 2.0], "popularity@10") == ([False, False], [False, False])
+    # Marks follow the digits each value is printed with (0.000, 0.000, 0.459, 0.531, 177).
+    best, second = tables._rank_marks([0.00006, 0.0003, 0.459, 0.531, 177.0], "fit_seconds")
+    assert best == [True, True, False, False, False] and second == [False, False, True, False, False]
 
 
 def test_per_k_table_groups_columns_by_family(data: ReportData) -> None:

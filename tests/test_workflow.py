@@ -81,6 +81,17 @@ def test_smoke_dag_compiles_the_paper_naming_every_model(smoke_run: Path) -> Non
 
 
 @pytest.mark.slow
+def test_snakemake_report_holds_the_figures_tables_and_paper(smoke_run: Path, shared_data_dir: str) -> None:
+    proc = _snakemake(
+        smoke_run, "--configfile", "config/smoke.yaml", "--report", "report.html", data_dir=shared_data_dir
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    html = (smoke_run / "report.html").read_text(errors="replace")
+    for name in ("headline_ci.png", "critical_difference.png", "main.csv", "main.pdf"):
+        assert name in html, name
+
+
+@pytest.mark.slow
 def test_rerun_has_nothing_to_do(smoke_run: Path, shared_data_dir: str) -> None:
     proc = _snakemake(smoke_run, "--configfile", "config/smoke.yaml", "-n", data_dir=shared_data_dir)
     assert proc.returncode == 0
@@ -144,3 +155,52 @@ def test_cluster_profile_dry_runs_the_whole_dag(tmp_path: Path, shared_data_dir:
     out = proc.stdout + proc.stderr
     assert "train_and_evaluate" in out and "This was a dry-run" in out
     assert not (workdir / "results").exists()
+
+
+KILLED_MODEL = '''
+import os, signal
+import pandas as pd
+from recrepro.models.nonpersonalized import PopularityRecommender
+from recrepro.models.registry import register
+
+@register("fragile")
+class Fragile(PopularityRecommender):
+    """Popularity, except that with RECREPRO_TEST_KILL set the job is killed (SIGKILL) after it
+    wrote part of its outputs (the runner asks for item similarities after per_user/topk/history)."""
+    source = "test"
+
+    def item_similarities(self):
+        if os.environ.get("RECREPRO_TEST_KILL"):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return pd.DataFrame({"item": [], "similar_item": []})
+'''
+
+
+@pytest.mark.slow
+def test_a_killed_job_leaves_no_result_and_a_rerun_resumes(tmp_path: Path, shared_data_dir: str) -> None:
+    workdir = _workspace(tmp_path / "work")
+    extra = tmp_path / "extra_models"
+    extra.mkdir()
+    (extra / "fragile.py").write_text(KILLED_MODEL)
+    config = yaml.safe_load((ROOT / "config" / "smoke.yaml").read_text())
+    config.update(protocols=["random"], seeds=[1], models={"popularity": {}, "fragile": {}})
+    (workdir / "config" / "mine.yaml").write_text(yaml.safe_dump(config))
+    args = ("results/summary.csv", "--configfile", "config/mine.yaml")
+    killed = _snakemake(
+        workdir, *args, "--keep-going", data_dir=shared_data_dir,
+        RECREPRO_MODEL_PATH=str(extra), RECREPRO_TEST_KILL="1",
+    )  # fmt: skip
+    assert killed.returncode != 0
+    run = workdir / "results" / "runs" / "ml-100k" / "random"
+    assert (run / "popularity" / "faithful" / "seed1" / "metrics.json").is_file()
+    log = workdir / "results" / "logs" / "train_and_evaluate" / "ml-100k" / "random" / "fragile"
+    assert "evaluated" in (log / "faithful" / "seed1.log").read_text()  # it was writing its files...
+    assert not [p for p in (run / "fragile").rglob("*") if p.is_file()]  # ...which Snakemake removed
+    assert not (workdir / "results" / "summary.csv").exists()
+    resumed = _snakemake(workdir, *args, data_dir=shared_data_dir, RECREPRO_MODEL_PATH=str(extra))
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "train_and_evaluate" in resumed.stdout + resumed.stderr
+    log = (resumed.stdout + resumed.stderr).splitlines()
+    done = [line for line in log if " of " in line and "steps" in line]
+    assert done and done[-1].strip().startswith("2 of 2 steps")  # only the killed run and the summary
+    assert set(pd.read_csv(workdir / "results" / "summary.csv")["model"]) == {"popularity", "fragile"}

@@ -85,6 +85,33 @@ def cmd_summarize(args: argparse.Namespace) -> None:
     write_csv(args.out, summarize(collect_metrics(args.metrics)))
 
 
+def cmd_verify(args: argparse.Namespace) -> None:
+    """Compare results/summary.csv with reported/summary.csv; exit 1 if numbers differ."""
+    from recrepro.verify import Tolerances, verify
+
+    tolerances = Tolerances.from_config(json.loads(args.tolerances), atol=args.atol, rtol=args.rtol)
+    verify(args.current, args.reported, tolerances, args.out)
+
+
+def cmd_publish_reported(args: argparse.Namespace) -> None:
+    """Copy a finished run's summary, statistics and paper into reported/, with an environment snapshot."""
+    from recrepro.verify import publish
+
+    for path in publish(args.summary, args.stats, args.paper, args.out):
+        logging.info("wrote %s", path)
+
+
+def cmd_bench(args: argparse.Namespace) -> None:
+    """Collect Snakemake benchmark files into per-job and per-(rule, model) tables and a figure."""
+    from recrepro.bench import LAYOUTS, collect, write_all
+
+    layouts = json.loads(args.layouts) if args.layouts else LAYOUTS
+    table = collect(args.benchmarks, args.files or None, layouts)
+    for path in write_all(table, args.out):
+        logging.info("wrote %s", path)
+    logging.info("%d benchmarked jobs, %.0f s wall time in total", len(table), table["wall_s"].sum())
+
+
 def cmd_recommend(args: argparse.Namespace) -> None:
     """Print a user's top-k titles from a finished run (or a movie's most similar movies)."""
     from recrepro.recommend import recommendations, similar_movies
@@ -157,6 +184,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("metrics", nargs="+", help="metrics.json files")
     p.set_defaults(func=cmd_summarize)
+
+    p = sub.add_parser("verify", help=cmd_verify.__doc__)
+    p.add_argument("--current", default="results/summary.csv")
+    p.add_argument("--reported", default="reported/summary.csv")
+    p.add_argument("--atol", type=float, default=None, help="absolute tolerance (default 1e-6)")
+    p.add_argument("--rtol", type=float, default=None, help="relative tolerance (default 1e-3)")
+    p.add_argument("--tolerances", default="{}", help="the config's verify: block as JSON")
+    p.add_argument("--out", help="write the comparison table (CSV) here")
+    p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("publish-reported", help=cmd_publish_reported.__doc__)
+    p.add_argument("--summary", default="results/summary.csv")
+    p.add_argument("--stats", nargs="*", default=[], help="statistics tables (CSV)")
+    p.add_argument("--paper", default="paper/main.pdf")
+    p.add_argument("--out", default="reported")
+    p.set_defaults(func=cmd_publish_reported)
+
+    p = sub.add_parser("bench", help=cmd_bench.__doc__)
+    p.add_argument("--benchmarks", default="results/benchmarks", help="folder of the benchmark files")
+    p.add_argument("--out", default="results/benchmarks/summary.csv",
+                   help="per-job table; by_rule_model.csv and <stem>.png/.pdf go beside it")  # fmt: skip
+    p.add_argument("--layouts", default=None, help="rule -> benchmark path pattern (JSON)")
+    p.add_argument("files", nargs="*", help="benchmark files (default: every *.tsv under --benchmarks)")
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("recommend", help=cmd_recommend.__doc__)
     p.add_argument("--model", default=None, help="model name (with --dataset etc.) instead of --run")

@@ -15,3 +15,12 @@ class DataError(RecreproError):
 
 class TrainingError(RecreproError):
     """A model failed to train (e.g. the loss diverged to NaN)."""
+
+
+class ModelNotApplicable(ConfigError):
+    """A model cannot run on this dataset (e.g. EASE's dense item-item matrix would not fit).
+
+    A subclass of ConfigError (the fix is in the config: drop the model, or raise its limit), so
+    existing handlers still stop cleanly; a runner may catch it first to record the run as
+    skipped rather than failed.
+    """

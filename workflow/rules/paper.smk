@@ -31,8 +31,17 @@ FIGDATA = {
     "popularity": f"{FIGDATA_DIR}/popularity.csv",
     "example_user": f"{FIGDATA_DIR}/example_user.csv",
 }
-TABLE_FORMATS = ["tex", "md", "csv"]
 PAPER_TARGETS = ["paper/main.pdf"]
+
+# Light steps; on a cluster they run on the submitting node (where TeX is installed), not as jobs.
+localrules:
+    make_tables,
+    make_numbers,
+    make_figures,
+    compile_paper,
+
+
+report: "../report/workflow.rst"
 
 
 def main_run_files(name):
@@ -63,9 +72,12 @@ rule make_tables:
         references="config/reference_numbers.csv",
         **STATS_INPUTS,
     output:
-        expand(
-            f"{TABLES_DIR}/{{name}}.{{ext}}", name=table_names(PAPER.protocols), ext=TABLE_FORMATS
-        ),
+        expand(f"{TABLES_DIR}/{{name}}.{{ext}}", name=table_names(PAPER.protocols), ext=["tex", "md"]),
+        [
+            report(f"{TABLES_DIR}/{name}.csv", caption="../report/table.rst", category="Tables",
+                   labels={"table": name})
+            for name in table_names(PAPER.protocols)
+        ],  # fmt: skip
         f"{TABLES_DIR}/protocols.tex",
     params:
         outdir=TABLES_DIR,
@@ -80,7 +92,12 @@ rule make_figures:
         **STATS_INPUTS,
         **{f"figdata_{name}": path for name, path in FIGDATA.items()},
     output:
-        expand(f"{FIGURES_DIR}/{{name}}.{{ext}}", name=FIGURES, ext=["pdf", "png"]),
+        pdf=expand(f"{FIGURES_DIR}/{{name}}.pdf", name=FIGURES),
+        png=[
+            report(f"{FIGURES_DIR}/{name}.png", caption="../report/figure.rst", category="Figures",
+                   labels={"figure": name})
+            for name in FIGURES
+        ],  # fmt: skip
     params:
         outdir=FIGURES_DIR,
     log:
@@ -114,7 +131,7 @@ rule compile_paper:
         figures=rules.make_figures.output,
         numbers=rules.make_numbers.output,
     output:
-        "paper/main.pdf",
+        report("paper/main.pdf", caption="../report/paper.rst", category="Paper"),
     log:
         "results/logs/paper/compile_paper.log",
     benchmark:

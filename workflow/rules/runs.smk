@@ -45,6 +45,10 @@ rule train_and_evaluate:
         " --out $(dirname {output[0]})"
 
 
+localrules:
+    summarize,
+
+
 rule summarize:
     input:
         run_files("metrics.json"),

@@ -31,18 +31,21 @@ def row_blocks(n_rows: int, n_cols: int, itemsize: int = 8) -> list[slice]:
 
 
 def top_k_per_row(block: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The ``k`` largest strictly positive entries of each row of a dense block.
+    """The ``k`` largest strictly positive entries of each row of a dense block (no NaN).
 
     Returns ``(row, col, value)`` arrays (rows relative to the block). Ties at the boundary are
-    broken towards the lower column index, so the result is deterministic.
+    broken towards the lower column index, so the result is deterministic. The selection is the
+    evaluator's partition-based :func:`~recrepro.evaluation.metrics.top_k` (linear per row, not
+    a full sort), which orders exactly like a stable sort of the negated values.
     """
+    from recrepro.evaluation.metrics import top_k
+
     n_rows, n_cols = block.shape
     k = min(k, n_cols)
     if k == 0:
         empty = np.empty(0, np.int64)
         return empty, empty, np.empty(0, block.dtype)
-    # A stable sort on the negated values keeps equal values in column order.
-    cols = np.argsort(-block, axis=1, kind="stable")[:, :k]
+    cols = top_k(block, k)
     values = np.take_along_axis(block, cols, axis=1)
     rows = np.repeat(np.arange(n_rows), k).reshape(n_rows, k)
     keep = values > 0

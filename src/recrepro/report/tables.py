@@ -176,8 +176,7 @@ def _rank_marks(values: Sequence[float], metric: str) -> tuple[list[bool], list[
     finite = [v for v in values if math.isfinite(v)]
     if direction is None or len(finite) < 2:  # nothing to compare
         return [False] * len(values), [False] * len(values)
-    digits = decimals(max(abs(v) for v in finite))
-    rounded = [round(v, digits) if math.isfinite(v) else math.nan for v in values]
+    rounded = [round(v, decimals(v)) if math.isfinite(v) else math.nan for v in values]
     distinct = sorted({v for v in rounded if math.isfinite(v)}, reverse=direction)
     best = distinct[0]
     second = distinct[1] if len(distinct) > 1 else math.nan
