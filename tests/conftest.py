@@ -1,9 +1,14 @@
-"""Shared fixtures: a small synthetic dataset split like the real study, and a quality probe."""
+"""Shared fixtures: a small synthetic dataset split like the real study, a quality probe, and
+copies of the workflow to run Snakemake in."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -59,3 +64,34 @@ def shared_data_dir() -> str:
         return env
     here = os.path.dirname(os.path.abspath(__file__))
     return os.path.normpath(os.path.join(here, "..", "..", "shared", "data"))
+
+
+# -- running the workflow in a scratch copy --------------------------------------------------
+ROOT = Path(__file__).resolve().parents[1]
+COPY = ("Snakefile", "workflow", "config", "paper")
+
+
+def workflow_copy(tmp: Path) -> Path:
+    """A copy of the workflow files, so runs never touch the repository's own results/."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    for name in COPY:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, tmp / name, ignore=shutil.ignore_patterns("generated", "*.pdf"))
+        elif source.exists():
+            shutil.copy(source, tmp / name)
+    return tmp
+
+
+def _env(**extra: str) -> dict[str, str]:
+    """The test's environment with this interpreter's scripts (snakemake, recrepro) first on PATH."""
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    return {**os.environ, "PATH": path, **extra}
+
+
+def run_snakemake(workdir: Path, *args: str, data_dir: str, **env: str) -> subprocess.CompletedProcess:
+    """``snakemake --cores 2 ARGS`` in ``workdir`` with the data at ``data_dir``."""
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", "--cores", "2", *args],
+        cwd=workdir, env=_env(RECREPRO_DATA_DIR=data_dir, **env), capture_output=True, text=True,
+    )  # fmt: skip

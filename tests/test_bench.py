@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 import yaml
 
+from conftest import ROOT, run_snakemake, workflow_copy
 from recrepro.bench import LAYOUTS, aggregate, collect, parse_path
 from recrepro.cli import main
-from test_workflow import ROOT, _snakemake, _workspace
 
 HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
 FILES = {  # path under results/benchmarks -> (wall s, max RSS MB, cpu s)
@@ -96,7 +96,7 @@ def test_cli_writes_tables_and_figure(benchmarks: Path) -> None:
 
 def test_snakemake_bench_reads_every_job_of_the_study(tmp_path: Path, shared_data_dir: str) -> None:
     """The rule's inputs are exactly the benchmark files of the smoke study's jobs."""
-    workdir = _workspace(tmp_path)
+    workdir = workflow_copy(tmp_path)
     config = yaml.safe_load((ROOT / "config" / "smoke.yaml").read_text())
     runs = [(d, p, m, s, seed) for d in config["datasets"] for p in config["protocols"]
             for m in config["models"] for s in config["settings"] for seed in config["seeds"]]  # fmt: skip
@@ -110,7 +110,7 @@ def test_snakemake_bench_reads_every_job_of_the_study(tmp_path: Path, shared_dat
     for relative in expected:
         _write(root, relative, 1.0, 100.0, 0.5)
     _write(root, "stale/from_another_config.tsv", 1.0, 100.0, 0.5)  # not a job of this study
-    proc = _snakemake(workdir, "bench", "--configfile", "config/smoke.yaml", "--allowed-rules", "bench",
+    proc = run_snakemake(workdir, "bench", "--configfile", "config/smoke.yaml", "--allowed-rules", "bench",
                       data_dir=shared_data_dir)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     table = pd.read_csv(root / "summary.csv")

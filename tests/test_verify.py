@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import run_snakemake, workflow_copy
 from recrepro.verify import Tolerances, compare, environment_snapshot, failure_message, publish
-from test_workflow import _snakemake, _workspace
 
 
 def _summary() -> pd.DataFrame:
@@ -151,16 +151,16 @@ def _fabricated_results(workdir: Path) -> None:
 
 
 def test_snakemake_verify_passes_then_fails_when_reported_changes(tmp_path: Path, shared_data_dir: str):
-    workdir = _workspace(tmp_path)
+    workdir = workflow_copy(tmp_path)
     _fabricated_results(workdir)
     # --allowed-rules: results/summary.csv is taken as it is instead of being rebuilt from runs.
     args = ("verify", "--configfile", "config/smoke.yaml", "--allowed-rules", "verify")
-    proc = _snakemake(workdir, *args, data_dir=shared_data_dir)
+    proc = run_snakemake(workdir, *args, data_dir=shared_data_dir)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert pd.read_csv(workdir / "results" / "verify.csv")["ok"].all()
 
     _with(_summary(), "ease", "recall@10", 0.2).to_csv(workdir / "reported" / "summary.csv", index=False)
-    proc = _snakemake(workdir, *args, data_dir=shared_data_dir)  # reported/ changed: verify reruns
+    proc = run_snakemake(workdir, *args, data_dir=shared_data_dir)  # reported/ changed: verify reruns
     assert proc.returncode != 0
     log = (workdir / "results" / "logs" / "verify.log").read_text()
     assert (
@@ -173,22 +173,24 @@ def test_snakemake_verify_passes_then_fails_when_reported_changes(tmp_path: Path
 
 def test_snakemake_verify_never_refreshes_reported_from_the_run(tmp_path: Path, shared_data_dir: str) -> None:
     """reported/summary.csv is an output of publish_reported, but verify must not run that rule."""
-    workdir = _workspace(tmp_path)
+    workdir = workflow_copy(tmp_path)
     _fabricated_results(workdir)
-    proc = _snakemake(workdir, "-n", "verify", "--configfile", "config/smoke.yaml", data_dir=shared_data_dir)
+    proc = run_snakemake(
+        workdir, "-n", "verify", "--configfile", "config/smoke.yaml", data_dir=shared_data_dir
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "publish_reported" not in proc.stdout + proc.stderr
 
 
 def test_snakemake_publish_reported_fills_reported(tmp_path: Path, shared_data_dir: str) -> None:
-    workdir = _workspace(tmp_path)
+    workdir = workflow_copy(tmp_path)
     (workdir / "results" / "stats").mkdir(parents=True)
     _summary().to_csv(workdir / "results" / "summary.csv", index=False)
     names = ("seed_summary", "pairwise", "friedman", "ranks", "nemenyi")
     for name in names:
         (workdir / "results" / "stats" / f"{name}.csv").write_text(f"table\n{name}\n")
     (workdir / "paper" / "main.pdf").write_bytes(b"%PDF-1.5 fake")
-    proc = _snakemake(workdir, "publish_reported", "--configfile", "config/smoke.yaml",
+    proc = run_snakemake(workdir, "publish_reported", "--configfile", "config/smoke.yaml",
                       "--allowed-rules", "publish_reported", data_dir=shared_data_dir)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     reported = workdir / "reported"

@@ -3,49 +3,21 @@ plus config errors that must stop the workflow before any job runs."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-COPY = ("Snakefile", "workflow", "config", "paper")
-
-
-def _workspace(tmp: Path) -> Path:
-    """A copy of the workflow files, so runs never touch the repository's own results/."""
-    tmp.mkdir(parents=True, exist_ok=True)
-    for name in COPY:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, tmp / name, ignore=shutil.ignore_patterns("generated", "*.pdf"))
-        elif source.exists():
-            shutil.copy(source, tmp / name)
-    return tmp
-
-
-def _env(**extra: str) -> dict[str, str]:
-    """The test's environment with this interpreter's scripts (snakemake, recrepro) first on PATH."""
-    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    return {**os.environ, "PATH": path, **extra}
-
-
-def _snakemake(workdir: Path, *args: str, data_dir: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "snakemake", "--cores", "2", *args],
-        cwd=workdir, env=_env(RECREPRO_DATA_DIR=data_dir, **env), capture_output=True, text=True,
-    )  # fmt: skip
+from conftest import ROOT, run_snakemake, workflow_copy
 
 
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory, shared_data_dir: str) -> Path:
-    workdir = _workspace(tmp_path_factory.mktemp("smoke"))
-    proc = _snakemake(workdir, "--configfile", "config/smoke.yaml", data_dir=shared_data_dir)
+    workdir = workflow_copy(tmp_path_factory.mktemp("smoke"))
+    proc = run_snakemake(workdir, "--configfile", "config/smoke.yaml", data_dir=shared_data_dir)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return workdir
 
@@ -82,7 +54,7 @@ def test_smoke_dag_compiles_the_paper_naming_every_model(smoke_run: Path) -> Non
 
 @pytest.mark.slow
 def test_snakemake_report_holds_the_figures_tables_and_paper(smoke_run: Path, shared_data_dir: str) -> None:
-    proc = _snakemake(
+    proc = run_snakemake(
         smoke_run, "--configfile", "config/smoke.yaml", "--report", "report.html", data_dir=shared_data_dir
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -93,7 +65,7 @@ def test_snakemake_report_holds_the_figures_tables_and_paper(smoke_run: Path, sh
 
 @pytest.mark.slow
 def test_rerun_has_nothing_to_do(smoke_run: Path, shared_data_dir: str) -> None:
-    proc = _snakemake(smoke_run, "--configfile", "config/smoke.yaml", "-n", data_dir=shared_data_dir)
+    proc = run_snakemake(smoke_run, "--configfile", "config/smoke.yaml", "-n", data_dir=shared_data_dir)
     assert proc.returncode == 0
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
@@ -109,8 +81,8 @@ def test_rerun_has_nothing_to_do(smoke_run: Path, shared_data_dir: str) -> None:
 def test_bad_config_stops_before_any_job(
     tmp_path: Path, shared_data_dir: str, override: str, message: str
 ) -> None:
-    workdir = _workspace(tmp_path)
-    proc = _snakemake(
+    workdir = workflow_copy(tmp_path)
+    proc = run_snakemake(
         workdir, "--configfile", "config/smoke.yaml", "--config", override, data_dir=shared_data_dir
     )
     assert proc.returncode != 0
@@ -128,14 +100,14 @@ def _readme_example_model() -> str:
 
 @pytest.mark.slow
 def test_a_model_added_as_readme_says_appears_in_the_summary(tmp_path: Path, shared_data_dir: str) -> None:
-    workdir = _workspace(tmp_path / "work")
+    workdir = workflow_copy(tmp_path / "work")
     extra = tmp_path / "extra_models"
     extra.mkdir()
     (extra / "my_model.py").write_text(_readme_example_model())
     config = yaml.safe_load((ROOT / "config" / "smoke.yaml").read_text())
     config.update(protocols=["random"], seeds=[1], models={"popularity": {}, "my_model": {"alpha": 2.0}})
     (workdir / "config" / "mine.yaml").write_text(yaml.safe_dump(config))
-    proc = _snakemake(
+    proc = run_snakemake(
         workdir, "results/summary.csv", "--configfile", "config/mine.yaml",
         data_dir=shared_data_dir, RECREPRO_MODEL_PATH=str(extra),
     )  # fmt: skip
@@ -147,9 +119,9 @@ def test_a_model_added_as_readme_says_appears_in_the_summary(tmp_path: Path, sha
 
 
 def test_cluster_profile_dry_runs_the_whole_dag(tmp_path: Path, shared_data_dir: str) -> None:
-    workdir = _workspace(tmp_path)
+    workdir = workflow_copy(tmp_path)
     shutil.copytree(ROOT / "profiles", workdir / "profiles")
-    proc = _snakemake(workdir, "-n", "--profile", "profiles/slurm", "--configfile", "config/smoke.yaml",
+    proc = run_snakemake(workdir, "-n", "--profile", "profiles/slurm", "--configfile", "config/smoke.yaml",
                       data_dir=shared_data_dir)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = proc.stdout + proc.stderr
@@ -178,7 +150,7 @@ class Fragile(PopularityRecommender):
 
 @pytest.mark.slow
 def test_a_killed_job_leaves_no_result_and_a_rerun_resumes(tmp_path: Path, shared_data_dir: str) -> None:
-    workdir = _workspace(tmp_path / "work")
+    workdir = workflow_copy(tmp_path / "work")
     extra = tmp_path / "extra_models"
     extra.mkdir()
     (extra / "fragile.py").write_text(KILLED_MODEL)
@@ -186,7 +158,7 @@ def test_a_killed_job_leaves_no_result_and_a_rerun_resumes(tmp_path: Path, share
     config.update(protocols=["random"], seeds=[1], models={"popularity": {}, "fragile": {}})
     (workdir / "config" / "mine.yaml").write_text(yaml.safe_dump(config))
     args = ("results/summary.csv", "--configfile", "config/mine.yaml")
-    killed = _snakemake(
+    killed = run_snakemake(
         workdir, *args, "--keep-going", data_dir=shared_data_dir,
         RECREPRO_MODEL_PATH=str(extra), RECREPRO_TEST_KILL="1",
     )  # fmt: skip
@@ -197,7 +169,7 @@ def test_a_killed_job_leaves_no_result_and_a_rerun_resumes(tmp_path: Path, share
     assert "evaluated" in (log / "faithful" / "seed1.log").read_text()  # it was writing its files...
     assert not [p for p in (run / "fragile").rglob("*") if p.is_file()]  # ...which Snakemake removed
     assert not (workdir / "results" / "summary.csv").exists()
-    resumed = _snakemake(workdir, *args, data_dir=shared_data_dir, RECREPRO_MODEL_PATH=str(extra))
+    resumed = run_snakemake(workdir, *args, data_dir=shared_data_dir, RECREPRO_MODEL_PATH=str(extra))
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "train_and_evaluate" in resumed.stdout + resumed.stderr
     log = (resumed.stdout + resumed.stderr).splitlines()

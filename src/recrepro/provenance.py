@@ -29,6 +29,12 @@ def _git(*args: str) -> str | None:
     return out.stdout.strip()
 
 
+def git_state() -> dict[str, Any]:
+    """``git_commit`` (HEAD) and ``git_dirty`` (tracked files changed); None outside a checkout."""
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    return {"git_commit": _git("rev-parse", "HEAD"), "git_dirty": None if status is None else bool(status)}
+
+
 def package_versions() -> dict[str, str]:
     versions = {}
     for name in PACKAGES:
@@ -41,10 +47,8 @@ def package_versions() -> dict[str, str]:
 
 def provenance(config: Any, **extra: Any) -> dict[str, Any]:
     """A provenance record: git commit and dirty flag, config hash, versions, host, ``extra``."""
-    status = _git("status", "--porcelain", "--untracked-files=no")
     return {
-        "git_commit": _git("rev-parse", "HEAD"),
-        "git_dirty": None if status is None else bool(status),
+        **git_state(),
         "config_hash": config_hash(config),
         "config": config,
         "packages": package_versions(),

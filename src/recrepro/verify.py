@@ -188,9 +188,9 @@ def verify(
 
 def environment_snapshot() -> str:
     """Python, platform, CPU count, git revision and ``pip freeze`` of the running interpreter."""
-    from recrepro.provenance import _git
+    from recrepro.provenance import git_state
 
-    status = _git("status", "--porcelain", "--untracked-files=no")
+    git = git_state()
     lines = [
         "# Environment of the run whose results are in this folder (snakemake publish_reported).",
         f"written: {datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}",
@@ -199,8 +199,8 @@ def environment_snapshot() -> str:
         f"machine: {platform.machine()}",
         f"processor: {platform.processor() or 'unknown'}",
         f"cpu_count: {os.cpu_count()}",
-        f"git_commit: {_git('rev-parse', 'HEAD')}",
-        f"git_dirty: {None if status is None else bool(status)}",
+        f"git_commit: {git['git_commit']}",
+        f"git_dirty: {git['git_dirty']}",
         "",
         "# python -m pip freeze",
         _pip_freeze(),
