@@ -14,7 +14,8 @@ import pytest
 from recrepro.cli import main
 from recrepro.data.synthetic import make_synthetic
 from recrepro.runner import train_and_evaluate
-from recrepro.runs import RunKey
+from recrepro.runs import RUN_FILES, RunKey
+from recrepro.summarize import collect_metrics, collect_skipped, summarize
 
 
 def _write_dataset(root: Path) -> tuple[Path, Path]:
@@ -49,6 +50,27 @@ def test_run_writes_every_file_and_is_reproducible(tmp_path: Path) -> None:
     provenance = json.loads((tmp_path / "a" / "provenance.json").read_text())
     expected = {"git_commit", "git_dirty", "config_hash", "packages", "cpu_count", "wall_seconds"}
     assert expected <= set(provenance)
+
+
+def test_a_model_that_refuses_the_dataset_is_recorded_as_not_applicable(tmp_path: Path) -> None:
+    data, split = _write_dataset(tmp_path)
+    run = tmp_path / "runs" / "synthetic" / "random" / "ease" / "faithful" / "seed1"
+    code = main(["train-evaluate", "--dataset", "synthetic", "--protocol", "random", "--model", "ease",
+                 "--setting", "faithful", "--seed", "1", "--params", '{"max_items": 10}',
+                 "--evaluation", '{"ks": [5]}', "--data", str(data), "--split", str(split),
+                 "--out", str(run)])  # fmt: skip
+    assert code == 0  # a refusal is a recorded outcome, not a failed job
+    record = json.loads((run / "metrics.json").read_text())
+    assert record["status"] == "not_applicable" and record["metrics"] == {}
+    assert "catalogue has 40 items, more than max_items=10" in record["reason"]
+    for name in RUN_FILES:
+        assert (run / name).is_file(), name
+    assert pd.read_parquet(run / "per_user.parquet").empty
+    assert list(pd.read_parquet(run / "topk.parquet").columns) == ["user", "rank", "item", "score"]
+    assert summarize(collect_metrics([run / "metrics.json"])).empty
+    skipped = collect_skipped([run / "metrics.json"])
+    assert skipped[["model", "seed"]].values.tolist() == [["ease", 1]]
+    assert skipped["reason"].iloc[0] == record["reason"]
 
 
 def test_recommend_prints_titles_of_a_finished_run(tmp_path: Path, capsys) -> None:

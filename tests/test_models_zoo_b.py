@@ -128,6 +128,26 @@ def test_knn_layer_never_picks_the_user_itself():
     np.testing.assert_array_equal(neighbours.numpy().ravel(), [1, 0, 0])
 
 
+@pytest.mark.parametrize("block", [7, 40, 2**20])  # one id per block, several, all at once
+def test_knn_layer_blocks_give_the_same_neighbours(block, monkeypatch):
+    from recrepro.models import knn_embedding
+    from recrepro.models._tf import import_tensorflow
+
+    tf = import_tensorflow(0)
+    table = np.random.default_rng(1).normal(size=(7, 3)).astype(np.float32)
+    ids = np.array([6, 0, 3, 3, 5, 1, 2, 4, 0, 6, 2], np.int32)
+    unit = table / np.linalg.norm(table, axis=1, keepdims=True)
+    sims = unit[ids] @ unit.T
+    sims[np.arange(len(ids)), ids] = -np.inf
+    expected = np.argsort(-sims, axis=1, kind="stable")[:, :3]
+    monkeypatch.setattr(knn_embedding, "SIMILARITY_BLOCK", block)
+    layer = knn_classes(tf)["KNNLayer"](3)
+    eager = layer.neighbours(tf.constant(ids), tf.constant(table)).numpy()
+    graph = tf.function(layer.neighbours)(tf.constant(ids), tf.constant(table)).numpy()
+    np.testing.assert_array_equal(eager, expected)
+    np.testing.assert_array_equal(graph, expected)
+
+
 # -- session -----------------------------------------------------------------------------------
 def test_session_sequences_on_hand_built_data():
     # user 0: rows 0..3 at times 10, 5, 5, 20 with tie-break ids 3, 7, 2, 1; user 1: row 4.

@@ -19,6 +19,7 @@ from recrepro.report.config import PaperConfig
 from recrepro.report.data import ReportData
 from recrepro.report.reproduction import load_references, reproduction_frame
 from recrepro.report.style import ModelStyles, format_p, metric_label
+from recrepro.runner import write_not_applicable
 from recrepro.runs import RunKey
 
 REPO = Path(__file__).resolve().parents[1]
@@ -136,6 +137,7 @@ def _stats_frames() -> dict[str, pd.DataFrame]:
         "pairwise": pairwise,
         "friedman": friedman,
         "ranks": ranks,
+        "skipped": pd.DataFrame(columns=["dataset", "protocol", "model", "setting", "seed", "reason"]),
     }
 
 
@@ -182,7 +184,9 @@ def _make_tree(
 ) -> Path:
     """A fake project: results/{summary,stats,data,runs} and config/reference_numbers.csv."""
     for name, frame in frames.items():
-        path = root / ("results/summary.csv" if name == "summary" else f"results/stats/{name}.csv")
+        path = root / (
+            f"results/{name}.csv" if name in ("summary", "skipped") else f"results/stats/{name}.csv"
+        )
         path.parent.mkdir(parents=True, exist_ok=True)
         frame.to_csv(path, index=False)
     synthetic = make_synthetic(n_users=60, n_items=80, interactions_per_user=20, seed=3)
@@ -212,6 +216,7 @@ def _inputs(root: Path, models: tuple[str, ...] = MODELS, seeds: tuple[int, ...]
     report = root / "results/report"
     return {
         "summary": root / "results/summary.csv",
+        "skipped": root / "results/skipped.csv",
         **{n: root / f"results/stats/{n}.csv" for n in ("seed_summary", "pairwise", "friedman")},
         "ranks": root / "results/stats/ranks.csv",
         "references": root / "config/reference_numbers.csv",
@@ -496,7 +501,7 @@ def test_bad_inputs_raise_clear_errors(tmp_path: Path) -> None:
         PaperConfig.from_config({**CONFIG, "paper": {"main_protocol": "leave_one_out"}})
     paths = {
         n: tmp_path / f"{n}.csv"
-        for n in ("summary", "seed_summary", "pairwise", "friedman", "ranks")
+        for n in ("summary", "seed_summary", "pairwise", "friedman", "ranks", "skipped")
     }
     with pytest.raises(DataError, match="summary.csv is missing; run the 'summarize' rule"):
         ReportData.load(paths)
@@ -528,5 +533,29 @@ def test_paper_compiles_with_one_model_and_no_tests(tmp_path: Path) -> None:
     macros = (root / "paper/generated/numbers.tex").read_text()
     assert r"\newcommand{\SecondModel}{n/a}" in macros and r"\newcommand{\PieModel}{n/a}" in macros
     assert (root / "paper/generated/tables/main.md").read_text().count("†") == 0
+    result = _compile(root)
+    assert result.returncode == 0, result.stdout[-3000:]
+
+
+def test_a_model_not_applicable_to_the_dataset_is_a_noted_row(tmp_path: Path) -> None:
+    """The runner's record of a refused model (no metrics) flows into an n/a row with the reason."""
+    reason = "model 'delta' does not fit this dataset: 80 items, more than max_items=10; raise it"
+    frames = _stats_frames()
+    frames["skipped"] = pd.DataFrame(
+        [("ml-100k", "random", "delta", "faithful", s, reason) for s in SEEDS],
+        columns=["dataset", "protocol", "model", "setting", "seed", "reason"],
+    )
+    root = _make_tree(tmp_path, frames)
+    for seed in SEEDS:
+        key = RunKey("ml-100k", "random", "delta", "faithful", seed)
+        write_not_applicable(key, {}, reason, key.path(root / "results"), {}, 0, 0.0)
+    config = {**CONFIG, "models": {**CONFIG["models"], "delta": {}}}
+    _build(root, config, _inputs(root, (*MODELS, "delta")))
+    main = (root / "paper/generated/tables/main.md").read_text()
+    assert "| delta | n/a | n/a |" in main
+    note = "n/a: delta was not run: model 'delta' does not fit this dataset: 80 items, more than max_items=10"
+    assert note in main
+    assert "n/a" not in (root / "paper/generated/tables/protocol_temporal.md").read_text()
+    assert "delta" not in pd.read_csv(root / "results/report/history.csv")["model"].tolist()
     result = _compile(root)
     assert result.returncode == 0, result.stdout[-3000:]

@@ -91,3 +91,37 @@ def test_partition_top_k_per_row_orders_like_a_stable_sort() -> None:
         np.testing.assert_array_equal(cols, order[keep])
         np.testing.assert_array_equal(values, top[keep])
         np.testing.assert_array_equal(rows, np.nonzero(keep)[0])
+
+
+def test_biased_mf_solves_users_in_blocks_with_the_same_result(synthetic_split, monkeypatch) -> None:
+    whole = build_model("biased_mf", {"factors": 4, "epochs": 2})
+    whole.fit(synthetic_split.train, None, np.random.default_rng(5))
+    monkeypatch.setattr(_sparse, "BLOCK_BYTES", 8 * 5 * 6 * 7)  # 7 rows of (k+1)(k+2) per block
+    blocked = build_model("biased_mf", {"factors": 4, "epochs": 2})
+    blocked.fit(synthetic_split.train, None, np.random.default_rng(5))
+    users = np.arange(synthetic_split.train.n_users)
+    np.testing.assert_array_equal(blocked.score(users), whole.score(users))
+
+
+def test_multitask_item_similarities_are_computed_in_blocks(monkeypatch) -> None:
+    """Blocked top-k of cosine similarities equals a stable sort of the full matrix."""
+    from recrepro.models.multitask import Multitask
+
+    rng = np.random.default_rng(2)
+    embeddings = rng.normal(size=(23, 4)).astype(np.float32)
+    embeddings[5] = embeddings[3] * 2.0  # a tie in cosine: lower index first
+    model = Multitask()
+    model.n_items = 23
+    model._item_ids = np.arange(101, 124)
+    monkeypatch.setattr(model, "item_embeddings", lambda: embeddings, raising=False)
+    unit = embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
+    full = unit.astype(np.float64) @ unit.T.astype(np.float64)
+    np.fill_diagonal(full, -np.inf)
+    expected = np.argsort(-full, axis=1, kind="stable")[:, :4]
+    monkeypatch.setattr(_sparse, "BLOCK_BYTES", 8 * 23 * 5)  # blocks of 5 movies
+    frame = model.item_similarities(k=4)
+    np.testing.assert_array_equal(frame["similar_item"].to_numpy().reshape(23, 4), expected + 101)
+    np.testing.assert_allclose(
+        frame["similarity"].to_numpy().reshape(23, 4), np.take_along_axis(full, expected, 1), rtol=1e-6
+    )
+    assert frame["item"].tolist() == np.repeat(np.arange(101, 124), 4).tolist()

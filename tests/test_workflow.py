@@ -118,6 +118,24 @@ def test_a_model_added_as_readme_says_appears_in_the_summary(tmp_path: Path, sha
     assert ndcg["my_model"] == pytest.approx(ndcg["popularity"])  # it is popularity, scaled
 
 
+@pytest.mark.slow
+def test_a_model_too_big_for_the_data_is_skipped_with_a_note(tmp_path: Path, shared_data_dir: str) -> None:
+    """EASE limited to 100 items refuses ML-100K: the study still finishes, through the paper."""
+    workdir = workflow_copy(tmp_path / "work")
+    config = yaml.safe_load((ROOT / "config" / "smoke.yaml").read_text())
+    config.update(protocols=["random"], seeds=[1], models={"popularity": {}, "ease": {"max_items": 100}})
+    (workdir / "config" / "mine.yaml").write_text(yaml.safe_dump(config))
+    proc = run_snakemake(workdir, "--configfile", "config/mine.yaml", data_dir=shared_data_dir)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert set(pd.read_csv(workdir / "results" / "summary.csv")["model"]) == {"popularity"}
+    skipped = pd.read_csv(workdir / "results" / "skipped.csv")
+    assert skipped["model"].tolist() == ["ease"]
+    assert "1682 items, more than max_items=100" in skipped["reason"].iloc[0]
+    table = (workdir / "paper" / "generated" / "tables" / "main.md").read_text()
+    assert "| ease | n/a |" in table and "n/a: ease was not run:" in table
+    assert (workdir / "paper" / "main.pdf").read_bytes()[:5] == b"%PDF-"
+
+
 def test_cluster_profile_dry_runs_the_whole_dag(tmp_path: Path, shared_data_dir: str) -> None:
     workdir = workflow_copy(tmp_path)
     shutil.copytree(ROOT / "profiles", workdir / "profiles")

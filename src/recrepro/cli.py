@@ -78,11 +78,13 @@ def cmd_tune(args: argparse.Namespace) -> None:
 
 
 def cmd_summarize(args: argparse.Namespace) -> None:
-    """Mean and standard deviation across seeds of every metric."""
+    """Mean and standard deviation across seeds of every metric (and the skipped runs)."""
     from recrepro.io import write_csv
-    from recrepro.summarize import collect_metrics, summarize
+    from recrepro.summarize import collect_metrics, collect_skipped, summarize
 
     write_csv(args.out, summarize(collect_metrics(args.metrics)))
+    if args.skipped:
+        write_csv(args.skipped, collect_skipped(args.metrics))
 
 
 def cmd_verify(args: argparse.Namespace) -> None:
@@ -182,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("summarize", help=cmd_summarize.__doc__)
     p.add_argument("--out", required=True)
+    p.add_argument("--skipped", help="also list runs whose model was not applicable (CSV)")
     p.add_argument("metrics", nargs="+", help="metrics.json files")
     p.set_defaults(func=cmd_summarize)
 

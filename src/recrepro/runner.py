@@ -19,14 +19,16 @@ import pandas as pd
 
 from recrepro.data.interactions import Catalogue, Interactions
 from recrepro.data.splits import PARTS
-from recrepro.errors import ConfigError
+from recrepro.errors import ConfigError, ModelNotApplicable
 from recrepro.io import write_csv, write_json, write_parquet
 from recrepro.models.registry import build_model
 from recrepro.provenance import provenance
 from recrepro.rng import derive_seed
-from recrepro.runs import RunKey
+from recrepro.runs import STATUS_NOT_APPLICABLE, STATUS_OK, RunKey
 
 log = logging.getLogger(__name__)
+
+TOPK_COLUMNS = {"user": "int64", "rank": "int64", "item": "int64", "score": "float32"}
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,11 @@ def train_and_evaluate(
     rng = np.random.default_rng(seed)
     log.info("fitting %s (%s) on %d interactions", key.model, key.setting, len(split.train))
     t0 = time.perf_counter()
-    model.fit(split.train, split.valid, rng)
+    try:
+        model.fit(split.train, split.valid, rng)
+    except ModelNotApplicable as exc:
+        log.warning("skipped: %s", exc)
+        return write_not_applicable(key, model.params, str(exc), out_dir, evaluation, seed, started)
     fit_seconds = time.perf_counter() - t0
     t0 = time.perf_counter()
     result = evaluate(
@@ -119,19 +125,62 @@ def train_and_evaluate(
         write_parquet(out / "similar_items.parquet", model.item_similarities())
     record = {
         **key.as_dict(),
+        "status": STATUS_OK,
         "params": model.params,
         "metrics": {**result.metrics, "fit_seconds": fit_seconds},
         "n_users_evaluated": result.n_users_evaluated,
         "timing": {"fit_seconds": fit_seconds, "eval_seconds": eval_seconds},
     }
+    _finish(out, record, evaluation, seed, started)
+    return record
+
+
+def write_not_applicable(
+    key: RunKey,
+    params: dict[str, Any],
+    reason: str,
+    out_dir: str | Path,
+    evaluation: dict[str, Any],
+    seed: int,
+    started: float,
+) -> dict[str, Any]:
+    """Record a run the model refused (:class:`ModelNotApplicable`): every run file exists, the
+    per-user, top-K and history files are empty, and ``metrics.json`` carries the status and the
+    reason instead of metrics, so summaries skip the run and tables show it as not applicable."""
+    out = Path(out_dir)
+    write_parquet(out / "per_user.parquet", pd.DataFrame({"user": pd.Series(dtype="int64")}))
+    write_parquet(
+        out / "topk.parquet",
+        pd.DataFrame(
+            {name: pd.Series(dtype=dtype) for name, dtype in TOPK_COLUMNS.items()}
+        ),
+    )
+    write_csv(out / "history.csv", pd.DataFrame(columns=["epoch", "loss"]))
+    record = {
+        **key.as_dict(),
+        "status": STATUS_NOT_APPLICABLE,
+        "reason": reason,
+        "params": params,
+        "metrics": {},
+        "n_users_evaluated": 0,
+        "timing": {"fit_seconds": 0.0, "eval_seconds": 0.0},
+    }
+    _finish(out, record, evaluation, seed, started)
+    return record
+
+
+def _finish(
+    out: Path, record: dict[str, Any], evaluation: dict[str, Any], seed: int, started: float
+) -> None:
+    """Write the run's provenance, then ``metrics.json`` (last: its presence means done)."""
+    run = {k: record[k] for k in ("dataset", "protocol", "model", "setting", "seed")}
     write_json(
         out / "provenance.json",
         provenance(
-            {"run": key.as_dict(), "params": model.params, "evaluation": evaluation},
-            seed=key.seed,
+            {"run": run, "params": record["params"], "evaluation": evaluation},
+            seed=record["seed"],
             derived_seed=seed,
             wall_seconds=time.time() - started,
         ),
     )
     write_json(out / "metrics.json", record)
-    return record

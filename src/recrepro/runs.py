@@ -10,6 +10,10 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+#: ``metrics.json["status"]``: a finished run, or one the model refused for this dataset
+#: (:class:`recrepro.errors.ModelNotApplicable`; no metrics, a ``reason`` instead).
+STATUS_OK = "ok"
+STATUS_NOT_APPLICABLE = "not_applicable"
 RUN_FILES = ("metrics.json", "per_user.parquet", "topk.parquet", "history.csv", "provenance.json")
 _RUN_DIR = re.compile(
     r"runs/(?P<dataset>[^/]+)/(?P<protocol>[^/]+)/(?P<model>[^/]+)/(?P<setting>[^/]+)/seed(?P<seed>\d+)"

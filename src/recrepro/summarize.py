@@ -1,4 +1,8 @@
-"""Across-seed summary of every run: mean and standard deviation per model and metric."""
+"""Across-seed summary of every run: mean and standard deviation per model and metric.
+
+Runs a model refused for the dataset (status ``not_applicable``, see :mod:`recrepro.runs`) have
+no metrics; :func:`collect_skipped` lists them with their reason for the tables' notes.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from recrepro.runs import STATUS_NOT_APPLICABLE
+
 KEY = ["dataset", "protocol", "model", "setting"]
+SKIPPED_COLUMNS = [*KEY, "seed", "reason"]
 
 
 def collect_metrics(paths: Iterable[str | Path]) -> pd.DataFrame:
@@ -19,6 +26,16 @@ def collect_metrics(paths: Iterable[str | Path]) -> pd.DataFrame:
         for metric, value in record["metrics"].items():
             rows.append({**{k: record[k] for k in [*KEY, "seed"]}, "metric": metric, "value": value})
     return pd.DataFrame(rows, columns=[*KEY, "seed", "metric", "value"])
+
+
+def collect_skipped(paths: Iterable[str | Path]) -> pd.DataFrame:
+    """The runs whose model was not applicable to the dataset: KEY + seed + reason."""
+    rows = []
+    for path in paths:
+        record = json.loads(Path(path).read_text(encoding="utf-8"))
+        if record.get("status") == STATUS_NOT_APPLICABLE:
+            rows.append({**{k: record[k] for k in [*KEY, "seed"]}, "reason": record.get("reason", "")})
+    return pd.DataFrame(rows, columns=SKIPPED_COLUMNS)
 
 
 def summarize(metrics: pd.DataFrame) -> pd.DataFrame:

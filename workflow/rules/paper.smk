@@ -19,6 +19,7 @@ FIGDATA_DIR = "results/report"
 STAT_TABLES = ("seed_summary", "pairwise", "friedman", "ranks")
 STATS_INPUTS = {
     "summary": "results/summary.csv",
+    "skipped": "results/skipped.csv",
     **{name: f"results/stats/{name}.csv" for name in STAT_TABLES},
 }
 DATA_INPUTS = {

@@ -53,11 +53,12 @@ rule summarize:
     input:
         run_files("metrics.json"),
     output:
-        "results/summary.csv",
+        summary="results/summary.csv",
+        skipped="results/skipped.csv",  # runs whose model refused the dataset, with the reason
     log:
         "results/logs/summarize.log",
     shell:
-        "recrepro --log {log} summarize --out {output} {input}"
+        "recrepro --log {log} summarize --out {output.summary} --skipped {output.skipped} {input}"
 
 
 def tuning_metric(model):

@@ -11,6 +11,9 @@ from recrepro.data.interactions import Interactions
 from recrepro.models.gnn import IndexRetrieval
 from recrepro.models.registry import register
 
+#: Most similarity entries (float32) :class:`KNNLayer` holds at once: 64 MiB.
+SIMILARITY_BLOCK = 16 * 2**20
+
 
 @cache
 def knn_classes(tf: Any) -> dict[str, type]:
@@ -25,12 +28,29 @@ def knn_classes(tf: Any) -> dict[str, type]:
 
         def neighbours(self, ids: Any, table: Any) -> Any:
             """Indices ``[len(ids), k]`` of the most cosine-similar rows of ``table``, self
-            excluded, most similar first (ties: lower index first)."""
+            excluded, most similar first (ties: lower index first).
+
+            The ``[len(ids), n_rows]`` similarities are computed for a block of ids at a time
+            (at most ``SIMILARITY_BLOCK`` entries), so a batch of 8,192 users of ML-25M needs
+            64 MiB per block rather than 5 GiB at once.
+            """
             unit = tf.math.l2_normalize(table, axis=1)
-            sims = tf.matmul(tf.gather(unit, ids), unit, transpose_b=True)
-            own = tf.equal(tf.range(tf.shape(table)[0])[None, :], ids[:, None])
-            sims = tf.where(own, tf.constant(-np.inf, sims.dtype), sims)
-            return tf.math.top_k(sims, k=self.k, sorted=True).indices
+            n_rows = tf.shape(table)[0]
+            size = max(1, SIMILARITY_BLOCK // int(table.shape[0]))
+            n_blocks = (tf.shape(ids)[0] + size - 1) // size
+
+            def block(i: Any, found: Any) -> tuple[Any, Any]:
+                part = ids[i * size : (i + 1) * size]
+                sims = tf.matmul(tf.gather(unit, part), unit, transpose_b=True)
+                own = tf.equal(tf.range(n_rows)[None, :], part[:, None])
+                sims = tf.where(own, tf.constant(-np.inf, sims.dtype), sims)
+                return i + 1, found.write(i, tf.math.top_k(sims, k=self.k, sorted=True).indices)
+
+            found = tf.TensorArray(
+                tf.int32, size=n_blocks, infer_shape=False, element_shape=[None, self.k]
+            )
+            _, found = tf.while_loop(lambda i, _: i < n_blocks, block, (tf.constant(0), found))
+            return tf.reshape(found.concat(), [-1, self.k])
 
         def call(self, ids: Any, table: Any) -> Any:
             ids = tf.cast(ids, tf.int32)

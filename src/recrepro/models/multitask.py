@@ -16,6 +16,7 @@ import pandas as pd
 
 from recrepro.data.interactions import Interactions
 from recrepro.errors import ConfigError
+from recrepro.models._sparse import row_blocks
 from recrepro.models._tf import rating_head
 from recrepro.models.registry import register
 from recrepro.models.retrieval import RetrievalRecommender, keras_classes
@@ -194,23 +195,40 @@ class Multitask(JointRecommender):
 
     def item_similarities(self, k: int = 10) -> pd.DataFrame:
         """The ``k`` most similar movies of every movie: columns ``item``, ``rank`` (1..k),
-        ``similar_item`` (MovieLens ids) and ``similarity`` (cosine of movie embeddings)."""
-        items = np.arange(self.n_items)
-        similarity = self._cosine(items)
-        similarity[items, items] = -np.inf
-        top = np.argsort(-similarity, axis=1, kind="stable")[:, :k]
+        ``similar_item`` (MovieLens ids) and ``similarity`` (cosine of movie embeddings).
+
+        Computed a block of movies at a time (never the whole movies x movies matrix), with the
+        evaluator's deterministic top-k (ties to the lower index, as in :meth:`similar_items`).
+        """
+        from recrepro.evaluation.metrics import top_k
+
+        unit = self._unit_item_embeddings()
+        k = min(k, self.n_items)
+        tops, values = [], []
+        for block in row_blocks(self.n_items, self.n_items):
+            similarity = unit[block] @ unit.T
+            rows = np.arange(block.stop - block.start)
+            similarity[rows, rows + block.start] = -np.inf
+            top = top_k(similarity, k)
+            tops.append(top)
+            values.append(np.take_along_axis(similarity, top, axis=1))
+        top = np.concatenate(tops)
         ids = self._item_ids.astype(np.int64)
         return pd.DataFrame(
             {
-                "item": np.repeat(ids, top.shape[1]),
-                "rank": np.tile(np.arange(1, top.shape[1] + 1), self.n_items),
+                "item": np.repeat(ids, k),
+                "rank": np.tile(np.arange(1, k + 1), self.n_items),
                 "similar_item": ids[top.ravel()],
-                "similarity": np.take_along_axis(similarity, top, axis=1).ravel(),
+                "similarity": np.concatenate(values).ravel(),
             }
         )
 
     def _cosine(self, items: np.ndarray) -> np.ndarray:
         """Cosine similarities ``[len(items), n_items]`` of movie (candidate) embeddings."""
+        unit = self._unit_item_embeddings()
+        return unit[items] @ unit.T
+
+    def _unit_item_embeddings(self) -> np.ndarray:
+        """Movie (candidate) embeddings scaled to unit length (float64)."""
         emb = self.item_embeddings().astype(np.float64)
-        emb /= np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
-        return emb[items] @ emb.T
+        return emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)

@@ -64,6 +64,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "critical_difference",
     ),
     "ranks": ("dataset", "protocol", "setting", "metric", "model", "avg_rank"),
+    "skipped": ("dataset", "protocol", "model", "setting", "seed", "reason"),
 }
 PRODUCERS = {
     "summary": "summarize",
@@ -71,6 +72,7 @@ PRODUCERS = {
     "pairwise": "compute_stats",
     "friedman": "compute_stats",
     "ranks": "compute_stats",
+    "skipped": "summarize",
 }
 
 
@@ -103,13 +105,14 @@ def as_bool(series: pd.Series) -> pd.Series:
 
 @dataclass(frozen=True)
 class ReportData:
-    """The aggregate result tables (any of the stats tables may be empty)."""
+    """The aggregate result tables (any of the stats tables, and ``skipped``, may be empty)."""
 
     summary: pd.DataFrame
     seed_summary: pd.DataFrame
     pairwise: pd.DataFrame
     friedman: pd.DataFrame
     ranks: pd.DataFrame
+    skipped: pd.DataFrame  # runs whose model was not applicable to the dataset, with the reason
 
     @classmethod
     def load(cls, paths: Mapping[str, str | os.PathLike]) -> ReportData:

@@ -225,19 +225,27 @@ def metric_table(
     summary = summary[summary["setting"].isin(settings) & summary["metric"].isin(metrics)]
     metrics = [m for m in metrics if m in set(summary["metric"])]
     present = set(zip(summary["model"], summary["setting"], strict=True))
-    keys = [(m, s) for m in styles.order(summary["model"]) for s in settings if (m, s) in present]
+    refused = _not_applicable(data.skipped, cfg.dataset, protocol, settings, present)
+    models = styles.order([*summary["model"], *(m for m, _ in refused)])
+    keys = [(m, s) for m in models for s in settings if (m, s) in present or (m, s) in refused]
     tests = _significance(data.pairwise, cfg.dataset, protocol)
     frame = _table_twin(summary, tests, keys, metrics)
+    pairs = zip(frame["model"], frame["setting"], strict=True)
+    frame["not_applicable"] = [pair in refused for pair in pairs]
     cells = {(r.model, r.setting, r.metric): r for r in frame.itertuples(index=False)}
     rows = []
     for model, setting in keys:
         row = [Cell(f"{model} ({setting})" if len(settings) > 1 else model)]
         for metric in metrics:
             r = cells[(model, setting, metric)]
-            row.append(_value_cell(r.mean, r.std, show_std, r.best, r.second, r.worse_than_best))
+            if r.not_applicable:
+                row.append(Cell(NOT_APPLICABLE))
+            else:
+                row.append(_value_cell(r.mean, r.std, show_std, r.best, r.second, r.worse_than_best))
         rows.append(row)
     header = ["Model"] + [metric_label(m) + _ARROWS[higher_is_better(m)] for m in metrics]
     notes = _notes(frame, show_std, tests, metrics, settings, cfg.alpha)
+    notes += _not_applicable_notes(refused, len(settings) > 1)
     table = Table(name, caption, header, rows, frame, notes)
     if group_families:
         _group_by_family(table, metrics)
@@ -245,6 +253,32 @@ def metric_table(
 
 
 _ARROWS = {True: " ↑", False: " ↓", None: ""}
+NOT_APPLICABLE = "n/a"
+
+
+def _not_applicable(
+    skipped: pd.DataFrame,
+    dataset: str,
+    protocol: str,
+    settings: Sequence[str],
+    present: set[tuple[str, str]],
+) -> dict[tuple[str, str], str]:
+    """``(model, setting) -> reason`` for models refused on this dataset and with no result."""
+    rows = select(skipped, dataset=dataset, protocol=protocol)
+    refused: dict[tuple[str, str], str] = {}
+    for r in rows.sort_values(["model", "setting", "seed"]).itertuples(index=False):
+        if r.setting in settings and (r.model, r.setting) not in present:
+            refused.setdefault((r.model, r.setting), str(r.reason))
+    return refused
+
+
+def _not_applicable_notes(refused: Mapping[tuple[str, str], str], by_setting: bool) -> list[str]:
+    """One footnote per refused row: the model's own reason, up to its suggested fix."""
+    notes = []
+    for (model, setting), reason in refused.items():
+        name = f"{model} ({setting})" if by_setting else model
+        notes.append(f"{NOT_APPLICABLE}: {name} was not run: {reason.split(';')[0]}.")
+    return notes
 
 
 def _table_twin(
