@@ -24,3 +24,7 @@ class ModelNotApplicable(ConfigError):
     existing handlers still stop cleanly; a runner may catch it first to record the run as
     skipped rather than failed.
     """
+
+
+class StorageError(RecreproError):
+    """An output could not be written (e.g. the disk is full); nothing partial was left behind."""

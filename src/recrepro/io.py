@@ -5,6 +5,7 @@ A killed job therefore never leaves a half-written file that looks like a result
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -15,6 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from recrepro.errors import StorageError
+
+_DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
 
 
 def _current_umask() -> int:
@@ -28,18 +33,37 @@ _UMASK = _current_umask()
 
 @contextmanager
 def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path in the target's folder; rename it onto ``target`` on success."""
+    """Yield a temporary path in the target's folder; rename it onto ``target`` on success.
+
+    On any failure the temporary file is removed and ``target`` keeps its previous content (or
+    stays absent); a full disk becomes a one-line :class:`StorageError`.
+    """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        os.close(fd)
+    except OSError as exc:
+        _raise_if_disk_full(exc, target)
+        raise
     tmp_path = Path(tmp)
     try:
         yield tmp_path
         tmp_path.chmod(0o666 & ~_UMASK)  # mkstemp makes 0600; results get the usual permissions
         os.replace(tmp_path, target)
+    except OSError as exc:
+        _raise_if_disk_full(exc, target)
+        raise
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def _raise_if_disk_full(exc: OSError, target: Path) -> None:
+    if exc.errno in _DISK_FULL:
+        raise StorageError(
+            f"cannot write {target}: no space left on the device (nothing partial was kept); free "
+            "disk space, then rerun snakemake, which resumes from the finished jobs"
+        ) from None
 
 
 def _write_with(target: str | os.PathLike, write: Callable[[Path], None]) -> None:

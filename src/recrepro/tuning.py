@@ -19,11 +19,13 @@ from typing import Any
 
 import numpy as np
 
+from recrepro.errors import ModelNotApplicable
 from recrepro.evaluation.evaluate import higher_is_better, validation_score
 from recrepro.io import write_json
 from recrepro.models.registry import build_model
 from recrepro.rng import derive_seed, make_rng
 from recrepro.runner import load_split
+from recrepro.runs import STATUS_NOT_APPLICABLE
 
 log = logging.getLogger(__name__)
 
@@ -62,18 +64,27 @@ def tune(
         instance = build_model(model, params)
         rng = np.random.default_rng(derive_seed("tune", seed, dataset, protocol, model, i))
         t0 = time.perf_counter()
-        instance.fit(split.train, split.valid, rng)
+        try:
+            instance.fit(split.train, split.valid, rng)
+        except ModelNotApplicable as exc:  # recorded; the tuned runs will record it too
+            log.warning("trial %d %s: %s", i, overrides or "(faithful)", exc)
+            results.append({"trial": i, "overrides": overrides, "params": instance.params,
+                            "score": None, "status": STATUS_NOT_APPLICABLE, "reason": str(exc)})  # fmt: skip
+            continue
         score = validation_score(instance, split.train, split.valid, metric=metric)
         results.append(
             {"trial": i, "overrides": overrides, "params": instance.params, "score": score,
              "fit_seconds": time.perf_counter() - t0}
         )  # fmt: skip
         log.info("trial %d %s: %s = %.4f", i, overrides or "(faithful)", metric, score)
-    best = max(results, key=lambda r: sign * r["score"])
+    scored = [r for r in results if r["score"] is not None]
+    best = max(scored, key=lambda r: sign * r["score"]) if scored else results[0]
     record = {
         "dataset": dataset, "protocol": protocol, "model": model, "metric": metric,
         "higher_is_better": sign > 0, "budget": trials, "seed": seed,
         "params": best["params"], "score": best["score"], "best_trial": best["trial"], "trials": results,
     }  # fmt: skip
+    if not scored:  # no candidate applies to this dataset: keep the faithful values
+        record.update(status=STATUS_NOT_APPLICABLE, reason=results[0]["reason"])
     write_json(out, record)
     return record

@@ -47,9 +47,14 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     kth = np.partition(scores, n_items - k, axis=1)[:, n_items - k][:, None]
     above = scores > kth
     tied = scores == kth
-    # Of the items tied with the k-th value, keep the lowest-indexed ones that still fit.
+    # Of the items tied with the k-th value, keep the lowest-indexed ones that still fit. Only
+    # rows with more ties than room need the (row-wise cumulative) count, in a compact dtype.
     room = k - above.sum(axis=1, keepdims=True)
-    selected = above | (tied & (np.cumsum(tied, axis=1) <= room))
+    crowded = np.flatnonzero(tied.sum(axis=1, keepdims=True) > room)
+    if len(crowded):
+        counts = np.cumsum(tied[crowded], axis=1, dtype=np.int32)
+        tied[crowded] &= counts <= room[crowded]
+    selected = above | tied
     cand = np.nonzero(selected)[1].reshape(n_rows, k)  # ascending item index within each row
     cand_scores = np.take_along_axis(scores, cand, axis=1)
     order = np.argsort(-cand_scores, axis=1, kind="stable")  # stable: ties keep index order
