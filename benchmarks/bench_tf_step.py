@@ -6,11 +6,13 @@ logit matrix. For each batch size this prints, on one thread:
 - ``first static``: the first call of a step traced with the batch size known (what a plain
   ``tf.function`` does), where TensorFlow's graph optimiser constant-folds the task's
   ``tf.eye(batch, batch)`` labels;
-- ``first unknown``: the first call traced with the batch dimension unknown (what
-  :func:`recrepro.models._tf.make_train_step` does);
-- ``step tfrs`` / ``step sparse``: the median later step with the TFRS task, and with the same
-  loss computed from sparse labels (``sparse_softmax_cross_entropy_with_logits``), which is
-  not what the seeds use and is shown only as the remaining headroom.
+- ``step static``: the median later step of that trace;
+- ``first unknown``: the first call traced with the batch dimension unknown;
+- ``step tfrs``: the median later step of that trace with ``tfrs.tasks.Retrieval``;
+- ``step cached``: the same with :func:`recrepro.models._tf.retrieval_task` (TFRS's loss on an
+  identity matrix built once; bit-identical results), what the models use;
+- ``step sparse``: the same loss from sparse labels (``sparse_softmax_cross_entropy_with_logits``),
+  which differs in the last bits and is shown only as the remaining headroom.
 
 Run: ``python benchmarks/bench_tf_step.py --batch-sizes 1024 4096 8192``
 """
@@ -47,7 +49,7 @@ def _cpu(call: Callable[[], Any]) -> float:
 
 
 def measure(batch: int) -> dict[str, float]:
-    from recrepro.models._tf import import_tensorflow
+    from recrepro.models._tf import import_tensorflow, retrieval_task
 
     tf = import_tensorflow(0)
     import tensorflow_recommenders as tfrs
@@ -69,7 +71,13 @@ def measure(batch: int) -> dict[str, float]:
     out = {}
     static = tf.function(_step(tf, tfrs_loss, query, candidate))
     out["first static"] = _cpu(lambda: static(ids, ids))
-    for name, loss in (("tfrs", tfrs_loss), ("sparse", sparse_loss)):
+    out["step static"] = statistics.median(_cpu(lambda: static(ids, ids)) for _ in range(REPEATS))
+    cached = retrieval_task(tf, batch)
+
+    def cached_loss(q: Any, c: Any) -> Any:
+        return cached(q, c)
+
+    for name, loss in (("tfrs", tfrs_loss), ("cached", cached_loss), ("sparse", sparse_loss)):
         step = tf.function(_step(tf, loss, query, candidate), input_signature=unknown)
         first = _cpu(lambda step=step: step(ids, ids))
         if name == "tfrs":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -58,10 +59,10 @@ def make_train_step(tf: Any, model: Any, optimizer: Any) -> Step:
 
     Returns a function taking one batch of NumPy features and returning the batch loss
     (regularisation losses included). The step is traced once, on the first batch, with the
-    batch dimension left unknown: a static batch size would let TensorFlow's graph optimiser
-    constant-fold the retrieval task's ``tf.eye(batch, batch)`` labels into a
-    batch x batch constant (29 of the 74 CPU-seconds of a faithful two-tower run at batch 8192),
-    and the smaller last batch of an epoch would trace the step a second time.
+    batch dimension left unknown, so the smaller last batch of an epoch does not trace it again,
+    and TensorFlow's graph optimiser cannot constant-fold batch-sized tensors: with a static
+    batch size it folds ``tfrs.tasks.Retrieval``'s ``tf.eye(batch, batch)`` labels, 21 CPU-s at
+    batch 8192 (``benchmarks/bench_tf_step.py``; :func:`retrieval_task` avoids those labels).
     """
 
     def step(batch: dict[str, Any]) -> Any:
@@ -90,6 +91,46 @@ def _tf_dtype(tf: Any, values: np.ndarray) -> Any:
     """The TensorFlow dtype of a NumPy feature column (object/str columns are strings)."""
     kind = np.asarray(values).dtype
     return tf.string if kind.kind in "OSU" else tf.as_dtype(kind)
+
+
+def retrieval_task(tf: Any, max_batch_size: int) -> Any:
+    """``tfrs.tasks.Retrieval()`` (in-batch softmax, the seeds' task) for batches of at most
+    ``max_batch_size``, with its identity labels built once.
+
+    TFRS builds ``tf.eye(batch, batch)`` in every step: a batch x batch matrix (256 MiB at the
+    seeds' batch of 8,192) written and read again each time. This task keeps one identity matrix
+    and slices it (a slice of the whole matrix is the matrix itself, no copy); everything else is
+    TFRS's own loss, so losses and gradients are bit-for-bit those of ``tfrs.tasks.Retrieval``.
+    Only the plain call is supported (no metrics, sampling correction, masks or extra options).
+    """
+    return _task_classes(tf)["CachedLabelRetrieval"](max_batch_size)
+
+
+@cache
+def _task_classes(tf: Any) -> dict[str, type]:
+    import tensorflow_recommenders as tfrs
+
+    class CachedLabelRetrieval(tfrs.tasks.Retrieval):
+        def __init__(self, max_batch_size: int) -> None:
+            super().__init__()
+            self.max_batch_size = int(max_batch_size)
+            self._labels: Any = None
+
+        def call(self, query: Any, candidates: Any, compute_metrics: bool = False) -> Any:
+            if compute_metrics:
+                raise ValueError("this retrieval task computes no metrics; use the evaluator")
+            if self._labels is None:  # eager, once: captured by the traced step, never folded
+                with tf.init_scope():
+                    self._labels = tf.eye(self.max_batch_size)
+            scores = tf.linalg.matmul(query, candidates, transpose_b=True)
+            shape = tf.shape(scores)
+            tf.debugging.assert_less_equal(
+                shape, self.max_batch_size, message="batch larger than the task's max_batch_size"
+            )
+            labels = self._labels[: shape[0], : shape[1]]
+            return tf.identity(self._loss(y_true=labels, y_pred=scores))
+
+    return {"CachedLabelRetrieval": CachedLabelRetrieval}
 
 
 def embedding_tower(

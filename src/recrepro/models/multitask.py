@@ -17,7 +17,7 @@ import pandas as pd
 from recrepro.data.interactions import Interactions
 from recrepro.errors import ConfigError
 from recrepro.models._sparse import row_blocks
-from recrepro.models._tf import rating_head
+from recrepro.models._tf import rating_head, retrieval_task
 from recrepro.models.registry import register
 from recrepro.models.retrieval import RetrievalRecommender, keras_classes
 
@@ -40,12 +40,13 @@ def joint_classes(tf: Any) -> dict[str, type]:
             rating: Any,
             rating_weight: float,
             retrieval_weight: float,
+            batch_size: int,
         ) -> None:
             super().__init__()
             self.query, self.candidate, self.rating = query, candidate, rating
             self.rating_weight, self.retrieval_weight = rating_weight, retrieval_weight
             self.ranking_task = tfrs.tasks.Ranking(loss=tf.keras.losses.MeanSquaredError())
-            self.retrieval_task = tfrs.tasks.Retrieval()
+            self.retrieval_task = retrieval_task(tf, batch_size)
 
         def compute_loss(self, features: dict[str, Any], training: bool = False) -> Any:
             query = self.query(features)
@@ -141,7 +142,8 @@ class JointRecommender(RetrievalRecommender):
             )
         self.rating_model = rating_head(tf, self.params["rating_hidden_units"])
         return joint_classes(tf)["JointModel"](
-            self.query_tower, self.candidate_tower, self.rating_model, *weights
+            self.query_tower, self.candidate_tower, self.rating_model, *weights,
+            self.params["batch_size"],
         )
 
     def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:

@@ -30,6 +30,7 @@ from recrepro.models._tf import (
     import_tensorflow,
     make_optimizer,
     make_train_step,
+    retrieval_task,
     seed_from,
     train_epochs,
 )
@@ -108,11 +109,11 @@ def keras_classes(tf: Any) -> dict[str, type]:
     class TwoTower(tfrs.Model):
         """``tfrs.Model`` whose loss is the retrieval task on (query, candidate) embeddings."""
 
-        def __init__(self, query: Any, candidate: Any) -> None:
+        def __init__(self, query: Any, candidate: Any, batch_size: int) -> None:
             super().__init__()
             self.query = query
             self.candidate = candidate
-            self.task = tfrs.tasks.Retrieval()
+            self.task = retrieval_task(tf, batch_size)
 
         def compute_loss(self, features: dict[str, Any], training: bool = False) -> Any:
             return self.task(
@@ -211,7 +212,9 @@ class RetrievalRecommender(Recommender):
 
     def build_keras_model(self, tf: Any, train: Interactions) -> Any:
         """The ``tfrs.Model`` trained by ``fit`` (its ``compute_loss`` defines the objective)."""
-        return keras_classes(tf)["TwoTower"](self.query_tower, self.candidate_tower)
+        return keras_classes(tf)["TwoTower"](
+            self.query_tower, self.candidate_tower, self.params["batch_size"]
+        )
 
     # -- contract -------------------------------------------------------------------------------
     def _remember_data(self, train: Interactions) -> None:
