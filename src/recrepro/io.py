@@ -39,31 +39,25 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     stays absent); a full disk becomes a one-line :class:`StorageError`.
     """
     target = Path(target)
+    tmp_path: Path | None = None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
         os.close(fd)
-    except OSError as exc:
-        _raise_if_disk_full(exc, target)
-        raise
-    tmp_path = Path(tmp)
-    try:
+        tmp_path = Path(tmp)
         yield tmp_path
         tmp_path.chmod(0o666 & ~_UMASK)  # mkstemp makes 0600; results get the usual permissions
         os.replace(tmp_path, target)
     except OSError as exc:
-        _raise_if_disk_full(exc, target)
+        if exc.errno in _DISK_FULL:
+            raise StorageError(
+                f"cannot write {target}: no space left on the device (nothing partial was kept); "
+                "free disk space, then rerun snakemake, which resumes from the finished jobs"
+            ) from None
         raise
     finally:
-        tmp_path.unlink(missing_ok=True)
-
-
-def _raise_if_disk_full(exc: OSError, target: Path) -> None:
-    if exc.errno in _DISK_FULL:
-        raise StorageError(
-            f"cannot write {target}: no space left on the device (nothing partial was kept); free "
-            "disk space, then rerun snakemake, which resumes from the finished jobs"
-        ) from None
+        if tmp_path is not None:
+            tmp_path.unlink(missing_ok=True)
 
 
 def _write_with(target: str | os.PathLike, write: Callable[[Path], None]) -> None:

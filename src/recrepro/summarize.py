@@ -7,7 +7,7 @@ no metrics; :func:`collect_skipped` lists them with their reason for the tables'
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -18,23 +18,30 @@ KEY = ["dataset", "protocol", "model", "setting"]
 SKIPPED_COLUMNS = [*KEY, "seed", "reason"]
 
 
-def collect_metrics(paths: Iterable[str | Path]) -> pd.DataFrame:
-    """Tidy frame (dataset, protocol, model, setting, seed, metric, value) of ``metrics.json`` files."""
-    rows = []
+def _records(paths: Iterable[str | Path]) -> Iterator[tuple[dict, dict]]:
+    """``(run key with seed, record)`` of each ``metrics.json`` file."""
     for path in paths:
         record = json.loads(Path(path).read_text(encoding="utf-8"))
-        for metric, value in record["metrics"].items():
-            rows.append({**{k: record[k] for k in [*KEY, "seed"]}, "metric": metric, "value": value})
+        yield {k: record[k] for k in [*KEY, "seed"]}, record
+
+
+def collect_metrics(paths: Iterable[str | Path]) -> pd.DataFrame:
+    """Tidy frame (dataset, protocol, model, setting, seed, metric, value) of ``metrics.json`` files."""
+    rows = [
+        {**key, "metric": metric, "value": value}
+        for key, record in _records(paths)
+        for metric, value in record["metrics"].items()
+    ]
     return pd.DataFrame(rows, columns=[*KEY, "seed", "metric", "value"])
 
 
 def collect_skipped(paths: Iterable[str | Path]) -> pd.DataFrame:
     """The runs whose model was not applicable to the dataset: KEY + seed + reason."""
-    rows = []
-    for path in paths:
-        record = json.loads(Path(path).read_text(encoding="utf-8"))
-        if record.get("status") == STATUS_NOT_APPLICABLE:
-            rows.append({**{k: record[k] for k in [*KEY, "seed"]}, "reason": record.get("reason", "")})
+    rows = [
+        {**key, "reason": record.get("reason", "")}
+        for key, record in _records(paths)
+        if record.get("status") == STATUS_NOT_APPLICABLE
+    ]
     return pd.DataFrame(rows, columns=SKIPPED_COLUMNS)
 
 

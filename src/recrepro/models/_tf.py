@@ -114,14 +114,12 @@ def _task_classes(tf: Any) -> dict[str, type]:
         def __init__(self, max_batch_size: int) -> None:
             super().__init__()
             self.max_batch_size = int(max_batch_size)
-            self._labels: Any = None
+            with tf.init_scope():  # eager, once: captured by the traced step, never folded
+                self._labels = tf.eye(self.max_batch_size)
 
         def call(self, query: Any, candidates: Any, compute_metrics: bool = False) -> Any:
             if compute_metrics:
                 raise ValueError("this retrieval task computes no metrics; use the evaluator")
-            if self._labels is None:  # eager, once: captured by the traced step, never folded
-                with tf.init_scope():
-                    self._labels = tf.eye(self.max_batch_size)
             scores = tf.linalg.matmul(query, candidates, transpose_b=True)
             shape = tf.shape(scores)
             tf.debugging.assert_less_equal(
