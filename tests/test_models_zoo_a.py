@@ -7,8 +7,8 @@ import pytest
 
 from conftest import heldout_recall, make_split
 from recrepro.models import build_model, get_model_class
-from recrepro.models._tf import train_epochs
 from recrepro.models.base import Recommender
+from recrepro.models.tf.training import train_epochs
 
 #: Small-data settings for the fitting tests (the faithful defaults are checked separately).
 #: wide_deep: the seed's learning rate 0.5 also learns, but by a thin margin on 4,800 ratings.
@@ -209,26 +209,3 @@ def test_train_epochs_min_mode_stops_and_restores_best():
     )
     assert [h["val_rmse"] for h in model.history] == [3.0, 2.0, 2.5, 2.4]
     assert state["w"] == 2  # weights of epoch 2, the lowest RMSE
-
-
-@pytest.mark.parametrize("rows", [300, 173])  # a full batch, and a shorter last batch
-def test_retrieval_task_with_cached_labels_is_bit_identical_to_tfrs(rows):
-    from recrepro.models._tf import import_tensorflow, retrieval_task
-
-    tf = import_tensorflow(0)
-    import tensorflow_recommenders as tfrs
-
-    rng = np.random.default_rng(rows)
-    query = tf.Variable(rng.normal(size=(rows, 16)).astype(np.float32) * 3)
-    candidates = tf.Variable(rng.normal(size=(rows, 16)).astype(np.float32) * 3)
-    cached = retrieval_task(tf, 300)
-    results = []
-    for task in (tfrs.tasks.Retrieval(), cached):
-        step = tf.function(lambda task=task: task(query, candidates, compute_metrics=False))
-        with tf.GradientTape() as tape:
-            loss = step()
-        results.append([loss.numpy(), *(g.numpy() for g in tape.gradient(loss, [query, candidates]))])
-    for expected, got in zip(*results, strict=True):
-        np.testing.assert_array_equal(got, expected)
-    with pytest.raises(tf.errors.InvalidArgumentError, match="max_batch_size"):
-        retrieval_task(tf, 100)(query, candidates)

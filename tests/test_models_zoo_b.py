@@ -9,8 +9,7 @@ import pytest
 from conftest import heldout_recall
 from recrepro.data.interactions import Catalogue, Interactions
 from recrepro.errors import ConfigError
-from recrepro.models.gnn import gnn_classes, normalized_adjacency, sparse_tensor
-from recrepro.models.knn_embedding import knn_classes
+from recrepro.models.gnn import normalized_adjacency
 from recrepro.models.registry import build_model
 from recrepro.models.session import history_rows, last_rows, rows_to_items
 
@@ -90,13 +89,15 @@ def test_graph_holds_training_edges_only(synthetic_split):
 
 
 def test_gnn_layer_is_mean_of_propagated_layers():
-    from recrepro.models._tf import import_tensorflow
+    from recrepro.models.tf.runtime import import_tensorflow
 
     tf = import_tensorflow(0)
     train = tiny_interactions([(0, 0), (0, 1), (1, 1), (1, 2)], n_users=2, n_items=3)
     a = normalized_adjacency(train)
     table = np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32)
-    layer = gnn_classes(tf)["GNNLayer"](sparse_tensor(tf, a), 2)
+    from recrepro.models.tf.graph import GNNLayer, sparse_tensor
+
+    layer = GNNLayer(sparse_tensor(a), 2)
     dense = a.toarray()
     expected = (table + dense @ table + dense @ dense @ table) / 3
     np.testing.assert_allclose(layer(tf.constant(table)).numpy(), expected, rtol=1e-5, atol=1e-6)
@@ -104,13 +105,15 @@ def test_gnn_layer_is_mean_of_propagated_layers():
 
 # -- KNN ---------------------------------------------------------------------------------------
 def test_knn_layer_neighbours_and_average():
-    from recrepro.models._tf import import_tensorflow
+    from recrepro.models.tf.runtime import import_tensorflow
 
     tf = import_tensorflow(0)
     angles = np.deg2rad([0, 10, 30, 90, 180])
     table = np.column_stack([np.cos(angles), np.sin(angles)]).astype(np.float32)
     table[1] *= 5.0  # cosine ignores length
-    layer = knn_classes(tf)["KNNLayer"](2)
+    from recrepro.models.tf.knn import KNNLayer
+
+    layer = KNNLayer(2)
     ids = tf.constant([0, 3, 4], tf.int32)
     neighbours = layer.neighbours(ids, tf.constant(table)).numpy()
     np.testing.assert_array_equal(neighbours, [[1, 2], [2, 1], [3, 2]])
@@ -120,28 +123,30 @@ def test_knn_layer_neighbours_and_average():
 
 
 def test_knn_layer_never_picks_the_user_itself():
-    from recrepro.models._tf import import_tensorflow
+    from recrepro.models.tf.runtime import import_tensorflow
 
     tf = import_tensorflow(0)
     table = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]], np.float32)  # users 0 and 1 identical
-    neighbours = knn_classes(tf)["KNNLayer"](1).neighbours(tf.range(3), tf.constant(table))
+    from recrepro.models.tf.knn import KNNLayer
+
+    neighbours = KNNLayer(1).neighbours(tf.range(3), tf.constant(table))
     np.testing.assert_array_equal(neighbours.numpy().ravel(), [1, 0, 0])
 
 
 @pytest.mark.parametrize("block", [7, 40, 2**20])  # one id per block, several, all at once
 def test_knn_layer_blocks_give_the_same_neighbours(block, monkeypatch):
-    from recrepro.models import knn_embedding
-    from recrepro.models._tf import import_tensorflow
+    from recrepro.models.tf.runtime import import_tensorflow
 
     tf = import_tensorflow(0)
+    from recrepro.models.tf import knn
     table = np.random.default_rng(1).normal(size=(7, 3)).astype(np.float32)
     ids = np.array([6, 0, 3, 3, 5, 1, 2, 4, 0, 6, 2], np.int32)
     unit = table / np.linalg.norm(table, axis=1, keepdims=True)
     sims = unit[ids] @ unit.T
     sims[np.arange(len(ids)), ids] = -np.inf
     expected = np.argsort(-sims, axis=1, kind="stable")[:, :3]
-    monkeypatch.setattr(knn_embedding, "SIMILARITY_BLOCK", block)
-    layer = knn_classes(tf)["KNNLayer"](3)
+    monkeypatch.setattr(knn, "SIMILARITY_BLOCK", block)
+    layer = knn.KNNLayer(3)
     eager = layer.neighbours(tf.constant(ids), tf.constant(table)).numpy()
     graph = tf.function(layer.neighbours)(tf.constant(ids), tf.constant(table)).numpy()
     np.testing.assert_array_equal(eager, expected)

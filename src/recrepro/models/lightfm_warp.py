@@ -11,7 +11,7 @@ from recrepro.data.interactions import Interactions
 from recrepro.errors import ConfigError
 from recrepro.models.base import Recommender
 from recrepro.models.registry import register
-from recrepro.models.retrieval import validation_callback
+from recrepro.models.tf.training import validation_callback
 
 LOSSES = ("warp", "bpr", "logistic", "warp-kos")
 

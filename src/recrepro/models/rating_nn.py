@@ -7,8 +7,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from recrepro.data.interactions import Interactions
-from recrepro.models.multitask import JointRecommender
 from recrepro.models.registry import register
+from recrepro.models.tf.bases import JointRecommender
 
 
 @register("rating_nn")
@@ -29,8 +29,13 @@ class RatingNN(JointRecommender):
     """
 
     source = "Seed 004; TFRS basic ranking tutorial"
+    #: No retrieval task, hence no retrieval objective (``l2`` still applies to the embeddings).
     defaults: ClassVar[dict[str, Any]] = {
-        **JointRecommender.defaults,
+        **{
+            k: v
+            for k, v in JointRecommender.defaults.items()
+            if k not in ("objective", "max_softmax_items")
+        },
         "rating_hidden_units": [256, 64],
         "rating_weight": 1.0,
         "retrieval_weight": 0.0,

@@ -16,7 +16,9 @@ from recrepro.errors import ConfigError
 from recrepro.models.base import Recommender
 
 _REGISTRY: dict[str, type[Recommender]] = {}
-_NOT_MODELS = {"base", "registry"}
+#: Modules and sub-packages of ``recrepro.models`` that register no model (``tf``: the TF family's
+#: shared parts, whose Keras modules import TensorFlow).
+_NOT_MODELS = {"base", "registry", "tf"}
 MODEL_PATH_ENV = "RECREPRO_MODEL_PATH"
 
 

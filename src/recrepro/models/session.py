@@ -8,14 +8,13 @@ interaction is never in its own history.
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any, ClassVar
 
 import numpy as np
 
 from recrepro.data.interactions import Interactions
-from recrepro.models.gnn import IndexRetrieval
 from recrepro.models.registry import register
+from recrepro.models.tf.bases import IndexRetrieval
 
 
 def _preceding(order: np.ndarray, ends: np.ndarray, counts: np.ndarray, length: int) -> np.ndarray:
@@ -79,29 +78,6 @@ def rows_to_items(rows: np.ndarray, item: np.ndarray) -> np.ndarray:
     return np.where(rows >= 0, item[np.clip(rows, 0, None)] + 1, 0).astype(np.int32)
 
 
-@cache
-def session_classes(tf: Any) -> dict[str, type]:
-    """Keras classes of the session model, built once TensorFlow is imported."""
-
-    class SessionTower(tf.keras.Model):
-        """GRU over the embeddings of the recent movies (0 = padding, masked), plus the user's id
-        embedding if ``n_users`` is given."""
-
-        def __init__(self, n_items: int, dim: int, n_users: int | None) -> None:
-            super().__init__()
-            self.items = tf.keras.layers.Embedding(n_items + 1, dim, mask_zero=True)
-            self.gru = tf.keras.layers.GRU(dim)
-            self.user = tf.keras.layers.Embedding(n_users, dim) if n_users else None
-
-        def call(self, features: dict[str, Any]) -> Any:
-            query = self.gru(self.items(features["history"]))  # zeros for an empty history
-            if self.user is not None:
-                query = query + self.user(features["user"])
-            return query
-
-    return {"SessionTower": SessionTower}
-
-
 @register("session")
 class Session(IndexRetrieval):
     """Session-based retrieval model of seed 001 (3): the user is their recent movies.
@@ -153,6 +129,7 @@ class Session(IndexRetrieval):
         return features
 
     def build_query_tower(self, tf: Any, train: Interactions) -> Any:
+        from recrepro.models.tf.towers import SessionTower
+
         n_users = train.n_users if self.params["user_embedding"] else None
-        tower = session_classes(tf)["SessionTower"]
-        return tower(train.n_items, self.params["embedding_dim"], n_users)
+        return SessionTower(train.n_items, self.params["embedding_dim"], n_users)

@@ -2,44 +2,11 @@
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any, ClassVar
 
 from recrepro.data.interactions import Interactions
 from recrepro.models.registry import register
-from recrepro.models.retrieval import RetrievalRecommender, keras_classes
-
-
-@cache
-def wide_classes(tf: Any) -> dict[str, type]:
-    """Keras layers of the wide part, built once TensorFlow is imported."""
-
-    class WideUser(tf.keras.layers.Layer):
-        """Query side of the wide part: the user's weights on the genre crosses, and a 1 that
-        multiplies the movie bias."""
-
-        def __init__(self, n_users: int, n_genres: int) -> None:
-            super().__init__()
-            self.genre_weights = tf.keras.layers.Embedding(
-                n_users, n_genres, embeddings_initializer="zeros"
-            )
-
-        def call(self, features: dict[str, Any]) -> Any:
-            w = self.genre_weights(features["user"])
-            return tf.concat([w, tf.ones_like(w[:, :1])], axis=1)
-
-    class WideItem(tf.keras.layers.Layer):
-        """Candidate side of the wide part: the movie's (fixed) genre indicators and its bias."""
-
-        def __init__(self, genres: Any) -> None:
-            super().__init__()
-            self.genres = tf.constant(genres, tf.float32)
-            self.bias = tf.keras.layers.Embedding(len(genres), 1, embeddings_initializer="zeros")
-
-        def call(self, items: Any) -> Any:
-            return tf.concat([tf.gather(self.genres, items), self.bias(items)], axis=1)
-
-    return {"WideUser": WideUser, "WideItem": WideItem}
+from recrepro.models.tf.bases import RetrievalRecommender
 
 
 @register("wide_deep")
@@ -79,12 +46,16 @@ class WideDeep(RetrievalRecommender):
         deep = super().build_query_tower(tf, train)
         if not self.params["wide"]:
             return deep
-        wide = wide_classes(tf)["WideUser"](train.n_users, train.catalogue.genre_matrix.shape[1])
-        return keras_classes(tf)["Concat"]([deep, wide])
+        from recrepro.models.tf.layers import Concat
+        from recrepro.models.tf.towers import WideUser
+
+        return Concat([deep, WideUser(train.n_users, train.catalogue.genre_matrix.shape[1])])
 
     def build_candidate_tower(self, tf: Any, train: Interactions) -> Any:
         deep = super().build_candidate_tower(tf, train)
         if not self.params["wide"]:
             return deep
-        wide = wide_classes(tf)["WideItem"](train.catalogue.genre_matrix)
-        return keras_classes(tf)["Concat"]([deep, wide])
+        from recrepro.models.tf.layers import Concat
+        from recrepro.models.tf.towers import WideItem
+
+        return Concat([deep, WideItem(train.catalogue.genre_matrix)])

@@ -1,0 +1,79 @@
+"""Model-specific towers: wide & deep's wide part, the session GRU, multitask's movie metadata
+(imports TensorFlow: import only inside ``fit``).
+
+Shapes: ``B`` rows, ``d`` embedding size, ``G`` genres, ``L`` history length.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from recrepro.models.tf.layers import TimeFeature
+
+
+class WideUser(tf.keras.layers.Layer):
+    """Query side of the wide part, ``{"user": [B]} -> [B, G + 1]``: the user's weights on the
+    genre crosses, and a 1 that multiplies the movie bias."""
+
+    def __init__(self, n_users: int, n_genres: int) -> None:
+        super().__init__()
+        self.genre_weights = tf.keras.layers.Embedding(
+            n_users, n_genres, embeddings_initializer="zeros"
+        )
+
+    def call(self, features: dict[str, tf.Tensor]) -> tf.Tensor:
+        w = self.genre_weights(features["user"])
+        return tf.concat([w, tf.ones_like(w[:, :1])], axis=1)
+
+
+class WideItem(tf.keras.layers.Layer):
+    """Candidate side of the wide part, ``[B] -> [B, G + 1]``: the movie's (fixed) genre
+    indicators and its bias."""
+
+    def __init__(self, genres: np.ndarray) -> None:
+        super().__init__()
+        self.genres = tf.constant(genres, tf.float32)
+        self.bias = tf.keras.layers.Embedding(len(genres), 1, embeddings_initializer="zeros")
+
+    def call(self, items: tf.Tensor) -> tf.Tensor:
+        return tf.concat([tf.gather(self.genres, items), self.bias(items)], axis=1)
+
+
+class SessionTower(tf.keras.Model):
+    """GRU over the embeddings of the recent movies (0 = padding, masked), plus the user's id
+    embedding if ``n_users`` is given: ``{"history": [B, L], "user": [B]} -> [B, d]``."""
+
+    def __init__(self, n_items: int, dim: int, n_users: int | None) -> None:
+        super().__init__()
+        self.items = tf.keras.layers.Embedding(n_items + 1, dim, mask_zero=True)
+        self.gru = tf.keras.layers.GRU(dim)
+        self.user = tf.keras.layers.Embedding(n_users, dim) if n_users else None
+
+    def call(self, features: dict[str, tf.Tensor]) -> tf.Tensor:
+        query = self.gru(self.items(features["history"]))  # zeros for an empty history
+        if self.user is not None:
+            query = query + self.user(features["user"])
+        return query
+
+
+class ItemMetadata(tf.keras.layers.Layer):
+    """Movie index ``[B]`` -> release-year embedding (+ scaled year), ``[B, d + 1]``, and the
+    sum of genre embeddings, ``[B, d]``, concatenated."""
+
+    def __init__(self, year: np.ndarray | None, genres: np.ndarray | None, dim: int) -> None:
+        super().__init__()
+        self.year = None if year is None else tf.constant(year, tf.float32)
+        self.genres = None if genres is None else tf.constant(genres, tf.float32)
+        self.year_embedding = TimeFeature(dim)
+        self.genre_embedding = tf.keras.layers.Dense(dim, use_bias=False)
+
+    def call(self, items: Any) -> tf.Tensor:
+        parts = []
+        if self.year is not None:
+            parts.append(self.year_embedding(tf.gather(self.year, items)))
+        if self.genres is not None:
+            parts.append(self.genre_embedding(tf.gather(self.genres, items)))
+        return tf.concat(parts, axis=1)
