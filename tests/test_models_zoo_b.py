@@ -103,6 +103,33 @@ def test_gnn_layer_is_mean_of_propagated_layers():
     np.testing.assert_allclose(layer(tf.constant(table)).numpy(), expected, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("objective", ["in_batch", "in_batch_logq", "full_softmax"])
+def test_gnn_propagating_once_per_step_gives_the_per_tower_loss_and_gradients(objective):
+    """GraphRetrievalModel (one propagation shared by both towers) against RetrievalModel
+    calling each NodeTower (one propagation per tower): same loss and gradients."""
+    from recrepro.models.tf.runtime import import_tensorflow
+
+    tf = import_tensorflow(0)
+    from recrepro.models.tf.graph import GraphNodes, NodeTower, sparse_tensor
+    from recrepro.models.tf.keras_models import GraphRetrievalModel, RetrievalModel
+
+    pairs = [(0, 0), (0, 1), (1, 1), (1, 2), (2, 0), (2, 3), (3, 3)]
+    train = tiny_interactions(pairs, n_users=4, n_items=4)
+    nodes = GraphNodes(sparse_tensor(normalized_adjacency(train)), 5, 2)
+    towers = NodeTower(nodes, 0, "user"), NodeTower(nodes, 4, None)
+    features = {"user": tf.constant(train.user), "item": tf.constant(train.item)}
+    p = np.bincount(train.item, minlength=4) / len(train)
+    results = []
+    for cls in (RetrievalModel, GraphRetrievalModel):
+        model = cls(*towers, tf.range(4), objective, p, 0.01)
+        with tf.GradientTape() as tape:
+            loss = model.compute_loss(features)
+        gradient = tape.gradient(loss, nodes.table.embeddings)
+        results.append((float(loss), tf.convert_to_tensor(gradient).numpy()))
+    assert results[1][0] == pytest.approx(results[0][0], rel=1e-6)
+    np.testing.assert_allclose(results[1][1], results[0][1], rtol=1e-5, atol=1e-7)
+
+
 # -- KNN ---------------------------------------------------------------------------------------
 def test_knn_layer_neighbours_and_average():
     from recrepro.models.tf.runtime import import_tensorflow
