@@ -167,9 +167,8 @@ class RetrievalRecommender(Recommender):
         )
 
     # -- contract -------------------------------------------------------------------------------
-    def check_objective(self, train: Interactions) -> None:
-        """Refuse unknown objectives, a negative ``l2``, and catalogues too large for the full
-        softmax (:class:`~recrepro.errors.ModelNotApplicable`); called before TF is imported."""
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
         objective, l2 = self.params.get("objective", "in_batch"), float(self.params["l2"])
         if objective not in OBJECTIVES:
             raise ConfigError(
@@ -178,6 +177,11 @@ class RetrievalRecommender(Recommender):
             )
         if not l2 >= 0:
             raise ConfigError(f"model '{self.name}': l2 must be >= 0, got {l2}")
+
+    def check_objective(self, train: Interactions) -> None:
+        """Refuse catalogues too large for the full softmax
+        (:class:`~recrepro.errors.ModelNotApplicable`); called before TF is imported."""
+        objective = self.params.get("objective", "in_batch")
         limit = int(self.params.get("max_softmax_items", 0))
         if objective == "full_softmax" and train.n_items > limit:
             raise ModelNotApplicable(
