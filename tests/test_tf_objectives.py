@@ -166,3 +166,18 @@ def test_every_retrieval_model_trains_with_each_objective(synthetic_split, name,
     scores = model.score(np.arange(3))
     assert scores.shape == (3, synthetic_split.train.n_items) and np.isfinite(scores).all()
     assert np.isfinite(model.history[0]["loss"])
+
+
+RETRIEVAL_TRAINED = [
+    "collaborative", "basic_retrieval", "enhanced_retrieval", "two_tower", "wide_deep", "gnn",
+    "knn_embedding", "session", "multitask",
+]
+
+
+def test_faithful_objective_is_the_seeds_in_batch_softmax_without_l2():
+    from recrepro.models import get_model_class
+
+    for name in RETRIEVAL_TRAINED:
+        defaults = get_model_class(name).defaults
+        assert (defaults["objective"], defaults["l2"]) == ("in_batch", 0.0), name
+    assert "objective" not in get_model_class("rating_nn").defaults  # no retrieval task
