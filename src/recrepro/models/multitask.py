@@ -1,6 +1,6 @@
 """Multitask model of seed 003: the TFRS multitask recipe (joint rating + retrieval).
 
-The joint model itself, :class:`recrepro.models.tf.bases.JointRecommender`, is shared with
+The joint model itself, :class:`recrepro.models.tf.joint.JointRecommender`, is shared with
 ``rating_nn`` (seed 004), which keeps only the rating task.
 """
 
@@ -13,7 +13,7 @@ import pandas as pd
 
 from recrepro.models._sparse import row_blocks
 from recrepro.models.registry import register
-from recrepro.models.tf.bases import JointRecommender
+from recrepro.models.tf.joint import JointRecommender
 
 
 @register("multitask")

@@ -8,7 +8,7 @@ import numpy as np
 
 from recrepro.data.interactions import Interactions
 from recrepro.models.registry import register
-from recrepro.models.tf.bases import JointRecommender
+from recrepro.models.tf.joint import JointRecommender
 
 
 @register("rating_nn")

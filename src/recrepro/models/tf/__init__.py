@@ -6,9 +6,10 @@ only these):
 * :mod:`.runtime`: lazy, seeded, deterministic TensorFlow import; optimisers by name;
 * :mod:`.training`: mini-batches, the compiled optimiser step, the epoch loop with early
   stopping, the per-epoch validation callback;
-* :mod:`.bases`: the model bases (:class:`~.bases.RetrievalRecommender`,
-  :class:`~.bases.IndexRetrieval`, :class:`~.bases.JointRecommender`), their ``objective`` and
-  ``l2`` hyperparameters and the item sampling probabilities of the logQ correction.
+* :mod:`.bases`: the retrieval bases (:class:`~.bases.RetrievalRecommender`,
+  :class:`~.bases.IndexRetrieval`), their ``objective`` and ``l2`` hyperparameters and the item
+  sampling probabilities of the logQ correction;
+* :mod:`.joint`: :class:`~.joint.JointRecommender`, the rating + retrieval base.
 
 Module-level Keras classes, imported only inside ``fit`` (importing them imports TensorFlow):
 
