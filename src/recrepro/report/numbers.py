@@ -191,7 +191,7 @@ def _pairwise_numbers(
         "CorrectionName": _text(correction_label(correction) if correction else ""),
         "TestCitation": f"\\citep{{{','.join(dict.fromkeys(cites))}}}" if cites else "",
         "NumCompared": str(len(tests)),
-        "NumSignificantWorse": str(int(tests["significant"].sum())),
+        "NumSignificantWorse": str(int((tests["decision"] == "worse").sum())),
         "NumEvalUsers": _int(tests["n_users"].max() if len(tests) else None),
     }
 
