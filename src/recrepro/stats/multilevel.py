@@ -68,10 +68,8 @@ def two_level_bootstrap(
         size = min(rows, n_resamples - start)
         users = rng.integers(0, n_users, (size, n_users))
         seeds = rng.integers(0, n_seeds, (size, n_seeds))
-        user_weights = _counts(users, n_users)  # size x U
-        seed_weights = _counts(seeds, n_seeds)  # size x S
-        totals = ((user_weights @ y) * seed_weights).sum(axis=1)
-        means.append(totals / (n_users * n_seeds))
+        user_means = _counts(seeds, n_seeds) @ y.T / n_seeds  # size x U: over resampled seeds
+        means.append(np.take_along_axis(user_means, users, axis=1).mean(axis=1))
     low, high = np.percentile(np.concatenate(means), [50 - 50 * level, 50 + 50 * level])
     return float(low), float(high)
 

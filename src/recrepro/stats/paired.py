@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,29 +99,37 @@ def cohens_dz(diff: np.ndarray) -> float:
 def signflip_pvalue(diff: np.ndarray, permutations: int, seed: int) -> float:
     """Two-sided sign-flip randomization p-value of the mean of ``diff`` (see module doc)."""
     diff = np.asarray(diff, dtype=np.float64)
-    n = diff.size
-    observed = diff.mean()
-    tol = 1e-12 * max(abs(observed), np.abs(diff).max(initial=0.0) / max(n, 1))
-    exact = n < 63 and 2**n <= permutations
-    if exact:
+    return float(signflip_pvalues(diff[:, None], permutations, seed)[0])
+
+
+def signflip_pvalues(diffs: np.ndarray, permutations: int, seed: int) -> np.ndarray:
+    """:func:`signflip_pvalue` of each column of the users x pairs matrix ``diffs``; a column
+    holds its pair's users' differences and zeros for other users (a zero keeps its value under
+    a sign flip, so it does not change the null distribution of the pair's sum). All columns
+    share the same random signs, so a pair's p-value depends only on its own column."""
+    diffs = np.asarray(diffs, dtype=np.float64)
+    n = diffs.shape[0]
+    observed = diffs.sum(axis=0)
+    tol = 1e-12 * np.maximum(np.abs(observed), np.abs(diffs).max(axis=0, initial=0.0))
+    if n < 63 and 2**n <= permutations:  # exact: every sign vector once
         signs = np.array(list(itertools.product((1.0, -1.0), repeat=n)))
-        null = signs @ diff / n
+        null = signs @ diffs
         total, add = len(null), 0
-        greater = int(np.sum(null >= observed - tol))
-        less = int(np.sum(null <= observed + tol))
+        greater = np.sum(null >= observed - tol, axis=0)
+        less = np.sum(null <= observed + tol, axis=0)
     else:
         rng = np.random.default_rng(seed)
-        greater = less = 0
+        greater = np.zeros(diffs.shape[1])
+        less = np.zeros(diffs.shape[1])
         rows = max(1, _CELLS // max(n, 1))
         for start in range(0, permutations, rows):
             size = min(rows, permutations - start)
-            signs = rng.integers(0, 2, (size, n), dtype=np.int8) * 2.0 - 1.0
-            null = signs @ diff / n
-            greater += int(np.sum(null >= observed - tol))
-            less += int(np.sum(null <= observed + tol))
+            null = (rng.integers(0, 2, (size, n), dtype=np.int8) * 2.0 - 1.0) @ diffs
+            greater += np.sum(null >= observed - tol, axis=0)
+            less += np.sum(null <= observed + tol, axis=0)
         total, add = permutations, 1
     p_greater, p_less = (greater + add) / (total + add), (less + add) / (total + add)
-    return float(min(1.0, 2 * min(p_greater, p_less)))
+    return np.minimum(1.0, 2 * np.minimum(p_greater, p_less))
 
 
 def paired_test(
@@ -232,10 +240,16 @@ def pair_bootstrap(
     if not diff_units.any():
         return 0.0, 0.0, 0.0, 0.0
     diffs, effects = [], []
+    plain = bool(np.all(weight == 1.0))  # mean over users: the displayed difference is mean(d)
     for idx in _resample_indices(ua.size, n_resamples, seed):
-        w = weight[idx].sum(axis=1)
-        diffs.append(pooled(metric, ua[idx].sum(axis=1), w) - pooled(metric, ub[idx].sum(axis=1), w))
         d = diff_units[idx]
+        if plain:
+            diffs.append(d.mean(axis=1))
+        else:
+            w = weight[idx].sum(axis=1)
+            diffs.append(
+                pooled(metric, ua[idx].sum(axis=1), w) - pooled(metric, ub[idx].sum(axis=1), w)
+            )
         if EFFECT_NAMES[test] == "rank_biserial":
             effects.append(_rank_biserial_rows(d))
         else:
@@ -290,16 +304,20 @@ class Side:
 
 def compare_pairs(
     pairs: Sequence[tuple[str, Side, str, Side]], comparison: str, group: Mapping[str, str],
-    config: StatsConfig,
+    config: StatsConfig, with_ci: Callable[[str, str], bool] | None = None,
 ) -> list[dict[str, object]]:
     """Test each ``(model, side, other, other_side)`` and correct over the pairs as one family.
 
     A pair whose seed sets differ is not tested (``decision`` n/a, ``note`` says why). Each pair
-    uses the users both sides have; seeds of the sign-flip test and the bootstrap derive from the
-    group and the pair, so a pair gets the same numbers in every family it appears in.
+    uses the users both sides have. The sign-flip test draws one set of signs per group over
+    the union of its users, so a pair gets the same p-value in every family of the group; the
+    bootstrap seed derives from the group and the pair. ``with_ci(model, other)`` says which
+    pairs get bootstrap CIs (default: all; they cost most of the time).
     """
     metric = group["metric"]
-    rows = []
+    rows, tested = [], []
+    users = sorted(set().union(*(side.units.index for pair in pairs for side in pair[1::2])))
+    position = {user: i for i, user in enumerate(users)}
     for model, side, other, other_side in pairs:
         row = {
             **group, "setting": side.setting, "higher_is_better": higher_is_better(metric),
@@ -323,21 +341,34 @@ def compare_pairs(
                 f"{'/'.join(group.values())}; their runs must use the same test split"
             )
         ua, ub, w = (frame[c].to_numpy(np.float64) for c in ("a", "b", "w"))
-        key = (*group.values(), side.setting, model, other_side.setting, other)
         da, db = ua / w.mean(), ub / w.mean()
-        result = paired_test(
-            da, db, config.test, permutations=config.permutations,
-            seed=derive_seed("stats.signflip", *key),
-        )
-        ci = pair_bootstrap(
-            metric, ua, ub, w, config.test, config.bootstrap, derive_seed("stats.bootstrap", *key)
-        )
+        tested.append((row, frame.index, da - db))
+        if config.test != "signflip":
+            result = paired_test(da, db, config.test)
+            row.update(statistic=result.statistic, p_raw=result.p_value, effect=result.effect)
+        else:
+            row.update(statistic=float((da - db).mean()), effect=cohens_dz(da - db))
+        ci = (math.nan,) * 4
+        if with_ci is None or with_ci(model, other):
+            key = (*group.values(), side.setting, model, other_side.setting, other)
+            ci = pair_bootstrap(
+                metric, ua, ub, w, config.test, config.bootstrap,
+                derive_seed("stats.bootstrap", *key),
+            )
         row.update(
-            statistic=result.statistic, p_raw=result.p_value, effect=result.effect,
             diff_mean=float(pooled(metric, ua.sum(), w.sum()) - pooled(metric, ub.sum(), w.sum())),
             ci_low=ci[0], ci_high=ci[1], effect_ci_low=ci[2], effect_ci_high=ci[3],
             sd_diff=float(np.std(da - db, ddof=1)), n_users=len(frame),
         )
+    if config.test == "signflip" and tested:
+        diffs = np.zeros((len(users), len(tested)))
+        for j, (_, index, diff) in enumerate(tested):
+            diffs[[position[u] for u in index], j] = diff
+        seed = derive_seed("stats.signflip", *group.values())
+        for (row, _, diff), p in zip(
+            tested, signflip_pvalues(diffs, config.permutations, seed), strict=True
+        ):
+            row["p_raw"] = 1.0 if not diff.any() else float(p)
     adjusted = adjust_pvalues([row.get("p_raw", math.nan) for row in rows], config.correction,
                               config.alpha)
     family_size = int(np.isfinite(adjusted).sum())

@@ -213,7 +213,7 @@ def _group_rows(
     pairs = [
         (a, sides[a], b, sides[b]) for i, a in enumerate(models) for b in models[i + 1 :]
     ]
-    all_pairs = compare_pairs(pairs, "all_pairs", group, cfg)
+    all_pairs = compare_pairs(pairs, "all_pairs", group, cfg, lambda a, b: best in (a, b))
     rows["pairwise"] += all_pairs
     if best is not None:
         rows["pairwise"] += [_versus(row, best) for row in all_pairs if best in (row["model"],
