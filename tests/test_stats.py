@@ -420,6 +420,9 @@ def test_minimum_detectable_effect_has_the_wanted_power():
         normal = (stats.norm.ppf(0.975) + stats.norm.ppf(0.8)) / math.sqrt(n)
         assert d == pytest.approx(normal, rel=0.03)
     assert min_detectable_dz(69, 0.05, 0.8) == pytest.approx(0.34, abs=0.01)
+    strict = min_detectable_dz(69, 0.05 / 120, 0.8)  # statsmodels answers with an array here
+    assert isinstance(strict, float) and TTestPower().power(strict, 69, 0.05 / 120) == \
+        pytest.approx(0.8, abs=1e-4)
     assert math.isnan(min_detectable_dz(2, 0.05, 0.8))
 
 

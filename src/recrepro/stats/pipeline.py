@@ -144,6 +144,7 @@ def compute_tables(
     raw = load_per_user(per_user_files, metrics)
     seeds = model_seeds(raw)
     means = user_means(to_units(raw, metrics), metrics)
+    indexed = raw.set_index([*GROUP_KEYS, "user", "model", "seed"]).sort_index()
     rows: dict[str, list[dict[str, object]]] = {name: [] for name in TABLES}
     for keys, frame in means.groupby(list(GROUP_KEYS), sort=True):
         group_keys = dict(zip(GROUP_KEYS, keys, strict=True))
@@ -153,7 +154,7 @@ def compute_tables(
             if not sides:
                 continue
             best = _group_rows(sides, group, aggregates, cfg, rows)
-            _seed_level_rows(raw, group, list(sides), best, cfg, rows)
+            _seed_level_rows(indexed, group, list(sides), best, cfg, rows)
     rows["pairwise"] += _tuned_vs_faithful(means, metrics, seeds, cfg)
     tables = {
         name: pd.DataFrame(found, columns=list(TABLES[name][0])) for name, found in rows.items()
@@ -279,11 +280,10 @@ def _seed_level_rows(
     raw: pd.DataFrame, group: dict[str, str], models: list[str], best: str | None,
     cfg: StatsConfig, rows: dict[str, list[dict[str, object]]],
 ) -> None:
-    """Variance components and two-level bootstrap CI per model and per model minus best."""
-    where = (raw["dataset"] == group["dataset"]) & (raw["protocol"] == group["protocol"]) & \
-        (raw["setting"] == group["setting"])
-    cube = raw.loc[where].pivot_table(
-        index="user", columns=["model", "seed"], values=group["metric"], aggfunc="first"
+    """Variance components and two-level bootstrap CI per model and per model minus best
+    (``raw``: per-user values indexed by dataset, protocol, setting, user, model, seed)."""
+    cube = raw.loc[tuple(group[k] for k in GROUP_KEYS), group["metric"]].unstack(
+        ["model", "seed"]
     )
     grids = {m: cube[m].dropna() for m in models if m in cube.columns.get_level_values(0)}
     for model, grid in grids.items():

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from statsmodels.stats.power import TTestPower
 
 
@@ -19,6 +20,5 @@ def min_detectable_dz(n: int, alpha: float, power: float) -> float:
     users at level ``alpha`` (NaN for fewer than 3 users)."""
     if n < 3:
         return math.nan
-    return float(
-        TTestPower().solve_power(nobs=n, alpha=alpha, power=power, alternative="two-sided")
-    )
+    solved = TTestPower().solve_power(nobs=n, alpha=alpha, power=power, alternative="two-sided")
+    return float(np.ravel(solved)[0])  # statsmodels returns a 1-element array for some inputs
