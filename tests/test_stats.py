@@ -396,6 +396,8 @@ def test_variance_components_match_statsmodels_anova():
     assert 0.005 < ours["var_user"] < 0.02 and ours["var_residual"] == pytest.approx(0.0025,
                                                                                        rel=0.3)
     assert math.isnan(variance_components(y[:, :1])["var_seed"])
+    same = variance_components(np.repeat(y[:, :1] / 3.0, 3, axis=1))  # identical seeds
+    assert same["var_seed"] == 0.0 and same["var_residual"] == 0.0 and same["var_user"] > 0
 
 
 def test_two_level_bootstrap_resamples_users_and_seeds():

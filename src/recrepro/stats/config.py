@@ -11,9 +11,12 @@ from recrepro.evaluation import catalogue
 
 TESTS = ("signflip", "wilcoxon", "ttest")
 CORRECTIONS = ("holm", "fdr_bh")
-#: Metrics tested when ``stats.metrics`` is not set (each only where the per-user files have it).
-DEFAULT_METRICS = (
-    "ndcg@10", "recall@10", "hit@10", "map@10", "mrr@10", "precision@10", "rmse", "mae",
+#: Metrics tested when ``stats.metrics`` is not set (each only where the per-user files have it):
+#: every per-user metric of the catalogue, at K = 10 where it has a cut-off.
+DEFAULT_METRICS = tuple(
+    f"{family}@10" if spec.at_k else family
+    for family, spec in catalogue.CATALOGUE.items()
+    if spec.per_user
 )
 
 

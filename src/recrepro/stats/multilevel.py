@@ -43,6 +43,9 @@ def variance_components(values: np.ndarray) -> dict[str, float]:
     ms_seed = n_users * np.sum((cols - grand) ** 2) / (n_seeds - 1)
     resid = y - rows[:, None] - cols[None, :] + grand
     ms_res = np.sum(resid**2) / ((n_users - 1) * (n_seeds - 1))
+    # rounding noise (e.g. a deterministic model: identical seeds) is no variance
+    floor = 1e-12 * max(float(np.mean((y - grand) ** 2)), float(np.finfo(float).tiny))
+    ms_user, ms_seed, ms_res = (v if v > floor else 0.0 for v in (ms_user, ms_seed, ms_res))
     out.update(
         ms_user=float(ms_user), ms_seed=float(ms_seed), ms_residual=float(ms_res),
         var_user=float(max(0.0, (ms_user - ms_res) / n_seeds)),
