@@ -180,7 +180,8 @@ def _pairwise_numbers(
     used = _row(tests)
     test, correction = str(used.get("test", "")), str(used.get("correction", ""))
     cites = [CITATIONS[n.lower()] for n in (test, correction) if n.lower() in CITATIONS]
-    significant = row.get("significant")
+    decided = row.get("decision")
+    significant = None if decided is None else decided in ("better", "worse")
     return {
         "BestVsSecondP": _p_text(row.get("p_adj")),
         "BestVsSecondPRaw": _p_text(row.get("p_raw")),
