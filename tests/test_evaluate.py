@@ -142,6 +142,23 @@ def test_relevance_threshold_filters_relevant_but_not_factorized():
     assert res.metrics["factorized_top@3"] == pytest.approx(2 / 3)
 
 
+def test_sensitivity_threshold_scores_the_same_lists_in_one_pass():
+    model = FixedScores(SCORES)
+    res = evaluate(model, TRAIN, TEST, ks=[3], sensitivity_threshold=4)
+    strict = evaluate(FixedScores(SCORES), TRAIN, TEST, ks=[3], relevance_threshold=4)
+    assert model.calls == [2]  # scored once
+    assert res.metrics["recall@3"] == pytest.approx(1.0)  # the main definition is unchanged
+    for name in ("recall", "map", "ndcg", "precision"):
+        assert res.metrics[f"{name}_r4@3"] == pytest.approx(strict.metrics[f"{name}@3"]), name
+        assert res.per_user[f"{name}_r4@3"].tolist() == pytest.approx(
+            strict.per_user[f"{name}@3"].tolist()
+        )
+    # a user without a rating >= 5 gets NaN, and the mean skips it
+    res5 = evaluate(FixedScores(SCORES), TRAIN, TEST, ks=[3], sensitivity_threshold=5)
+    assert math.isnan(res5.per_user["recall_r5@3"].iloc[1])
+    assert res5.metrics["recall_r5@3"] == pytest.approx(1.0)
+
+
 def test_users_without_relevant_items_are_excluded():
     res = evaluate(FixedScores(SCORES), TRAIN, TEST, ks=[1], relevance_threshold=5)
     # only user 0's item 3 is rated >= 5 (user 3's item has no training user) -> one user.
@@ -161,11 +178,19 @@ def test_rating_errors_for_rating_models():
     ratings = np.full((4, 6), 4.0)
     ratings[0, 3] = 3.0  # user 0: errors 3-5 = -2 (item 3) and 4-2 = 2 (item 4)
     res = evaluate(FixedRatings(SCORES, ratings), TRAIN, TEST, ks=[1])
-    # all 4 test ratings (user 3 too): errors -2, 2, 0 (user 1), -1 (user 3)
-    assert res.metrics["rmse"] == pytest.approx(math.sqrt((4 + 4 + 0 + 1) / 4))
-    assert res.metrics["mae"] == pytest.approx((2 + 2 + 0 + 1) / 4)
+    # evaluated users 0 and 1: errors -2, 2, 0 -> the users the paired tests compare
+    assert res.metrics["rmse"] == pytest.approx(math.sqrt((4 + 4 + 0) / 3))
+    assert res.metrics["mae"] == pytest.approx((2 + 2 + 0) / 3)
+    # all 4 test ratings (cold user 3 too): errors -2, 2, 0 (user 1), -1 (user 3)
+    assert res.metrics["rmse_all"] == pytest.approx(math.sqrt((4 + 4 + 0 + 1) / 4))
+    assert res.metrics["mae_all"] == pytest.approx((2 + 2 + 0 + 1) / 4)
     assert res.per_user["rmse"].tolist() == pytest.approx([2.0, 0.0])
     assert res.per_user["mae"].tolist() == pytest.approx([2.0, 0.0])
+    assert res.per_user["n_ratings"].tolist() == [2, 1]
+    # the pooled aggregate is recovered from the per-user columns
+    per = res.per_user
+    pooled = math.sqrt((per["rmse"] ** 2 * per["n_ratings"]).sum() / per["n_ratings"].sum())
+    assert res.metrics["rmse"] == pytest.approx(pooled)
     assert "rmse" not in evaluate(FixedScores(SCORES), TRAIN, TEST, ks=[1]).metrics
 
 

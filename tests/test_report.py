@@ -77,6 +77,8 @@ def _summary_rows() -> list[dict]:
                             "metric": metric,
                             "mean": mean,
                             "std": 0.01,
+                            "ci_low": mean - 0.02,
+                            "ci_high": mean + 0.02,
                             "n_seeds": len(SEEDS),
                         }
                     )
@@ -85,7 +87,6 @@ def _summary_rows() -> list[dict]:
 
 def _stats_frames() -> dict[str, pd.DataFrame]:
     summary = pd.DataFrame(_summary_rows())
-    seed_summary = summary.assign(ci_low=summary["mean"] - 0.02, ci_high=summary["mean"] + 0.02)
     key = {"dataset": "ml-100k", "protocol": "random", "setting": "faithful"}
     pairwise = pd.DataFrame(
         [
@@ -95,18 +96,25 @@ def _stats_frames() -> dict[str, pd.DataFrame]:
                 "comparison": "vs_best",
                 "model": model,
                 "other": "alpha",
+                "other_setting": "faithful",
                 "test": "wilcoxon",
                 "statistic": 10.0,
                 "p_raw": p / 2,
                 "p_adj": p,
                 "correction": "holm",
-                "effect": 0.3,
+                "family_size": 3,
+                "effect": -0.3,
                 "effect_name": "rank-biserial",
+                "effect_ci_low": -0.4,
+                "effect_ci_high": -0.2,
                 "diff_mean": -0.05,
                 "ci_low": -0.08,
                 "ci_high": -0.02,
                 "n_users": 200,
+                "n_seeds": 2,
                 "significant": p < 0.05,
+                "decision": "worse" if p < 0.05 else "no difference",
+                "note": "",
             }
             for metric in ("ndcg@10", "recall@10")
             for model, p in (("beta", 0.2), ("gamma", 0.0004))
@@ -121,7 +129,6 @@ def _stats_frames() -> dict[str, pd.DataFrame]:
                 "p_value": 1e-6,
                 "n_users": 200,
                 "n_models": 3,
-                "critical_difference": 0.6,
             }
         ]
     )
@@ -131,12 +138,18 @@ def _stats_frames() -> dict[str, pd.DataFrame]:
             for m, r in (("alpha", 1.4), ("beta", 1.8), ("gamma", 2.8))
         ]
     )
+    cliques = pd.DataFrame(
+        [
+            {**key, "metric": "ndcg@10", "clique": 1, "model": m, "avg_rank": r}
+            for m, r in (("alpha", 1.4), ("beta", 1.8))
+        ]
+    )
     return {
         "summary": summary,
-        "seed_summary": seed_summary,
         "pairwise": pairwise,
         "friedman": friedman,
         "ranks": ranks,
+        "cd_cliques": cliques,
         "skipped": pd.DataFrame(columns=["dataset", "protocol", "model", "setting", "seed", "reason"]),
     }
 
@@ -217,7 +230,7 @@ def _inputs(root: Path, models: tuple[str, ...] = MODELS, seeds: tuple[int, ...]
     return {
         "summary": root / "results/summary.csv",
         "skipped": root / "results/skipped.csv",
-        **{n: root / f"results/stats/{n}.csv" for n in ("seed_summary", "pairwise", "friedman")},
+        **{n: root / f"results/stats/{n}.csv" for n in ("pairwise", "friedman", "cd_cliques")},
         "ranks": root / "results/stats/ranks.csv",
         "references": root / "config/reference_numbers.csv",
         "ratings": root / "results/data/ml-100k/ratings.parquet",
@@ -315,7 +328,7 @@ def test_main_table_marks_best_second_and_significance(data: ReportData) -> None
     assert rows["alpha"][table.header.index("RMSE ↓")].to_latex() == "--"  # not a rating model
     latex = table.to_latex()
     assert r"\toprule" in latex and r"\bottomrule" in latex and "Wilcoxon signed-rank test" in latex
-    assert r"Holm correction for multiple comparisons, $\alpha$ = 0.05)" in latex
+    assert r"Holm correction over all pairs of models, $\alpha$ = 0.05)" in latex
 
 
 def test_markdown_and_csv_twins_match_latex(data: ReportData, tmp_path: Path) -> None:
@@ -416,7 +429,7 @@ def test_numbers_file_is_well_formed_and_covers_the_paper(built: Path) -> None:
     assert macros["BestModel"] == r"\texttt{alpha}" and macros["SecondModel"] == r"\texttt{beta}"
     assert macros["BestScore"] == "0.330" and macros["BestMargin"] == "0.055"
     assert macros["BestVsSecondP"] == "$p = 0.200$" and macros["FriedmanP"] == "$p < 0.001$"
-    assert macros["NumSignificantWorse"] == "1" and macros["CriticalDifference"] == "0.60"
+    assert macros["NumSignificantWorse"] == "1"
     assert macros["TestCitation"] == r"\citep{wilcoxon1945individual,holm1979simple}"
     assert macros["NumUsers"] == "60" and macros["NumSeeds"] == "2" and macros["NumRuns"] == "6"
     assert macros["VersionNumpy"] == "2.4.6" and macros["VersionTensorflow"] == "2.21.0"
@@ -451,10 +464,34 @@ def test_figures_cope_with_missing_data_and_are_deterministic(tmp_path: Path) ->
     assert figures.plot_example_pie(example, None, 42, tmp_path / "pie")[0].stat().st_size > 0
 
 
-def test_cd_groups_are_maximal_runs_below_cd() -> None:
-    assert figures.cd_groups([1.0, 1.2, 1.5, 3.0, 3.1], 0.6) == [(0, 2), (3, 4)]
-    assert figures.cd_groups([1.0, 1.5, 2.0], 0.6) == [(0, 1), (1, 2)]
-    assert figures.cd_groups([1.0, 2.0], float("nan")) == []
+def test_cd_groups_are_the_cliques_of_the_pairwise_tests() -> None:
+    cliques = pd.DataFrame({"clique": [1, 1, 1, 2, 2], "model": ["a", "b", "c", "c", "d"]})
+    assert figures.cd_groups(["a", "b", "c", "d"], cliques) == [(0, 2), (2, 3)]
+    assert figures.cd_groups(["b", "a"], cliques.iloc[:2]) == [(0, 1)]
+    assert figures.cd_groups(["a", "b"], cliques.iloc[0:0]) == []
+
+
+def test_dagger_follows_the_decision_not_only_significance(data: ReportData) -> None:
+    """Issue 11: a significant difference in the model's favour is no dagger."""
+    pairwise = data.pairwise.copy()
+    gamma = (pairwise["model"] == "gamma") & (pairwise["metric"] == "ndcg@10")
+    pairwise.loc[gamma, "decision"] = "better"
+    flipped = ReportData(**{**{f: getattr(data, f) for f in
+                               ("summary", "friedman", "ranks", "cd_cliques", "skipped")},
+                            "pairwise": pairwise})
+    table = tables.metric_table(
+        flipped, CFG, ModelStyles(MODELS), name="main", caption="c", protocol="random",
+        settings=["faithful"], metrics=["ndcg@10", "recall@10"],
+    )
+    twin = table.data.set_index(["model", "metric"])
+    assert not twin.loc[("gamma", "ndcg@10"), "worse_than_best"]
+    assert twin.loc[("gamma", "recall@10"), "worse_than_best"]
+
+
+def test_popularity_has_no_best_mark(data: ReportData) -> None:
+    """The catalogue says popularity has no better direction: no bold, no arrow."""
+    assert tables._rank_marks([1.0, 2.0, 3.0], "popularity@10") == ([False] * 3, [False] * 3)
+    assert metric_label("popularity@10") == "Popularity@10"
 
 
 def test_example_model_falls_back_to_an_available_model() -> None:
@@ -501,7 +538,7 @@ def test_bad_inputs_raise_clear_errors(tmp_path: Path) -> None:
         PaperConfig.from_config({**CONFIG, "paper": {"main_protocol": "leave_one_out"}})
     paths = {
         n: tmp_path / f"{n}.csv"
-        for n in ("summary", "seed_summary", "pairwise", "friedman", "ranks", "skipped")
+        for n in ("summary", "pairwise", "friedman", "ranks", "cd_cliques", "skipped")
     }
     with pytest.raises(DataError, match="summary.csv is missing; run the 'summarize' rule"):
         ReportData.load(paths)

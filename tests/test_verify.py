@@ -186,7 +186,7 @@ def test_snakemake_publish_reported_fills_reported(tmp_path: Path, shared_data_d
     workdir = workflow_copy(tmp_path)
     (workdir / "results" / "stats").mkdir(parents=True)
     _summary().to_csv(workdir / "results" / "summary.csv", index=False)
-    names = ("seed_summary", "pairwise", "friedman", "ranks", "nemenyi")
+    names = ("pairwise", "friedman", "ranks", "cd_cliques", "seed_level", "power")
     for name in names:
         (workdir / "results" / "stats" / f"{name}.csv").write_text(f"table\n{name}\n")
     (workdir / "paper" / "main.pdf").write_bytes(b"%PDF-1.5 fake")

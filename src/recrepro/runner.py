@@ -105,6 +105,7 @@ def train_and_evaluate(
         ks=ks,
         seen=split.train.concat(split.valid),
         relevance_threshold=evaluation.get("relevance_threshold"),
+        sensitivity_threshold=evaluation.get("sensitivity_threshold"),
         batch_size=evaluation.get("user_batch_size", 1024),
     )
     eval_seconds = time.perf_counter() - t0

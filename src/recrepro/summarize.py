@@ -1,4 +1,6 @@
-"""Across-seed summary of every run: mean and standard deviation per model and metric.
+"""Across-seed summary of every run (results/summary.csv): mean, standard deviation and 95% t-CI
+per model and metric, computed by the one across-seed function
+:func:`recrepro.stats.seeds.seed_summary` (the statistics layer uses the same function).
 
 Runs a model refused for the dataset (status ``not_applicable``, see :mod:`recrepro.runs`) have
 no metrics; :func:`collect_skipped` lists them with their reason for the tables' notes.
@@ -46,8 +48,8 @@ def collect_skipped(paths: Iterable[str | Path]) -> pd.DataFrame:
 
 
 def summarize(metrics: pd.DataFrame) -> pd.DataFrame:
-    """Mean, sample standard deviation (ddof=1; 0 for one seed) and seed count per group."""
-    grouped = metrics.groupby([*KEY, "metric"], sort=True)["value"]
-    summary = grouped.agg(mean="mean", std="std", n_seeds="count").reset_index()
-    summary["std"] = summary["std"].fillna(0.0)
-    return summary
+    """Mean, sample standard deviation (ddof=1; NaN for one seed), 95% t-CI and seed count per
+    run group and metric (:func:`recrepro.stats.seeds.seed_summary`)."""
+    from recrepro.stats.seeds import seed_summary
+
+    return seed_summary(metrics)

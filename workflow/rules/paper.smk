@@ -16,7 +16,7 @@ except ConfigError as error:
 TABLES_DIR = "paper/generated/tables"
 FIGURES_DIR = "figures"
 FIGDATA_DIR = "results/report"
-STAT_TABLES = ("seed_summary", "pairwise", "friedman", "ranks")
+STAT_TABLES = ("pairwise", "friedman", "ranks", "cd_cliques")
 STATS_INPUTS = {
     "summary": "results/summary.csv",
     "skipped": "results/skipped.csv",

@@ -8,11 +8,12 @@ rule compute_stats:
         per_user=run_files("per_user.parquet"),
         metrics=run_files("metrics.json"),
     output:
-        seed_summary="results/stats/seed_summary.csv",
         pairwise="results/stats/pairwise.csv",
         friedman="results/stats/friedman.csv",
         ranks="results/stats/ranks.csv",
-        nemenyi="results/stats/nemenyi.csv",
+        cd_cliques="results/stats/cd_cliques.csv",
+        seed_level="results/stats/seed_level.csv",
+        power="results/stats/power.csv",
     params:
         stats=config.get("stats", {}),
     log:

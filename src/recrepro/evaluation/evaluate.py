@@ -18,6 +18,7 @@ import scipy.sparse as sp
 
 from recrepro.data.interactions import Interactions
 from recrepro.errors import ConfigError, RecreproError
+from recrepro.evaluation import catalogue
 from recrepro.evaluation import metrics as M
 
 if TYPE_CHECKING:
@@ -115,7 +116,12 @@ def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
 def _rating_errors(
     model: Recommender, test: Interactions, per_user: pd.DataFrame
 ) -> dict[str, float]:
-    """Aggregate RMSE/MAE over all test ratings; adds per-user ``rmse``/``mae`` to ``per_user``."""
+    """RMSE/MAE over the test ratings of the evaluated users (``per_user["user"]``, the users the
+    paired tests compare) and ``rmse_all``/``mae_all`` over all test ratings (cold users too).
+
+    Adds per-user ``rmse``, ``mae`` and ``n_ratings`` (that user's test ratings) to ``per_user``,
+    so the statistics can pool squared errors exactly as the aggregate does.
+    """
     pred = np.asarray(model.predict(test.user, test.item), np.float64)
     if pred.shape != (len(test),) or np.isnan(pred).any():
         raise RecreproError(
@@ -124,11 +130,32 @@ def _rating_errors(
         )
     err = pd.DataFrame({"user": test.user, "se": (pred - test.rating) ** 2})
     err["ae"] = np.sqrt(err["se"])
-    by_user = err.groupby("user").mean()
-    per_user["rmse"] = per_user["user"].map(np.sqrt(by_user["se"])).to_numpy(np.float64)
-    per_user["mae"] = per_user["user"].map(by_user["ae"]).to_numpy(np.float64)
-    return M.rating_errors(pred, test.rating)
+    by_user = err.groupby("user").agg(se=("se", "mean"), ae=("ae", "mean"), n=("se", "size"))
+    users = per_user["user"]
+    per_user["rmse"] = users.map(np.sqrt(by_user["se"])).to_numpy(np.float64)
+    per_user["mae"] = users.map(by_user["ae"]).to_numpy(np.float64)
+    per_user["n_ratings"] = users.map(by_user["n"]).fillna(0).to_numpy(np.int64)
+    mine = np.isin(test.user, users.to_numpy())
+    every = M.rating_errors(pred, test.rating)
+    return {
+        **M.rating_errors(pred[mine], test.rating[mine]),
+        "rmse_all": every["rmse"], "mae_all": every["mae"],
+    }
 
+
+def _relevance_variant(
+    top: np.ndarray, users: np.ndarray, test: Interactions, threshold: float, ks: list[int],
+    per_user: pd.DataFrame, result: dict[str, float],
+) -> None:
+    """Ranking metrics of the same top-K lists with only test ratings ``>= threshold`` relevant,
+    as ``{family}_r{threshold}@K`` columns (NaN for users without such a rating) and means."""
+    relevant = test.subset(test.rating >= threshold).matrix()[users]
+    has = np.diff(relevant.indptr) > 0
+    values = M.ranking_metrics(top, relevant, ks)
+    for name, per in values.items():
+        column = catalogue.relevance_variant(name, threshold)
+        per_user[column] = np.where(has, per, np.nan)
+        result[column] = float(per[has].mean()) if has.any() else float("nan")
 
 def evaluate(
     model: Recommender,
@@ -138,6 +165,7 @@ def evaluate(
     ks: Sequence[int],
     seen: Interactions | None = None,
     relevance_threshold: float | None = None,
+    sensitivity_threshold: float | None = None,
     batch_size: int = 1024,
 ) -> EvaluationResult:
     """Evaluate ``model`` on ``test``: ranking metrics at each K, beyond-accuracy, rating errors.
@@ -147,8 +175,11 @@ def evaluate(
     test item and one training interaction are evaluated; aggregate ranking metrics are means
     over them. ``factorized_top@K`` uses unmasked scores and all test interactions of evaluated
     users (threshold not applied), averaged over interactions. ``coverage@K``, ``popularity@K``
-    and ``novelty@K`` use training item counts. Rating models also get ``rmse``/``mae`` over all
-    test ratings, and per-user ``rmse``/``mae`` columns for the evaluated users.
+    and ``novelty@K`` use training item counts. Rating models also get ``rmse``/``mae`` over the
+    evaluated users' test ratings (``rmse_all``/``mae_all``: all test ratings), and per-user
+    ``rmse``/``mae``/``n_ratings`` columns. With ``sensitivity_threshold`` the same top-K lists
+    are also scored with only ratings ``>= sensitivity_threshold`` relevant (``ndcg_r4@10``, ...;
+    one pass, no extra scoring).
     """
     n_items = train.n_items
     ks = _check_ks(ks, n_items)
@@ -181,6 +212,8 @@ def evaluate(
         result[f"coverage@{k}"] = M.coverage(top[:, :k], n_items)
         result[f"popularity@{k}"] = M.mean_popularity(top[:, :k], counts)
         result[f"novelty@{k}"] = M.novelty(top[:, :k], counts, train.n_users)
+    if sensitivity_threshold is not None:
+        _relevance_variant(top, users, test, sensitivity_threshold, ks, per_user, result)
     if model.predicts_ratings:
         result.update(_rating_errors(model, test, per_user))
 
@@ -196,12 +229,14 @@ def evaluate(
     return EvaluationResult(result, per_user, topk, len(users))
 
 
-LOWER_IS_BETTER = frozenset({"rmse", "mae"})
-
-
 def higher_is_better(metric: str) -> bool:
-    """Direction of a metric: False for errors (RMSE, MAE), True for everything else."""
-    return metric not in LOWER_IS_BETTER
+    """Direction of a metric for optimisation (tuning, early stopping), read from the catalogue:
+    False for lower-is-better metrics (errors, times); True otherwise. Directionless metrics
+    (``popularity@K``) cannot be optimised and raise a :class:`ConfigError`."""
+    direction = catalogue.higher_is_better(metric)
+    if direction is None:
+        raise ConfigError(f"metric '{metric}' has no better direction; optimise another metric")
+    return direction
 
 
 def validation_score(
@@ -216,7 +251,7 @@ def validation_score(
             raise ConfigError(f"validation metric '{metric}' needs a rating model, not '{model.name}'")
         return M.rating_errors(model.predict(valid.user, valid.item), valid.rating)[metric]
     name, _, k = metric.partition("@")
-    known = (*M.RANKING_METRICS, "factorized_top", "coverage", "popularity", "novelty")
+    known = tuple(f for f, spec in catalogue.CATALOGUE.items() if spec.at_k)
     if name not in known or not k.isdigit():
         raise ConfigError(
             f"unknown validation metric '{metric}'; use <metric>@<K> with metric one of "

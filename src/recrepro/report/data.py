@@ -18,60 +18,30 @@ from recrepro.report.style import higher_is_better
 
 KEYS = ("dataset", "protocol", "setting", "metric")
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "summary": ("dataset", "protocol", "model", "setting", "metric", "mean", "std", "n_seeds"),
-    "seed_summary": (
-        "dataset",
-        "protocol",
-        "model",
-        "setting",
-        "metric",
-        "mean",
-        "std",
-        "ci_low",
-        "ci_high",
+    # the one across-seed summary (recrepro.stats.seeds.seed_summary), written by `summarize`
+    "summary": (
+        "dataset", "protocol", "model", "setting", "metric", "mean", "std", "ci_low", "ci_high",
         "n_seeds",
     ),
     "pairwise": (
-        "dataset",
-        "protocol",
-        "setting",
-        "metric",
-        "comparison",
-        "model",
-        "other",
-        "test",
-        "statistic",
-        "p_raw",
-        "p_adj",
-        "correction",
-        "effect",
-        "effect_name",
-        "diff_mean",
-        "ci_low",
-        "ci_high",
-        "n_users",
-        "significant",
+        "dataset", "protocol", "setting", "metric", "comparison", "model", "other",
+        "other_setting", "test", "statistic", "p_raw", "p_adj", "correction", "family_size",
+        "effect", "effect_name", "effect_ci_low", "effect_ci_high", "diff_mean", "ci_low",
+        "ci_high", "n_users", "n_seeds", "significant", "decision", "note",
     ),
     "friedman": (
-        "dataset",
-        "protocol",
-        "setting",
-        "metric",
-        "statistic",
-        "p_value",
-        "n_users",
-        "n_models",
-        "critical_difference",
+        "dataset", "protocol", "setting", "metric", "statistic", "p_value", "n_users", "n_models",
     ),
     "ranks": ("dataset", "protocol", "setting", "metric", "model", "avg_rank"),
+    "cd_cliques": ("dataset", "protocol", "setting", "metric", "clique", "model", "avg_rank"),
     "skipped": ("dataset", "protocol", "model", "setting", "seed", "reason"),
 }
 PRODUCERS = {
     "summary": "summarize",
-    "seed_summary": "compute_stats",
     "pairwise": "compute_stats",
     "friedman": "compute_stats",
     "ranks": "compute_stats",
+    "cd_cliques": "compute_stats",
     "skipped": "summarize",
 }
 
@@ -107,12 +77,17 @@ def as_bool(series: pd.Series) -> pd.Series:
 class ReportData:
     """The aggregate result tables (any of the stats tables, and ``skipped``, may be empty)."""
 
-    summary: pd.DataFrame
-    seed_summary: pd.DataFrame
+    summary: pd.DataFrame  # across-seed mean, std, 95% t-CI (results/summary.csv)
     pairwise: pd.DataFrame
     friedman: pd.DataFrame
     ranks: pd.DataFrame
+    cd_cliques: pd.DataFrame
     skipped: pd.DataFrame  # runs whose model was not applicable to the dataset, with the reason
+
+    @property
+    def seed_summary(self) -> pd.DataFrame:
+        """The across-seed summary with CIs (one table: :attr:`summary`)."""
+        return self.summary
 
     @classmethod
     def load(cls, paths: Mapping[str, str | os.PathLike]) -> ReportData:
@@ -122,6 +97,7 @@ class ReportData:
             for name, cols in COLUMNS.items()
         }
         frames["pairwise"]["significant"] = as_bool(frames["pairwise"]["significant"])
+        frames["pairwise"]["decision"] = frames["pairwise"]["decision"].fillna("").astype(str)
         return cls(**frames)
 
 

@@ -23,7 +23,6 @@ from recrepro.report.style import (
     PALETTE,
     ModelStyles,
     family_label,
-    format_number,
     format_p,
     metric_label,
     save_figure,
@@ -276,26 +275,23 @@ def plot_per_user_distribution(
     return save_figure(fig, stem)
 
 
-def cd_groups(ranks: Sequence[float], cd: float) -> list[tuple[int, int]]:
-    """Maximal runs ``(first, last)`` of rank-sorted models whose ranks differ by less than
-    ``cd`` (no significant difference); singletons are left out."""
-    groups: list[tuple[int, int]] = []
-    if not math.isfinite(cd):
-        return groups
-    for i in range(len(ranks)):
-        j = i
-        while j + 1 < len(ranks) and ranks[j + 1] - ranks[i] < cd:
-            j += 1
-        if j > i and not (groups and groups[-1][1] >= j):
-            groups.append((i, j))
+def cd_groups(names: Sequence[str], cliques: pd.DataFrame) -> list[tuple[int, int]]:
+    """``(first, last)`` positions in the rank-sorted ``names`` of each group of ``cliques``
+    (``cd_cliques.csv``: models the all-pairs tests do not separate)."""
+    position = {name: i for i, name in enumerate(names)}
+    groups = []
+    for _, members in cliques.groupby("clique", sort=True):
+        spots = sorted(position[m] for m in members["model"] if m in position)
+        if len(spots) > 1:
+            groups.append((spots[0], spots[-1]))
     return groups
 
 
 def plot_critical_difference(
-    ranks: pd.DataFrame, cd: float, p_value: float, metric: str, stem: str | Path
+    ranks: pd.DataFrame, cliques: pd.DataFrame, p_value: float, metric: str, stem: str | Path
 ) -> list[Path]:
-    """Demšar's critical-difference diagram: average ranks on an axis (1 = best), bars joining
-    models not significantly different (rank gap below the Nemenyi CD)."""
+    """Critical-difference diagram: average ranks on an axis (1 = best), bars joining models
+    that the all-pairs paired tests (Holm) do not separate (Benavoli et al. 2016)."""
     ranks = ranks.sort_values("avg_rank", kind="stable")
     if len(ranks) < 2:
         return _notice(stem, "A critical-difference diagram needs at least two models.")
@@ -304,7 +300,7 @@ def plot_critical_difference(
     k = len(names)
     lo, hi = 1.0, float(max(k, math.ceil(values.max())))
     margin = max(1.0, 0.6 * (hi - lo))
-    groups = cd_groups(values, cd)
+    groups = cd_groups(names, cliques)
     half = math.ceil(k / 2)
     first_row = 0.35 + 0.12 * len(groups)
     fig, ax = plt.subplots(figsize=(WIDTH, 0.9 + 0.22 * half))
@@ -329,17 +325,9 @@ def plot_critical_difference(
         y = 0.2 + 0.12 * j
         ax.plot([values[a] - 0.03, values[b] + 0.03], [y, y], color="black", lw=2.5)
     title = (
-        f"{metric_label(metric)}: average rank over users (Friedman p {format_p(p_value) or 'n/a'})"
+        f"{metric_label(metric)}: average rank over users (Friedman p {format_p(p_value) or 'n/a'});"
+        " bars: no significant pairwise difference (Holm)"
     )
-    if math.isfinite(cd):
-        ax.plot([lo, lo + cd], [-0.45, -0.45], color="black", lw=1)
-        for x in (lo, lo + cd):
-            ax.plot([x, x], [-0.41, -0.49], color="black", lw=1)
-        ax.text(
-            lo + cd / 2, -0.5, f"CD = {format_number(cd, 2)}", ha="center", va="bottom", fontsize=7
-        )
-    else:
-        title += "; CD not available"
     ax.set_title(title)
     ax.set_xlim(lo - margin, hi + margin)
     ax.set_ylim(first_row + 0.25 * (half - 1) + 0.2, -0.75)
@@ -570,7 +558,7 @@ def write_figures(
         ),
         *plot_critical_difference(
             select(data.ranks, **where),
-            lookup(data.friedman, "critical_difference", **where),
+            select(data.cd_cliques, **where),
             lookup(data.friedman, "p_value", **where),
             cfg.main_metric,
             out / "critical_difference",

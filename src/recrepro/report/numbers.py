@@ -180,7 +180,8 @@ def _pairwise_numbers(
     used = _row(tests)
     test, correction = str(used.get("test", "")), str(used.get("correction", ""))
     cites = [CITATIONS[n.lower()] for n in (test, correction) if n.lower() in CITATIONS]
-    significant = row.get("significant")
+    decided = row.get("decision")
+    significant = None if decided is None else decided in ("better", "worse")
     return {
         "BestVsSecondP": _p_text(row.get("p_adj")),
         "BestVsSecondPRaw": _p_text(row.get("p_raw")),
@@ -191,7 +192,7 @@ def _pairwise_numbers(
         "CorrectionName": _text(correction_label(correction) if correction else ""),
         "TestCitation": f"\\citep{{{','.join(dict.fromkeys(cites))}}}" if cites else "",
         "NumCompared": str(len(tests)),
-        "NumSignificantWorse": str(int(tests["significant"].sum())),
+        "NumSignificantWorse": str(int((tests["decision"] == "worse").sum())),
         "NumEvalUsers": _int(tests["n_users"].max() if len(tests) else None),
     }
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from recrepro.evaluation import catalogue
 from recrepro.io import atomic_path
 from recrepro.rng import derive_seed
 
@@ -22,25 +23,6 @@ HATCHES = ("", "//", "..", "xx", "\\\\", "oo", "--")  # 7 is coprime with 8 colo
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "*", "h")
 LINESTYLES = ("-", "--", "-.", ":")
 
-_FAMILY_LABELS = {
-    "ndcg": "NDCG",
-    "recall": "Recall",
-    "hit": "HR",
-    "precision": "Precision",
-    "map": "MAP",
-    "mrr": "MRR",
-    "coverage": "Coverage",
-    "popularity": "Popularity",
-    "novelty": "Novelty",
-    "factorized_top": "Factorized top",
-    "rmse": "RMSE",
-    "mae": "MAE",
-    "fit_seconds": "Train time (s)",
-    "eval_seconds": "Eval time (s)",
-}
-_LOWER_IS_BETTER = {"rmse", "mae", "fit_seconds", "eval_seconds"}
-_NO_DIRECTION = {"popularity"}
-
 _TEST_LABELS = {
     "wilcoxon": "Wilcoxon signed-rank test",
     "ttest": "paired t-test",
@@ -48,6 +30,7 @@ _TEST_LABELS = {
     "ttest_rel": "paired t-test",
     "paired_t": "paired t-test",
     "permutation": "permutation test",
+    "signflip": "sign-flip randomization test of the mean",
     "sign": "sign test",
     "bootstrap": "paired bootstrap test",
 }
@@ -71,22 +54,17 @@ def split_metric(metric: str) -> tuple[str, int | None]:
 
 
 def metric_label(metric: str) -> str:
-    """Human label: ``ndcg@10`` -> ``NDCG@10``, ``fit_seconds`` -> ``Train time (s)``."""
-    family, k = split_metric(metric)
-    label = _FAMILY_LABELS.get(family, family.replace("_", " "))
-    return label if k is None else f"{label}@{k}"
+    """Human label from the metric catalogue: ``ndcg@10`` -> ``NDCG@10``."""
+    return catalogue.label(metric)
 
 
 def family_label(family: str) -> str:
-    return _FAMILY_LABELS.get(family, family.replace("_", " "))
+    return catalogue.label(family)
 
 
 def higher_is_better(metric: str) -> bool | None:
-    """True/False for the metric's direction, None if neither is better (e.g. popularity)."""
-    family, _ = split_metric(metric)
-    if family in _NO_DIRECTION:
-        return None
-    return family not in _LOWER_IS_BETTER
+    """The catalogue's direction: True/False, None if neither is better (e.g. popularity)."""
+    return catalogue.higher_is_better(metric)
 
 
 def test_label(name: str) -> str:

@@ -3,7 +3,8 @@ paper, a Markdown twin for humans and a tidy CSV twin (the numbers behind it) fo
 
 In metric tables the best value of each column is bold and the second best underlined (on the
 displayed, rounded values, so ties look tied); a dagger marks a result significantly worse than
-the best model after multiple-testing correction (``pairwise.csv``, comparison ``vs_best``).
+the best model (``pairwise.csv``, comparison ``vs_best``, ``decision == "worse"``: adjusted over
+all pairs of models, direction from the sign of the test's effect).
 """
 
 from __future__ import annotations
@@ -197,8 +198,9 @@ def _significance_note(tests: pd.DataFrame, alpha: float | None) -> str:
     how = " and ".join(names) or "paired test"
     correction = " / ".join(corrections) or "no"
     return (
-        f"† significantly worse than the best model of the same setting (per-user {how}, "
-        f"{correction} correction for multiple comparisons"
+        f"† significantly worse than the best model of the same setting (two-sided per-user "
+        f"{how}, direction from the sign of its effect, {correction} correction over all pairs "
+        f"of models"
         + (f", α = {alpha:g})." if alpha is not None else ").")
     )
 
@@ -292,12 +294,12 @@ def _table_twin(
         [(m, s, metric) for metric in metrics for m, s in keys], columns=TWIN_KEYS, dtype=object
     )
     values = summary[[*TWIN_KEYS, "mean", "std", "n_seeds"]].drop_duplicates(TWIN_KEYS)
-    significance = tests.reset_index()[[*TWIN_KEYS, "significant", "p_adj"]]
+    significance = tests.reset_index()[[*TWIN_KEYS, "decision", "p_adj"]]
     frame = grid.merge(values, how="left", on=TWIN_KEYS).merge(
         significance, how="left", on=TWIN_KEYS
     )
     frame["n_seeds"] = frame["n_seeds"].fillna(0).astype(int)
-    frame["worse_than_best"] = frame.pop("significant").astype("boolean").fillna(False).astype(bool)
+    frame["worse_than_best"] = frame.pop("decision").eq("worse").fillna(False).astype(bool)
     frame["best"] = frame["second"] = False
     for metric, index in frame.groupby("metric", sort=False).groups.items():
         best, second = _rank_marks(frame.loc[index, "mean"].astype(float).tolist(), metric)

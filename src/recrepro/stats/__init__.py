@@ -2,11 +2,16 @@
 
 Modules, one job each:
 
-- :mod:`~recrepro.stats.config`: the ``stats`` block of the configuration, metric directions.
+- :mod:`~recrepro.stats.config`: the ``stats`` block of the configuration (directions come from
+  the metric catalogue, :mod:`recrepro.evaluation.catalogue`).
 - :mod:`~recrepro.stats.collect`: run outputs -> tidy frames (users aligned across models).
-- :mod:`~recrepro.stats.seeds`: mean, std and t-based CI of each aggregate metric across seeds.
-- :mod:`~recrepro.stats.paired`: paired per-user tests, effect sizes, bootstrap CIs, correction.
-- :mod:`~recrepro.stats.friedman`: Friedman test, average ranks, Nemenyi post-hoc and CD.
+- :mod:`~recrepro.stats.seeds`: the one across-seed summary (results/summary.csv).
+- :mod:`~recrepro.stats.paired`: paired per-user tests (sign-flip, Wilcoxon, t), effect sizes
+  with bootstrap CIs, correction, direction-aware decisions, seed-set checks.
+- :mod:`~recrepro.stats.friedman`: Friedman test, average ranks, CD-diagram groups from the
+  all-pairs tests.
+- :mod:`~recrepro.stats.multilevel`: variance components and two-level (users x seeds) bootstrap.
+- :mod:`~recrepro.stats.power`: minimum detectable effects.
 - :mod:`~recrepro.stats.pipeline`: every table from a list of run files, written as CSV.
 """
 

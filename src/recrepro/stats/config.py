@@ -7,31 +7,35 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from recrepro.errors import ConfigError
+from recrepro.evaluation import catalogue
 
-TESTS = ("wilcoxon", "ttest")
+TESTS = ("signflip", "wilcoxon", "ttest")
 CORRECTIONS = ("holm", "fdr_bh")
-#: Metrics tested when ``stats.metrics`` is not set (each only where the per-user files have it).
-DEFAULT_METRICS = (
-    "ndcg@10", "recall@10", "hit@10", "map@10", "mrr@10", "precision@10", "rmse", "mae",
+#: Metrics tested when ``stats.metrics`` is not set (each only where the per-user files have it):
+#: every per-user metric of the catalogue, at K = 10 where it has a cut-off.
+DEFAULT_METRICS = tuple(
+    f"{family}@10" if spec.at_k else family
+    for family, spec in catalogue.CATALOGUE.items()
+    if spec.per_user
 )
-#: Metric families (name before any ``@K``) where lower values are better.
-LOWER_IS_BETTER = frozenset({"rmse", "mae", "fit_seconds", "eval_seconds"})
 
 
-def higher_is_better(metric: str) -> bool:
-    """Whether larger values of ``metric`` are better (False for errors and times)."""
-    return metric.split("@", 1)[0] not in LOWER_IS_BETTER
+def higher_is_better(metric: str) -> bool | None:
+    """The catalogue's direction of ``metric`` (None: neither direction is better)."""
+    return catalogue.higher_is_better(metric)
 
 
 @dataclass(frozen=True)
 class StatsConfig:
     """Settings of the statistics layer; ``metrics=None`` means :data:`DEFAULT_METRICS`."""
 
-    test: str = "wilcoxon"
+    test: str = "signflip"
     correction: str = "holm"
     alpha: float = 0.05
     reference: str | None = "popularity"
     bootstrap: int = 2000
+    permutations: int = 10_000
+    power: float = 0.8
     metrics: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
@@ -49,6 +53,14 @@ class StatsConfig:
                 f"stats.bootstrap is {self.bootstrap!r}; use a whole number of resamples >= 0"
             )
         object.__setattr__(self, "bootstrap", int(self.bootstrap))
+        if not _is_number(self.permutations) or not float(self.permutations).is_integer() \
+                or self.permutations < 1:
+            raise ConfigError(
+                f"stats.permutations is {self.permutations!r}; use a whole number >= 1"
+            )
+        object.__setattr__(self, "permutations", int(self.permutations))
+        if not _is_number(self.power) or not 0 < self.power < 1:
+            raise ConfigError(f"stats.power is {self.power}; use a number between 0 and 1")
         if self.metrics is not None and (
             not self.metrics or not all(isinstance(m, str) for m in self.metrics)
         ):

@@ -1,15 +1,16 @@
-"""Across all models: Friedman test, average ranks, Nemenyi post-hoc and critical difference.
+"""Across all models: Friedman test, average ranks, and the critical-difference diagram's groups.
 
 Users are the blocks (Demšar 2006 uses data sets): each user ranks the k models, rank 1 = best
-(direction-aware: lowest for rmse/mae), ties get average ranks. The Nemenyi test compares average
-ranks with the studentized range distribution at infinite degrees of freedom:
-``CD = q_alpha / sqrt(2) * sqrt(k (k + 1) / (6 N))`` where ``q_alpha`` is its 1 - alpha quantile.
+(direction-aware: lowest for rmse/mae), ties get average ranks; scipy's Friedman statistic is
+corrected for ties. The diagram's bars no longer come from a mean-rank (Nemenyi) post-hoc test,
+which Benavoli, Corani & Mangili (JMLR 2016) argue against: they join models that the all-pairs
+paired tests with Holm correction (``pairwise.csv``, comparison ``all_pairs``) do not separate,
+so the diagram says exactly what the tests say.
 """
 
 from __future__ import annotations
 
-import math
-from functools import lru_cache
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -17,13 +18,9 @@ from scipy import stats
 
 FRIEDMAN_COLUMNS = (
     "dataset", "protocol", "setting", "metric", "statistic", "p_value", "n_users", "n_models",
-    "critical_difference",
 )
 RANK_COLUMNS = ("dataset", "protocol", "setting", "metric", "model", "avg_rank")
-NEMENYI_COLUMNS = (
-    "dataset", "protocol", "setting", "metric", "model", "other", "rank_diff", "p_value",
-    "significant",
-)
+CLIQUE_COLUMNS = ("dataset", "protocol", "setting", "metric", "clique", "model", "avg_rank")
 
 
 def friedman(matrix: np.ndarray) -> tuple[float, float]:
@@ -41,38 +38,34 @@ def average_ranks(matrix: np.ndarray, higher_is_better: bool = True) -> np.ndarr
     return stats.rankdata(-matrix if higher_is_better else matrix, axis=1).mean(axis=0)
 
 
-@lru_cache(maxsize=64)
-def nemenyi_q(k: int, alpha: float = 0.05) -> float:
-    """Demšar's critical value q_alpha for k models: studentized range quantile / sqrt(2)."""
-    return float(stats.studentized_range.ppf(1 - alpha, k, math.inf)) / math.sqrt(2)
-
-
-def critical_difference(k: int, n: int, alpha: float = 0.05) -> float:
-    """Nemenyi critical difference of average ranks for k models over n blocks (users)."""
-    return nemenyi_q(k, alpha) * math.sqrt(k * (k + 1) / (6 * n))
-
-
-def nemenyi_pvalues(avg_ranks: np.ndarray, n: int) -> np.ndarray:
-    """Symmetric k x k matrix of Nemenyi p-values (diagonal 1).
-
-    ``p < alpha`` exactly when ``|R_i - R_j| > critical_difference(k, n, alpha)``.
-    """
-    avg_ranks = np.asarray(avg_ranks, dtype=np.float64)
-    k = avg_ranks.size
-    q = np.abs(avg_ranks[:, None] - avg_ranks[None, :]) / math.sqrt(k * (k + 1) / (12 * n))
-    upper = np.triu_indices(k, 1)
-    p = np.ones((k, k))
-    p[upper] = np.clip(stats.studentized_range.sf(q[upper], k, math.inf), 0.0, 1.0)
-    p.T[upper] = p[upper]
-    return p
+def cliques(models: Sequence[str], ranks: Sequence[float], different: set[frozenset[str]]
+            ) -> list[list[str]]:
+    """Groups joined by a bar in the critical-difference diagram: maximal runs of models,
+    sorted by average rank, in which no pair is significantly different (``different`` holds
+    the significant pairs of the all-pairs family); singletons are left out."""
+    order = [m for _, m in sorted(zip(ranks, models, strict=True))]
+    groups: list[list[str]] = []
+    last = -1
+    for i in range(len(order)):
+        j = i
+        while j + 1 < len(order) and all(
+            frozenset((order[j + 1], order[m])) not in different for m in range(i, j + 1)
+        ):
+            j += 1
+        if j > i and j > last:
+            groups.append(order[i : j + 1])
+            last = j
+    return groups
 
 
 def friedman_tables(
-    matrix: pd.DataFrame, group: dict[str, str], higher_is_better: bool, alpha: float
+    matrix: pd.DataFrame, group: dict[str, str], higher_is_better: bool,
+    different: set[frozenset[str]],
 ) -> tuple[dict[str, object], list[dict[str, object]], list[dict[str, object]]]:
-    """Friedman row, rank rows and Nemenyi rows of one group's users x models frame.
+    """Friedman row, rank rows and clique rows of one group's users x models frame.
 
     Only users with a value for every model count; the caller ensures >= 3 models, >= 2 users.
+    ``different``: the pairs the all-pairs tests found significantly different.
     """
     complete = matrix.dropna()
     values = complete.to_numpy(dtype=np.float64)
@@ -80,20 +73,12 @@ def friedman_tables(
     models = list(complete.columns)
     statistic, p_value = friedman(values)
     ranks = average_ranks(values, higher_is_better)
-    p_pairs = nemenyi_pvalues(ranks, n)
-    summary = {
-        **group, "statistic": statistic, "p_value": p_value, "n_users": n, "n_models": k,
-        "critical_difference": critical_difference(k, n, alpha),
-    }
-    rank_rows = [
-        {**group, "model": m, "avg_rank": float(r)} for m, r in zip(models, ranks, strict=True)
+    summary = {**group, "statistic": statistic, "p_value": p_value, "n_users": n, "n_models": k}
+    rank_of = dict(zip(models, ranks, strict=True))
+    rank_rows = [{**group, "model": m, "avg_rank": float(r)} for m, r in rank_of.items()]
+    clique_rows = [
+        {**group, "clique": i + 1, "model": m, "avg_rank": float(rank_of[m])}
+        for i, members in enumerate(cliques(models, ranks, different))
+        for m in members
     ]
-    nemenyi_rows = [
-        {
-            **group, "model": models[i], "other": models[j],
-            "rank_diff": float(ranks[i] - ranks[j]), "p_value": float(p_pairs[i, j]),
-            "significant": bool(p_pairs[i, j] < alpha),
-        }
-        for i, j in zip(*np.triu_indices(k, 1), strict=True)
-    ]
-    return summary, rank_rows, nemenyi_rows
+    return summary, rank_rows, clique_rows
