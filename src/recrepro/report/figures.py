@@ -385,6 +385,9 @@ def plot_tail_pies(shares: pd.DataFrame, styles: ModelStyles, stem: str | Path) 
     indexed = shares.set_index("model")
     for ax, model in zip(axes, panels, strict=True):
         values = indexed.loc[model, ["head", "mid", "tail"]].to_numpy(float)
+        if not np.nansum(values) > 0:
+            _placeholder(ax, f"{model}:\nno top-K lists")
+            continue
         ax.pie(
             np.nan_to_num(values),
             colors=[TAIL_COLOURS[c] for c in ("head", "mid", "tail")],

@@ -498,6 +498,7 @@ def protocol_table(ctx: Context, protocol: str) -> Table:
         protocol=protocol,
         settings=cfg.settings,
         metrics=cfg.headline_metrics,
+        show_std=False,  # the s.d. is in the main table; here it would shrink the font
     )
 
 
