@@ -721,3 +721,14 @@ def test_deviations_come_from_the_model_docstrings() -> None:
 
     text = method_tables.deviation_text(get_model_class("two_tower"))
     assert text.startswith("movies keyed by id, not title")
+
+
+def test_relevance_sentence_reads_the_catalogue_variant(data: ReportData) -> None:
+    assert "not computed" in numbers._relevance_sentence(data, CFG)
+    rows = data.summary[data.summary["metric"] == "ndcg@10"].copy()
+    rows["metric"] = "ndcg_r4@10"
+    rows.loc[rows["model"] == "gamma", "mean"] = 0.9  # gamma best when only ratings >= 4 count
+    frames = {**data.__dict__, "summary": pd.concat([data.summary, rows])}
+    text = numbers._relevance_sentence(ReportData(**frames), CFG)
+    assert text.startswith("With only ratings of at least 4 relevant, gamma has the best")
+    assert "rho = -0.50" in text  # (gamma, alpha, beta) against (alpha, beta, gamma)

@@ -20,6 +20,7 @@ from recrepro.report.tables import Cell, Table, dataset_label, model_sources
 from recrepro.runs import parse_run_path
 
 PARTS = ("train", "valid", "test")
+RAGGED = r">{\raggedright\arraybackslash}"  # needs the array package (paper/main.tex loads it)
 
 
 # --------------------------------------------------------------------------- data and splits
@@ -158,7 +159,9 @@ def deviation_text(cls: Any) -> str:
     """The "Differs:" part of a model's docstring (its documented deviations from the seed)."""
     doc = " ".join(inspect.getdoc(cls).split()) if cls is not None and cls.__doc__ else ""
     match = re.search(r"Differs:\s*(.*?)(?:\s+[A-Z][a-z]+:\s|$)", doc)
-    return match.group(1).strip() if match else ""
+    if not match:
+        return ""
+    return re.sub(r":\w+:|`", "", match.group(1)).strip()  # drop reST roles and backquotes
 
 
 @table("deviations", section="method")
@@ -176,7 +179,7 @@ def deviations(ctx: Context) -> Table:
     )
     header = ["Model", "Deviation from the seed"]
     return Table("deviations", caption, header, rows, frame, align="ll",
-                 latex_align="lp{0.78\\linewidth}")  # fmt: skip
+                 latex_align=f"l{RAGGED}p{{0.8\\linewidth}}", size="\\footnotesize")  # fmt: skip
 
 
 # --------------------------------------------------------------------------- hyperparameters
@@ -221,6 +224,10 @@ def hyperparameter_frame(
     return pd.DataFrame(rows, columns=["model", "hyperparameter", "faithful", "space", "tuned"])
 
 
+def _joined(frame: pd.DataFrame, column: str) -> str:
+    return "; ".join(f"{h} {v}" for h, v in zip(frame["hyperparameter"], frame[column], strict=True) if v)
+
+
 @table("hyperparameters", section="method", inputs=("tuning_files",))
 def hyperparameters(ctx: Context) -> Table:
     cfg = ctx.cfg
@@ -228,26 +235,32 @@ def hyperparameters(ctx: Context) -> Table:
     trials = int(tuning.get("trials", 8))
     records = read_tuning(ctx.paths("tuning_files"))
     frame = hyperparameter_frame(ctx.config, records, cfg.main_protocol)
-    rows, previous = [], None
-    for r in frame.itertuples(index=False):
-        rows.append([Cell(r.model if r.model != previous else ""), Cell(r.hyperparameter),
-                     Cell(r.faithful), Cell(r.space), Cell(r.tuned)])  # fmt: skip
-        previous = r.model
+    rows = []
+    for model, group in frame.groupby("model", sort=False):
+        searched = group[group["hyperparameter"] != "(not searched)"]
+        if searched.empty:
+            rows.append([Cell(model), Cell("not searched (no hyperparameters or faithful only)"),
+                         Cell(""), Cell("")])  # fmt: skip
+            continue
+        rows.append([Cell(model), Cell(_joined(searched, "space")),
+                     Cell(_joined(searched, "faithful")), Cell(_joined(searched, "tuned"))])  # fmt: skip
     changed = frame[(frame["tuned"] != "") & (frame["tuned"] != frame["faithful"])]
     tuned_note = (
-        f" The search changed {changed['model'].nunique()} of {frame['model'].nunique()} models "
+        f" The search moved {changed['model'].nunique()} of {frame['model'].nunique()} models "
         f"away from their faithful values on the {cfg.main_protocol} protocol."
-        if "tuned" in cfg.settings
+        if "tuned" in cfg.settings and records
         else " The tuned setting was not run in this study."
     )
     caption = (
-        f"Hyperparameters: faithful value, search space and the value chosen on validation data "
+        f"Hyperparameters: search space, faithful value and the value chosen on validation data "
         f"({cfg.main_protocol} protocol). Every model gets the same budget of {trials} trials "
         f"(trial 0 is the faithful setting; seeded random search on seed "
         f"{cfg.seeds[0] if cfg.seeds else 1}'s train/validation split).{tuned_note}"
     )
-    header = ["Model", "Hyperparameter", "Faithful", "Search space", "Tuned"]
-    return Table("hyperparameters", caption, header, rows, frame, align="lllll")
+    header = ["Model", "Search space", "Faithful", "Tuned"]
+    width = "".join(f"{RAGGED}p{{{w}\\linewidth}}" for w in (0.42, 0.22, 0.22))
+    return Table("hyperparameters", caption, header, rows, frame, align="llll",
+                 latex_align="l" + width, size="\\footnotesize")  # fmt: skip
 
 
 # --------------------------------------------------------------------------- compute cost

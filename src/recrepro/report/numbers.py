@@ -264,6 +264,7 @@ def comparison_numbers(
     else:
         out["SeedVsBaseline"] = "seed models and baselines cannot be compared in this study"
     out.update(_tuned_numbers(data, cfg, kept))
+    out["RelevanceSentence"] = _relevance_sentence(data, cfg)
     out["ProtocolDiscussion"] = _protocol_sentences(data, cfg) or NA
     return out
 
@@ -311,6 +312,36 @@ def _tuned_numbers(
         "TunedImproved": str(improved),
         "TunedCompared": str(len(gain)),
     }
+
+
+def _relevance_sentence(data: ReportData, cfg: PaperConfig) -> str:
+    """The main comparison again with only high ratings relevant (metrics named like
+    ``ndcg_r4@10`` by the catalogue), or a statement that this variant was not computed."""
+    from scipy.stats import spearmanr
+
+    from recrepro.evaluation import catalogue
+
+    main = catalogue.parse(cfg.main_metric)
+    where = {"dataset": cfg.dataset, "protocol": cfg.main_protocol, "setting": cfg.main_setting}
+    summary = select(data.summary, **where)
+    variants = sorted(
+        m for m in set(summary["metric"])
+        if (p := catalogue.parse(m)).threshold is not None and (p.family, p.k) == (main.family, main.k)
+    )  # fmt: skip
+    if not variants:
+        return "The variant with only high ratings relevant was not computed in this study."
+    variant = variants[0]
+    strict = ranking(summary, variant).set_index("model")["mean"]
+    loose = ranking(summary, cfg.main_metric).set_index("model")["mean"]
+    text = (
+        f"With only ratings of at least {catalogue.parse(variant).threshold:g} relevant, "
+        f"{strict.index[0]} has the best {metric_label(variant)} ({format_number(strict.iloc[0])})"
+    )
+    common = strict.align(loose, join="inner")
+    if len(common[0]) > 2:
+        rho = spearmanr(common[0], common[1]).statistic
+        text += f"; the model ranking agrees with the main one with Spearman's rho = {rho:.2f}"
+    return latex_escape(text + ".")
 
 
 def _protocol_sentences(data: ReportData, cfg: PaperConfig) -> str:

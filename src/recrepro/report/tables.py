@@ -109,6 +109,7 @@ class Table:
     groups: list[tuple[str, int]] | None = None  # spans over the columns after the stub
     align: str = ""  # one of l/c/r per column; default: stub left, the rest centred
     latex_align: str = ""  # LaTeX column spec if it differs (e.g. p{...} for wrapped text)
+    size: str = ""  # LaTeX font size of the body, e.g. r"\footnotesize" for long text tables
 
     @property
     def alignment(self) -> str:
@@ -126,6 +127,7 @@ class Table:
             f"\\caption{{{latex_escape(self.caption)}}}",
             f"\\label{{{self.label}}}",
             r"\setlength{\tabcolsep}{4pt}" if n > 6 else "",
+            self.size,
             r"\begin{adjustbox}{max width=\linewidth}",
             f"\\begin{{tabular}}{{{self.latex_align or self.alignment}}}",
             r"\toprule",
@@ -485,8 +487,10 @@ def protocol_table(ctx: Context, protocol: str) -> Table:
         for setting in cfg.settings
         if leader_sentence(ctx.data, cfg, protocol, setting)
     ]
+    tests = select(ctx.data.pairwise, dataset=cfg.dataset, protocol=protocol)
+    users = f"{int(tests['n_users'].max())} evaluated users, " if len(tests) else ""
     caption = (
-        f"Results under the {protocol} protocol ({dataset_label(cfg.dataset)}, "
+        f"Results under the {protocol} protocol ({dataset_label(cfg.dataset)}, {users}"
         f"settings: {', '.join(cfg.settings)}). " + " ".join(leads)
     )
     return metric_table(
