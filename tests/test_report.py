@@ -512,7 +512,7 @@ def test_reproduction_compares_confidence_interval_with_range(data: ReportData, 
     alpha = frame.iloc[0]
     assert alpha["ours_mean"] == pytest.approx(0.3) and alpha["within"] is False
     assert pd.isna(frame.iloc[1]["ours_mean"]) and frame.iloc[1]["within"] is None
-    assert r"\citet{tfrsBasicRetrieval}" in tables.reproduction_table(frame).to_latex()
+    assert r"\citep{tfrsBasicRetrieval}" in tables.reproduction_table(frame).to_latex()
 
 
 def test_bad_inputs_raise_clear_errors(tmp_path: Path) -> None:

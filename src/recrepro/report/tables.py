@@ -398,25 +398,31 @@ def reproduction_table(frame: pd.DataFrame) -> Table:
         verdict = {True: "yes", False: "no"}.get(r.within, "")
         rows.append(
             [
-                Cell(r.system),
+                Cell(f"{r.system} ({r.url})", latex=f"{latex_escape(r.system)} \\citep{{{r.cite_key}}}"),
                 Cell(r.model),
                 Cell(metric_label(r.metric)),
                 Cell(reference),
                 Cell(ours, _math(ours)),
                 Cell(verdict),
-                Cell(r.url, latex=f"\\citet{{{r.cite_key}}}"),
             ]
         )
-    header = ["System", "Our model", "Metric", "Reference", "Ours", "Within range", "Source"]
+    header = ["Published", "Our model", "Metric", "Reference", "Ours", "Within range"]
     notes = [
         "Reference: value reported by the source (range across its published renders in "
         "parentheses). Ours: mean ± s.d. over seeds under the faithful setting. Within range: "
         "our 95% confidence interval overlaps the reference range. The sources use their own "
         "splits and masking, listed in config/reference_numbers.csv."
     ]
-    caption = "Reproduction of published numbers."
+    matched = frame[frame["ours_mean"].notna()]
+    within = int(matched["within"].astype("boolean").fillna(False).sum())
+    caption = (
+        f"Reproduction of published numbers: {within} of the {len(matched)} numbers with a "
+        f"matching run in this study (of {len(frame)} listed) fall within our interval."
+    )
     data = frame.reset_index(drop=True)
-    return Table("reproduction", caption, header, rows, data, notes, align="lllcccl")
+    ragged = r">{\raggedright\arraybackslash}p{0.3\linewidth}"
+    return Table("reproduction", caption, header, rows, data, notes, align="lllccc",
+                 latex_align=ragged + "llccc")  # fmt: skip
 
 
 # --------------------------------------------------------------------------- registered tables
