@@ -370,21 +370,6 @@ def _notes(
 # --------------------------------------------------------------------------- other tables
 
 
-def model_table(models: Sequence[str], sources: Mapping[str, tuple[str, bool]]) -> Table:
-    """Configured models with their source (seed document or paper) and whether they rate."""
-    frame = pd.DataFrame(
-        [(m, *sources.get(m, ("unregistered", False))) for m in models],
-        columns=["model", "source", "predicts_ratings"],
-    )
-    rows = [
-        [Cell(r.model), Cell(r.source), Cell("yes" if r.predicts_ratings else "no")]
-        for r in frame.itertuples(index=False)
-    ]
-    header = ["Model", "Source", "Predicts ratings"]
-    caption = "Models compared and where each comes from."
-    return Table("models", caption, header, rows, frame, align="llc")
-
-
 def reproduction_table(frame: pd.DataFrame) -> Table:
     """Our numbers (faithful settings) beside the published reference numbers."""
     rows = []
