@@ -256,10 +256,14 @@ def comparison_numbers(
     }
     if seed and base:
         ahead = seed["mean"] > base["mean"] if higher_is_better(metric) else seed["mean"] < base["mean"]
+        leader, trailer = (seed, base) if ahead else (base, seed)
+        test = _row(select(data.pairwise, **where, metric=metric, comparison="vs_best",
+                           model=trailer["model"], other=leader["model"]))  # fmt: skip
+        tested = f", {_p_text(test.get('p_adj'))} (adjusted)" if test else ""
         out["SeedVsBaseline"] = (
             f"the best seed model, {_model(seed['model'])} ({_num(seed['mean'])}), is "
             f"{'ahead of' if ahead else 'behind'} the best baseline, {_model(base['model'])} "
-            f"({_num(base['mean'])}), on {label}"
+            f"({_num(base['mean'])}{tested}), on {label}"
         )
     else:
         out["SeedVsBaseline"] = "seed models and baselines cannot be compared in this study"
