@@ -85,8 +85,7 @@ rule make_figures:
 rule make_numbers:
     input:
         **{n: PAPER_INPUTS[n] for n in ("references", "provenance", "figdata_example_user",
-            "summary", "skipped", "seed_summary", "pairwise", "friedman", "ranks", "ratings",
-            "item_table", "run_metrics", "tuning_files")},
+            *registry.RESULT_TABLES, "ratings", "item_table", "run_metrics", "tuning_files")},
     output:
         "paper/generated/numbers.tex",
     log:

@@ -20,7 +20,7 @@ import pandas as pd
 
 from recrepro.report.config import EXAMPLE_FIGURES, PaperConfig
 from recrepro.report.data import ReportData, lookup, ranking, select
-from recrepro.report.registry import Context, figure
+from recrepro.report.registry import RESULT_TABLES, Context, figure
 from recrepro.report.style import (
     HATCHES,
     PALETTE,
@@ -584,7 +584,7 @@ def example_models(
 
 # --------------------------------------------------------------------------- registered figures
 
-_STATS = ("summary", "skipped", "seed_summary", "pairwise", "friedman", "ranks")
+_STATS = RESULT_TABLES
 
 
 def _best_line(results: pd.DataFrame, metric: str) -> tuple[str, str]:

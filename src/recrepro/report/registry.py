@@ -35,9 +35,13 @@ import pandas as pd
 
 from recrepro.io import write_text
 from recrepro.report.config import PaperConfig
+from recrepro.report.data import COLUMNS, ReportData
 from recrepro.runs import RunKey
 
 Kind = Literal["table", "figure"]
+#: The aggregate result tables :class:`~recrepro.report.data.ReportData` reads (``ctx.data``);
+#: an artefact that uses ``ctx.data`` declares these inputs.
+RESULT_TABLES = tuple(COLUMNS)
 #: Sections of the paper in order; each gets ``generated/sections/<section>.tex``.
 SECTIONS = ("method", "results", "reproduction", "cost", "appendix")
 #: Modules whose import registers artefacts (in this order: the order within a section).
@@ -205,7 +209,7 @@ def input_paths(config: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "summary": "results/summary.csv",
         "skipped": "results/skipped.csv",
-        **{n: f"results/stats/{n}.csv" for n in ("seed_summary", "pairwise", "friedman", "ranks")},
+        **{n: f"results/stats/{n}.csv" for n in COLUMNS if n not in ("summary", "skipped")},
         "references": "config/reference_numbers.csv",
         "ratings": f"results/data/{cfg.dataset}/ratings.parquet",
         "item_table": f"results/data/{cfg.dataset}/items.parquet",
@@ -256,9 +260,7 @@ class Context:
         return PaperConfig.from_config(self.config)
 
     @cached_property
-    def data(self):  # -> ReportData (imported lazily: data imports style only)
-        from recrepro.report.data import COLUMNS, ReportData
-
+    def data(self) -> ReportData:
         return ReportData.load({name: self.inputs[name] for name in COLUMNS})
 
     def paths(self, name: str) -> list[str]:

@@ -19,7 +19,7 @@ import pandas as pd
 from recrepro.io import write_csv, write_text
 from recrepro.report.config import PaperConfig
 from recrepro.report.data import ReportData, ranking, select
-from recrepro.report.registry import Context, table
+from recrepro.report.registry import RESULT_TABLES, Context, table
 from recrepro.report.style import (
     ModelStyles,
     correction_label,
@@ -412,7 +412,7 @@ def reproduction_table(frame: pd.DataFrame) -> Table:
 
 # --------------------------------------------------------------------------- registered tables
 
-_STATS = ("summary", "skipped", "seed_summary", "pairwise", "friedman", "ranks")
+_STATS = RESULT_TABLES
 
 
 def _where(cfg: PaperConfig, protocol: str | None = None, setting: str | None = None) -> str:
