@@ -268,11 +268,12 @@ def hyperparameters(ctx: Context) -> Table:
 
 def read_benchmark(path: Path) -> tuple[float, float]:
     """``(cpu_seconds, wall_seconds)`` of one Snakemake benchmark file; NaN if absent."""
+    from recrepro.bench import read_benchmark as read_tsv
+
     if not path.is_file():
         return math.nan, math.nan
-    frame = pd.read_csv(path, sep="\t")
-    cpu = float(frame["cpu_time"].sum()) if "cpu_time" in frame else math.nan
-    return cpu, float(frame["s"].sum())
+    frame = read_tsv(path)
+    return float(frame["cpu_time"].sum()), float(frame["s"].sum())
 
 
 def cost_frame(run_metrics: list[str], tuning_files: list[str]) -> pd.DataFrame:
