@@ -14,11 +14,11 @@ import pytest
 
 from recrepro.data.synthetic import make_synthetic
 from recrepro.errors import ConfigError, DataError
-from recrepro.report import figures, numbers, pipeline, tables
+from recrepro.report import figdata, figures, method_tables, numbers, pipeline, registry, tables
 from recrepro.report.config import PaperConfig
 from recrepro.report.data import ReportData
 from recrepro.report.reproduction import load_references, reproduction_frame
-from recrepro.report.style import ModelStyles, format_p, metric_label
+from recrepro.report.style import MODEL_COLOURS, ModelStyles, format_p, metric_label, model_style
 from recrepro.runner import write_not_applicable
 from recrepro.runs import RunKey
 
@@ -207,6 +207,13 @@ def _make_tree(
     data_dir.mkdir(parents=True)
     for name in ("ratings", "items"):
         synthetic[name].to_parquet(data_dir / f"{name}.parquet")
+    ratings = synthetic["ratings"].sort_values(["user", "timestamp"], kind="stable")
+    part = ratings.groupby("user").cumcount() % 10  # 80/10/10 per user
+    for protocol in CONFIG["protocols"]:
+        folder = root / f"results/splits/ml-100k/{protocol}/seed1"
+        folder.mkdir(parents=True)
+        for name, mask in (("train", part < 8), ("valid", part == 8), ("test", part == 9)):
+            ratings[mask].to_parquet(folder / f"{name}.parquet")
     items = synthetic["items"]["item_id"].to_numpy()
     users = np.unique(synthetic["ratings"]["user"])
     users = users if example_user else users[users != 42]
@@ -235,25 +242,35 @@ def _inputs(root: Path, models: tuple[str, ...] = MODELS, seeds: tuple[int, ...]
         "references": root / "config/reference_numbers.csv",
         "ratings": root / "results/data/ml-100k/ratings.parquet",
         "item_table": root / "results/data/ml-100k/items.parquet",
-        "history": [str(r / "history.csv") for r in runs],
-        "per_user": [str(r / "per_user.parquet") for r in runs],
-        "topk": [str(r / "topk.parquet") for r in runs],
+        "splits": [
+            str(root / f"results/splits/ml-100k/{p}/seed1/{part}.parquet")
+            for p in CONFIG["protocols"]
+            for part in ("train", "valid", "test")
+        ],
+        "main_history": [str(r / "history.csv") for r in runs],
+        "main_per_user": [str(r / "per_user.parquet") for r in runs],
+        "main_topk": [str(r / "topk.parquet") for r in runs],
         "provenance": [str(r / "provenance.json") for r in runs],
-        **{
-            f"figdata_{n}": report / f"{n}{'.parquet' if n == 'per_user' else '.csv'}"
-            for n in ("history", "per_user", "popularity", "example_user")
-        },
+        "run_metrics": [str(r / "metrics.json") for r in runs],
+        "tuning_files": [],
+        **{f"figdata_{n}": report / f for n, f in registry.FIGDATA.items()},
     }
 
 
 def _build(root: Path, config: dict, inputs: dict) -> Path:
     """Run the four reporting steps (paper layout under ``root``)."""
-    figdata = {
-        n: inputs[f"figdata_{n}"] for n in ("history", "per_user", "popularity", "example_user")
-    }
+    figdata = {n: inputs[f"figdata_{n}"] for n in registry.FIGDATA}
     pipeline.make_figure_data(inputs, config, figdata)
-    pipeline.make_tables(inputs, config, root / "paper/generated/tables")
-    pipeline.make_figures(inputs, config, root / "figures")
+    pipeline.make_tables(
+        inputs,
+        config,
+        {"outdir": root / registry.TABLES_DIR, "sections": root / registry.SECTIONS_DIR},
+    )
+    pipeline.make_figures(
+        inputs,
+        config,
+        {"outdir": root / registry.FIGURES_DIR, "texdir": root / registry.FIGURE_TEX_DIR},
+    )
     pipeline.make_numbers(inputs, config, root / "paper/generated/numbers.tex")
     return root
 
@@ -314,10 +331,10 @@ def test_main_table_marks_best_second_and_significance(data: ReportData) -> None
     twin = table.data.set_index(["model", "metric"])
     assert twin.loc[("alpha", "ndcg@10"), "best"] and twin.loc[("beta", "ndcg@10"), "second"]
     assert not twin.loc[("gamma", "ndcg@10"), ["best", "second"]].any()
-    # RMSE and time: lower is better.
+    # RMSE: lower is better. Time and coverage: no "best" (cost; the random model would win).
     assert twin.loc[("gamma", "rmse"), "best"] and twin.loc[("beta", "rmse"), "second"]
-    assert twin.loc[("gamma", "fit_seconds"), "best"]
-    assert not twin.loc[("alpha", "fit_seconds"), "worse_than_best"]  # no test on time
+    assert "fit_seconds" not in set(twin.index.get_level_values("metric"))  # own figure/table
+    assert not twin.loc[(slice(None), "coverage@10"), ["best", "second"]].any().any()
     assert twin.loc[("gamma", "ndcg@10"), "worse_than_best"]
     assert not twin.loc[("beta", "ndcg@10"), "worse_than_best"]
     rows = {row[0].text: row for row in table.rows}
@@ -360,8 +377,10 @@ def test_ties_are_all_bold() -> None:
     assert best == [True, True, False, False] and second == [False, False, True, False]
     assert tables._rank_marks([1.0, 2.0], "popularity@10") == ([False, False], [False, False])
     # Marks follow the digits each value is printed with (0.000, 0.000, 0.459, 0.531, 177).
-    best, second = tables._rank_marks([0.00006, 0.0003, 0.459, 0.531, 177.0], "fit_seconds")
+    best, second = tables._rank_marks([0.00006, 0.0003, 0.459, 0.531, 177.0], "rmse")
     assert best == [True, True, False, False, False] and second == [False, False, True, False, False]
+    assert tables._rank_marks([1.0, 2.0], "fit_seconds") == ([False, False], [False, False])
+    assert tables._rank_marks([1.0, 2.0], "coverage@10") == ([False, False], [False, False])
 
 
 def test_per_k_table_groups_columns_by_family(data: ReportData) -> None:
@@ -389,17 +408,20 @@ def test_latex_escape() -> None:
 # --------------------------------------------------------------------------- style
 
 
-def test_model_styles_are_stable_and_distinct() -> None:
-    styles = ModelStyles([f"m{i}" for i in range(20)])
-    assert styles["m3"] == ModelStyles([f"m{i}" for i in range(20)])["m3"]
-    looks = {(styles[m].colour, styles[m].hatch) for m in styles.models}
-    assert len(looks) == 20  # distinguishable even where colours repeat
-    assert (
-        len({(styles[m].colour, styles[m].marker, styles[m].linestyle) for m in styles.models})
-        == 20
-    )
+def test_model_colours_are_keyed_by_name_and_stable_across_model_sets() -> None:
+    from recrepro.models.registry import available_models
+
+    # Every registered model has its own fixed colour; no two share one.
+    assert set(available_models()) <= set(MODEL_COLOURS)
+    assert len(set(MODEL_COLOURS.values())) == len(MODEL_COLOURS)
+    # A model's look does not depend on which other models are configured, or in what order.
+    for model in ("ease", "gnn", "my_new_model"):
+        looks = {ModelStyles(models)[model] for models in ([], ["ease", "gnn"], ["gnn", "x", "y"])}
+        assert looks == {model_style(model)}
+    assert model_style("ease").colour == MODEL_COLOURS["ease"]
+    assert model_style("my_new_model") == model_style("my_new_model")  # hashed, deterministic
+    styles = ModelStyles(["m1", "m5"])
     assert styles.order(["zeta", "m5", "m1", "alpha"]) == ["m1", "m5", "alpha", "zeta"]
-    assert ModelStyles(["a", "b"])["b"] == ModelStyles(["a", "b", "c"])["b"]
 
 
 def test_metric_labels_and_p_format() -> None:
@@ -449,7 +471,7 @@ def test_numbers_file_is_well_formed_and_covers_the_paper(built: Path) -> None:
 
 
 def test_every_figure_is_written_as_pdf_and_png(built: Path) -> None:
-    for name in figures.FIGURES:
+    for name in registry.names(CFG, "figure"):
         pdf, png = built / f"figures/{name}.pdf", built / f"figures/{name}.png"
         assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 1000, name
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 1000, name
@@ -527,7 +549,7 @@ def test_reproduction_compares_confidence_interval_with_range(data: ReportData, 
     alpha = frame.iloc[0]
     assert alpha["ours_mean"] == pytest.approx(0.3) and alpha["within"] is False
     assert pd.isna(frame.iloc[1]["ours_mean"]) and frame.iloc[1]["within"] is None
-    assert r"\citet{tfrsBasicRetrieval}" in tables.reproduction_table(frame).to_latex()
+    assert r"\citep{tfrsBasicRetrieval}" in tables.reproduction_table(frame).to_latex()
 
 
 def test_bad_inputs_raise_clear_errors(tmp_path: Path) -> None:
@@ -596,3 +618,154 @@ def test_a_model_not_applicable_to_the_dataset_is_a_noted_row(tmp_path: Path) ->
     assert "delta" not in pd.read_csv(root / "results/report/history.csv")["model"].tolist()
     result = _compile(root)
     assert result.returncode == 0, result.stdout[-3000:]
+
+
+# --------------------------------------------------------------------------- registry, bibliography
+
+BIB_KEY = re.compile(r"@\w+\{([^,\s]+),")
+CITE = re.compile(r"\\cite[tp]?\*?(?:\[[^\]]*\])*\{([^}]*)\}")
+
+
+def _bib_keys() -> set[str]:
+    return set(BIB_KEY.findall((REPO / "paper/references.bib").read_text()))
+
+
+def _cited(text: str) -> set[str]:
+    return {k.strip() for group in CITE.findall(text) for k in group.split(",") if k.strip()}
+
+
+def test_every_registered_artefact_is_produced_included_and_referenced(built: Path) -> None:
+    main = (REPO / "paper/main.tex").read_text()
+    sections = {
+        s: (built / registry.SECTIONS_DIR / f"{s}.tex").read_text() for s in registry.SECTIONS
+    }
+    for section in registry.SECTIONS:
+        assert f"\\input{{generated/sections/{section}.tex}}" in main, section
+    for name, artefact, _ in registry.instances(CFG):
+        folder = "tables" if artefact.kind == "table" else "figures"
+        included = [s for s, text in sections.items() if f"generated/{folder}/{name}.tex" in text]
+        assert included == [artefact.section], name  # in exactly its own section
+        for path in registry.outputs(CFG, artefact.kind):
+            if Path(path).stem == name:
+                assert (built / path).is_file(), path
+        label = f"{artefact.label_prefix}:{name}"
+        assert f"\\label{{{label}}}" in (built / f"paper/generated/{folder}/{name}.tex").read_text()
+        if artefact.per is None:  # per-protocol tables are referenced through \ProtocolTableRef
+            assert f"\\ref{{{label}}}" in main, f"{label} is never referenced in main.tex"
+    # paper.smk derives everything from the registry: it names no artefact itself.
+    smk = (REPO / "workflow/rules/paper.smk").read_text()
+    for artefact in registry.artefacts():
+        for literal in (f'"{artefact.name}"', f"tables/{artefact.name}", f"figures/{artefact.name}"):
+            assert literal not in smk, literal
+
+
+def test_figure_captions_state_a_computed_takeaway(built: Path) -> None:
+    caption = (built / registry.FIGURE_TEX_DIR / "headline_ci.tex").read_text()
+    assert "alpha is best on NDCG@10 (0.330)" in caption
+    # CIs: alpha 0.31-0.35, beta 0.255-0.295: no overlap, so no model is named as tied.
+    assert "no other model's interval overlaps" in caption
+    rows = pd.DataFrame({"model": ["a", "b", "c"], "metric": "ndcg@10", "mean": [0.3, 0.28, 0.1],
+                         "ci_low": [0.25, 0.26, 0.05], "ci_high": [0.35, 0.3, 0.15]})  # fmt: skip
+    assert figures._overlapping(rows, "ndcg@10") == ["b"]
+
+
+def test_registry_rejects_duplicates_and_unknown_sections() -> None:
+    with pytest.raises(ValueError, match="registered twice"):
+        registry.table("main", section="results")(lambda ctx: None)
+    with pytest.raises(ValueError, match="unknown section"):
+        registry.figure("x", section="discussion")
+
+
+def test_every_cited_key_is_in_the_bibliography(built: Path) -> None:
+    keys = _bib_keys()
+    cited = _cited((REPO / "paper/main.tex").read_text())
+    for path in (built / "paper/generated").rglob("*.tex"):
+        cited |= _cited(path.read_text())
+    cited |= {k for ks in method_tables.MODEL_REFERENCES.values() for k in ks}
+    cited |= set(numbers.CITATIONS.values())
+    refs = pd.read_csv(REPO / "config/reference_numbers.csv", dtype=str)
+    cited |= set(refs["cite_key"])
+    assert "tfrsBasicRetrieval" in cited and "steck2019embarrassingly" in cited
+    assert cited <= keys, sorted(cited - keys)
+    assert not any(k.startswith("seed") for k in keys)  # seeds are cited by the works they follow
+
+
+def test_split_statistics_count_evaluated_users(tmp_path: Path) -> None:
+    folder = tmp_path / "random/seed1"
+    folder.mkdir(parents=True)
+    parts = {
+        "train": [(1, 10, 5.0), (1, 11, 3.0), (2, 10, 4.0), (3, 12, 2.0)],
+        "valid": [(1, 12, 4.0)],
+        "test": [(1, 13, 5.0), (2, 14, 2.0), (4, 15, 5.0)],  # user 4 has no training rating
+    }
+    for name, rows in parts.items():
+        pd.DataFrame(rows, columns=["user", "item", "rating"]).to_parquet(folder / f"{name}.parquet")
+    paths = [str(folder / f"{n}.parquet") for n in parts]
+    row = method_tables.split_statistics(paths, None).iloc[0]
+    assert (row["train_ratings"], row["test_ratings"], row["train_users"]) == (4, 3, 3)
+    assert row["evaluated_users"] == 2  # users 1 and 2
+    assert method_tables.split_statistics(paths, 4).iloc[0]["evaluated_users"] == 1  # only user 1
+
+
+def test_seed_overlap_is_the_shared_share_of_top_k() -> None:
+    lists = {
+        "a": {1: pd.Series({7: frozenset({1, 2}), 8: frozenset({3, 4})}),
+              2: pd.Series({7: frozenset({1, 5}), 8: frozenset({3, 4})})},
+        "b": {1: pd.Series({7: frozenset({1, 2})})},
+    }  # fmt: skip
+    frame = figdata.seed_overlap(lists, k=2).set_index("model")
+    assert frame.loc["a", "overlap"] == pytest.approx((0.5 + 1.0) / 2)
+    assert "b" not in frame.index  # one seed: nothing to compare
+
+
+def test_tail_shares_split_recommendations_by_rating_share() -> None:
+    # 3 items with 60, 30 and 10 ratings: head holds the first third of ratings (item 1 alone
+    # passes 1/3 with 60%, so head = {}?) -> item 1 is head only if its cumulative share <= 1/3.
+    data = pd.DataFrame({"model": "data", "item": [1, 2, 3, 4], "popularity_rank": [1, 2, 3, 4],
+                         "rec_share": [0.30, 0.30, 0.30, 0.10]})  # fmt: skip
+    model = data.assign(model="m", rec_share=[1.0, 0.0, 0.5, 0.5])
+    shares = figures.tail_shares(pd.concat([data, model])).set_index("model")
+    # cumulative 0.3 (head), 0.6 (mid), 0.9 and 1.0 (tail)
+    assert shares.loc["m", ["head", "mid", "tail"]].tolist() == pytest.approx([0.5, 0.0, 0.5])
+    assert shares.loc["data", "tail"] == pytest.approx(0.4)
+    assert shares["tail_items"].iloc[0] == 2
+
+
+def test_compute_cost_sums_cpu_seconds_of_runs_and_tuning(tmp_path: Path) -> None:
+    header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+    runs = []
+    for seed, cpu in ((1, 2.5), (2, 3.5)):
+        run = tmp_path / f"results/runs/ml-100k/random/ease/faithful/seed{seed}/metrics.json"
+        bench = registry.benchmark_path(run)
+        key = f"ml-100k/random/ease/faithful/seed{seed}.tsv"
+        assert bench == tmp_path / "results/benchmarks/train_and_evaluate" / key
+        bench.parent.mkdir(parents=True, exist_ok=True)
+        bench.write_text(header + f"9.0\t0:00:09\t1\t1\t1\t1\t0\t0\t50\t{cpu}\n")
+        runs.append(str(run))
+    tuning = tmp_path / "results/tuning/ml-100k/random/ease.json"
+    bench = registry.benchmark_path(tuning)
+    bench.parent.mkdir(parents=True)
+    bench.write_text(header + "20.0\t0:00:20\t1\t1\t1\t1\t0\t0\t50\t10.0\n")
+    frame = method_tables.cost_frame(runs, [str(tuning)]).set_index("model")
+    assert frame.loc["ease", "runs_cpu_seconds"] == pytest.approx(6.0)
+    assert frame.loc["ease", "tuning_cpu_seconds"] == pytest.approx(10.0)
+    assert frame.loc["ease", "total_cpu_seconds"] == pytest.approx(16.0)
+    assert frame.loc["ease", "runs_wall_seconds"] == pytest.approx(18.0)  # wall kept apart
+
+
+def test_deviations_come_from_the_model_docstrings() -> None:
+    from recrepro.models.registry import get_model_class
+
+    text = method_tables.deviation_text(get_model_class("two_tower"))
+    assert text.startswith("movies keyed by id, not title")
+
+
+def test_relevance_sentence_reads_the_catalogue_variant(data: ReportData) -> None:
+    assert "not computed" in numbers._relevance_sentence(data, CFG)
+    rows = data.summary[data.summary["metric"] == "ndcg@10"].copy()
+    rows["metric"] = "ndcg_r4@10"
+    rows.loc[rows["model"] == "gamma", "mean"] = 0.9  # gamma best when only ratings >= 4 count
+    frames = {**data.__dict__, "summary": pd.concat([data.summary, rows])}
+    text = numbers._relevance_sentence(ReportData(**frames), CFG)
+    assert text.startswith("With only ratings of at least 4 relevant, gamma has the best")
+    assert "rho = -0.50" in text  # (gamma, alpha, beta) against (alpha, beta, gamma)

@@ -5,33 +5,17 @@
 import sys
 
 from recrepro.errors import ConfigError
+from recrepro.report import registry
 from recrepro.report.config import PaperConfig
-from recrepro.report.figures import FIGURES
-from recrepro.report.tables import table_names
 
 try:
     PAPER = PaperConfig.from_config(config)
 except ConfigError as error:
     sys.exit(f"recrepro: config error: {error}")
-TABLES_DIR = "paper/generated/tables"
-FIGURES_DIR = "figures"
-FIGDATA_DIR = "results/report"
-STAT_TABLES = ("pairwise", "friedman", "ranks", "cd_cliques")
-STATS_INPUTS = {
-    "summary": "results/summary.csv",
-    "skipped": "results/skipped.csv",
-    **{name: f"results/stats/{name}.csv" for name in STAT_TABLES},
-}
-DATA_INPUTS = {
-    "ratings": f"results/data/{PAPER.dataset}/ratings.parquet",
-    "item_table": f"results/data/{PAPER.dataset}/items.parquet",
-}
-FIGDATA = {
-    "history": f"{FIGDATA_DIR}/history.csv",
-    "per_user": f"{FIGDATA_DIR}/per_user.parquet",
-    "popularity": f"{FIGDATA_DIR}/popularity.csv",
-    "example_user": f"{FIGDATA_DIR}/example_user.csv",
-}
+# Every figure and table is declared once in recrepro.report (see recrepro.report.registry):
+# the inputs and outputs below are derived from those declarations.
+PAPER_INPUTS = registry.input_paths(config)
+FIGDATA = {name: PAPER_INPUTS[f"figdata_{name}"] for name in registry.FIGDATA}
 PAPER_TARGETS = ["paper/main.pdf"]
 
 # Light steps; on a cluster they run on the submitting node (where TeX is installed), not as jobs.
@@ -45,19 +29,18 @@ localrules:
 report: "../report/workflow.rst"
 
 
-def main_run_files(name):
-    """File `name` of every run of the paper's dataset, main protocol and main setting."""
-    return run_files(
-        name, dataset=PAPER.dataset, protocol=PAPER.main_protocol, setting=PAPER.main_setting
-    )
+def reported(paths, kind):
+    """Mark the PNG figures and CSV tables for the Snakemake report."""
+    caption = "../report/figure.rst" if kind == "figure" else "../report/table.rst"
+    category = "Figures" if kind == "figure" else "Tables"
+    shown = ".png" if kind == "figure" else ".csv"
+    return [(report(p, caption=caption, category=category, labels={kind: Path(p).stem})
+             if p.endswith(shown) else p) for p in paths]  # fmt: skip
 
 
 rule figure_data:
     input:
-        history=main_run_files("history.csv"),
-        per_user=main_run_files("per_user.parquet"),
-        topk=main_run_files("topk.parquet"),
-        **DATA_INPUTS,
+        **{n: PAPER_INPUTS[n] for n in ("main_history", "main_per_user", "main_topk", "ratings", "item_table")},
     output:
         **FIGDATA,
     log:
@@ -70,18 +53,13 @@ rule figure_data:
 
 rule make_tables:
     input:
-        references="config/reference_numbers.csv",
-        **STATS_INPUTS,
+        **registry.rule_inputs("table", PAPER_INPUTS),
     output:
-        expand(f"{TABLES_DIR}/{{name}}.{{ext}}", name=table_names(PAPER.protocols), ext=["tex", "md"]),
-        [
-            report(f"{TABLES_DIR}/{name}.csv", caption="../report/table.rst", category="Tables",
-                   labels={"table": name})
-            for name in table_names(PAPER.protocols)
-        ],  # fmt: skip
-        f"{TABLES_DIR}/protocols.tex",
+        reported(registry.outputs(PAPER, "table"), "table"),
     params:
-        outdir=TABLES_DIR,
+        outdir=registry.TABLES_DIR,
+        sections=registry.SECTIONS_DIR,
+        artefacts=registry.names(PAPER, "table") + registry.names(PAPER, "figure"),
     log:
         "results/logs/paper/make_tables.log",
     script:
@@ -90,17 +68,12 @@ rule make_tables:
 
 rule make_figures:
     input:
-        **STATS_INPUTS,
-        **{f"figdata_{name}": path for name, path in FIGDATA.items()},
+        **registry.rule_inputs("figure", PAPER_INPUTS),
     output:
-        pdf=expand(f"{FIGURES_DIR}/{{name}}.pdf", name=FIGURES),
-        png=[
-            report(f"{FIGURES_DIR}/{name}.png", caption="../report/figure.rst", category="Figures",
-                   labels={"figure": name})
-            for name in FIGURES
-        ],  # fmt: skip
+        reported(registry.outputs(PAPER, "figure"), "figure"),
     params:
-        outdir=FIGURES_DIR,
+        outdir=registry.FIGURES_DIR,
+        texdir=registry.FIGURE_TEX_DIR,
     log:
         "results/logs/paper/make_figures.log",
     benchmark:
@@ -111,11 +84,8 @@ rule make_figures:
 
 rule make_numbers:
     input:
-        references="config/reference_numbers.csv",
-        provenance=run_files("provenance.json"),
-        figdata_example_user=FIGDATA["example_user"],
-        **STATS_INPUTS,
-        **DATA_INPUTS,
+        **{n: PAPER_INPUTS[n] for n in ("references", "provenance", "figdata_example_user",
+            *registry.RESULT_TABLES, "ratings", "item_table", "run_metrics", "tuning_files")},
     output:
         "paper/generated/numbers.tex",
     log:

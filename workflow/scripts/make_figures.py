@@ -2,4 +2,4 @@
 
 from recrepro.report.pipeline import make_figures, run_step
 
-run_step(snakemake, make_figures, "outdir")  # noqa: F821 (snakemake is injected by Snakemake)
+run_step(snakemake, make_figures, "params")  # noqa: F821 (snakemake is injected by Snakemake)

@@ -2,4 +2,4 @@
 
 from recrepro.report.pipeline import make_tables, run_step
 
-run_step(snakemake, make_tables, "outdir")  # noqa: F821 (snakemake is injected by Snakemake)
+run_step(snakemake, make_tables, "params")  # noqa: F821 (snakemake is injected by Snakemake)

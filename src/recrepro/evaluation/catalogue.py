@@ -110,3 +110,23 @@ def relevance_variant(metric: str, threshold: float) -> str:
     """The sensitivity variant's name: ``("ndcg@10", 4)`` -> ``"ndcg_r4@10"``."""
     family, at, k = metric.partition("@")
     return f"{family}_r{threshold:g}{at}{k}"
+
+
+#: Families whose "best" value is meaningful, so tables mark it: accuracy and rating error. Not
+#: the beyond-accuracy descriptors (coverage, popularity, novelty: the random model "wins") nor
+#: cost (time).
+RANKED_FAMILIES = frozenset(
+    {"ndcg", "recall", "hit", "precision", "map", "mrr", "factorized_top", "rmse", "mae",
+     "rmse_all", "mae_all"}
+)  # fmt: skip
+#: Families that measure cost, not quality.
+COST_FAMILIES = frozenset({"fit_seconds", "eval_seconds"})
+
+
+def marks_best(metric: str) -> bool:
+    """Whether a table may crown a best value of ``metric`` (accuracy and error metrics)."""
+    return parse(metric).family in RANKED_FAMILIES and higher_is_better(metric) is not None
+
+
+def is_cost(metric: str) -> bool:
+    return parse(metric).family in COST_FAMILIES

@@ -16,13 +16,6 @@ from recrepro.errors import DataError
 from recrepro.io import write_csv, write_parquet
 from recrepro.runs import parse_run_path
 
-FIGURE_DATA = {
-    "history": "history.csv",
-    "per_user": "per_user.parquet",
-    "popularity": "popularity.csv",
-    "example_user": "example_user.csv",
-}
-
 
 def _read(path: Path) -> pd.DataFrame:
     if not path.is_file():
@@ -67,20 +60,42 @@ def collect_per_user(paths: Iterable[str | os.PathLike], metrics: Sequence[str])
 
 def scan_topk(
     topk_paths: Iterable[str | os.PathLike], k: int, user: int
-) -> tuple[dict[str, list[pd.Series]], list[pd.DataFrame]]:
+) -> tuple[dict[str, list[pd.Series]], list[pd.DataFrame], pd.DataFrame]:
     """One pass over the top-K files: per model, each seed's share of users who get each item
-    in their top ``k``; and every run's list for ``user``."""
+    in their top ``k``; every run's list for ``user``; and how much the top-``k`` lists of each
+    pair of seeds overlap (:func:`seed_overlap`)."""
     shares: dict[str, list[pd.Series]] = {}
+    lists: dict[str, dict[int, pd.Series]] = {}
     examples = []
     for model, seed, topk in _tagged(topk_paths):
         top = topk[topk["rank"] <= k]
         shares.setdefault(model, []).append(
             top.groupby("item").size() / max(top["user"].nunique(), 1)
         )
+        lists.setdefault(model, {})[seed] = top.groupby("user")["item"].agg(frozenset)
         rows = topk[topk["user"] == user]
         if len(rows):
             examples.append(rows.assign(model=model, seed=seed))
-    return shares, examples
+    return shares, examples, seed_overlap(lists, k)
+
+
+def seed_overlap(lists: dict[str, dict[int, pd.Series]], k: int) -> pd.DataFrame:
+    """Per model: mean over users of |A ∩ B| / k for the top-``k`` sets A, B of two seeds, averaged
+    over seed pairs (``overlap``), with the s.d. over pairs; models with one seed are left out."""
+    rows = []
+    for model, by_seed in lists.items():
+        seeds = sorted(by_seed)
+        pairs = [(a, b) for i, a in enumerate(seeds) for b in seeds[i + 1 :]]
+        values = []
+        for a, b in pairs:
+            left, right = by_seed[a].align(by_seed[b], join="inner")
+            shared = [len(x & y) / k for x, y in zip(left, right, strict=True)]
+            if shared:
+                values.append(float(np.mean(shared)))
+        if values:
+            sd = float(np.std(values, ddof=1)) if len(values) > 1 else float("nan")
+            rows.append((model, float(np.mean(values)), sd, len(values)))
+    return pd.DataFrame(rows, columns=["model", "overlap", "overlap_sd", "n_pairs"])
 
 
 def popularity_profile(shares: dict[str, list[pd.Series]], ratings: pd.DataFrame) -> pd.DataFrame:
@@ -135,11 +150,12 @@ def write_figure_data(
     popularity_k: int,
     outputs: dict[str, str | os.PathLike],
 ) -> None:
-    """Write the four figure-data tables named in :data:`FIGURE_DATA` to ``outputs[name]``."""
+    """Write the figure-data tables (:data:`recrepro.report.registry.FIGDATA`) to ``outputs``."""
     ratings = _read(Path(ratings_path))
     items = _read(Path(items_path))
     write_csv(outputs["history"], collect_history(history_paths))
     write_parquet(outputs["per_user"], collect_per_user(per_user_paths, per_user_metrics))
-    shares, examples = scan_topk(topk_paths, popularity_k, example_user)
+    shares, examples, overlap = scan_topk(topk_paths, popularity_k, example_user)
     write_csv(outputs["popularity"], popularity_profile(shares, ratings))
+    write_csv(outputs["overlap"], overlap)
     write_csv(outputs["example_user"], example_user_lists(examples, items))

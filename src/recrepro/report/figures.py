@@ -1,14 +1,16 @@
-"""The paper's figures (plotting half): each function reads tidy tables, never trains, and writes
-``stem.pdf`` and ``stem.png`` through :func:`recrepro.report.style.save_figure`.
+"""The paper's figures (plotting half): each ``plot_*`` function reads tidy tables, never trains,
+and writes ``stem.pdf`` and ``stem.png`` through :func:`recrepro.report.style.save_figure`. The
+registered functions at the end declare each figure once (:mod:`recrepro.report.registry`) and
+return its caption, whose takeaway is computed from the same data.
 
 A figure whose data is absent (e.g. no iterative model in a smoke run) is still written, with a
-one-line notice, so the paper always compiles.
+one-line notice, so the paper always compiles. Every model has one colour everywhere
+(:func:`recrepro.report.style.model_style`).
 """
 
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,29 +20,22 @@ import pandas as pd
 
 from recrepro.report.config import EXAMPLE_FIGURES, PaperConfig
 from recrepro.report.data import ReportData, lookup, ranking, select
+from recrepro.report.registry import RESULT_TABLES, Context, figure
 from recrepro.report.style import (
     HATCHES,
     PALETTE,
     ModelStyles,
     family_label,
+    format_number,
     format_p,
+    higher_is_better,
+    is_cost,
     metric_label,
     save_figure,
     setup_matplotlib,
     wrap_label,
 )
 
-FIGURES = (
-    "headline_ci",
-    "metrics_over_k",
-    "training_curves",
-    "per_user_distribution",
-    "critical_difference",
-    "popularity_long_tail",
-    "example_pie",
-    "example_polygon",
-    "example_columns",
-)
 WIDTH = 6.5  # inches: the paper's text width
 
 
@@ -112,87 +107,92 @@ def main_results(data: ReportData, cfg: PaperConfig) -> pd.DataFrame:
 # --------------------------------------------------------------------------- result figures
 
 
-def plot_headline_ci(
-    results: pd.DataFrame, metrics: Sequence[str], styles: ModelStyles, stem: str | Path
+def dot_panel(ax: Any, rows: pd.DataFrame, models: Sequence[str], styles: ModelStyles) -> None:
+    """Models on the y axis (first on top): mean as a dot, 95% interval as a line."""
+    positions = {m: len(models) - 1 - i for i, m in enumerate(models)}
+    for r in rows.itertuples(index=False):
+        if r.model not in positions or not math.isfinite(r.mean):
+            continue
+        s, y = styles[r.model], positions[r.model]
+        if math.isfinite(r.ci_low) and math.isfinite(r.ci_high):
+            ax.plot([r.ci_low, r.ci_high], [y, y], color=s.colour, lw=1.6, solid_capstyle="butt")
+        ax.plot(r.mean, y, marker=s.marker, color=s.colour, markeredgecolor="black", mew=0.4, ms=4.5)
+    ax.set_yticks(range(len(models)), list(reversed(models)))
+    ax.set_ylim(-0.6, len(models) - 0.4)
+    ax.grid(axis="x", color="0.9", lw=0.5)
+
+
+def plot_dots(
+    results: pd.DataFrame,
+    metrics: Sequence[str],
+    styles: ModelStyles,
+    stem: str | Path,
+    *,
+    ncols: int = 3,
+    log: bool = False,
 ) -> list[Path]:
-    """One panel per headline metric: mean per model as a bar, 95% CI as an error bar."""
+    """Small multiples, one panel per metric: dot = mean over seeds, line = 95% CI. Models are
+    sorted by the first metric (best on top where it has a direction)."""
     metrics = [m for m in metrics if m in set(results["metric"])]
     if not metrics:
-        return _notice(stem, "No headline results available.")
+        return _notice(stem, "No results available.")
     plt = setup_matplotlib()
-    models = styles.order(results["model"])
-    fig, axes = _grid(plt, len(metrics), 4, 0.5 + 0.17 * len(models), sharey=True)
-    positions = {m: len(models) - 1 - i for i, m in enumerate(models)}
+    first = results[results["metric"] == metrics[0]].dropna(subset=["mean"])
+    better = higher_is_better(metrics[0])
+    first = first.sort_values(["mean", "model"], ascending=[better is False, True])
+    models = list(dict.fromkeys([*first["model"], *styles.order(results["model"])]))
+    fig, axes = _grid(plt, len(metrics), ncols, 0.45 + 0.16 * len(models), sharey=True)
     for ax, metric in zip(axes, metrics, strict=True):
         rows = results[results["metric"] == metric]
-        for r in rows.itertuples(index=False):
-            s = styles[r.model]
-            err = [[max(r.mean - r.ci_low, 0)], [max(r.ci_high - r.mean, 0)]]
-            has_ci = math.isfinite(r.ci_low) and math.isfinite(r.ci_high)
-            ax.barh(
-                positions[r.model],
-                r.mean,
-                color=s.colour,
-                hatch=s.hatch,
-                edgecolor="black",
-                linewidth=0.4,
-                xerr=err if has_ci else None,
-                capsize=2,
-                error_kw={"elinewidth": 0.8},
-            )
-        if metric == "fit_seconds" and (rows["mean"] > 0).all():
+        dot_panel(ax, rows, models, styles)
+        positive = rows["mean"][rows["mean"] > 0]
+        if log and len(positive):
+            # Interval ends at or below zero are cut at the axis' left edge.
             ax.set_xscale("log")
+            high = np.nanmax(np.r_[rows["ci_high"].to_numpy(float), positive.to_numpy()])
+            ax.set_xlim(positive.min() / 3, high * 1.5)
         ax.set_title(metric_label(metric))
-        ax.set_yticks(range(len(models)), list(reversed(models)))
     fig.tight_layout()
     return save_figure(fig, stem)
 
 
 def plot_metrics_over_k(
     results: pd.DataFrame,
-    families: Sequence[str],
+    family: str,
     ks: Sequence[int],
     styles: ModelStyles,
     stem: str | Path,
 ) -> list[Path]:
-    """Metric@K against K per model (one panel per family), with 95% CI bands."""
-    names = {f"{f}@{k}": (f, k) for f in families for k in ks}
+    """Small multiples of metric@K against K, one panel per model in its colour (95% CI band),
+    with every other model in light grey for reference."""
+    names = {f"{family}@{k}": k for k in ks}
     rows = results[results["metric"].isin(names)]
     if rows.empty:
         return _notice(stem, "No per-K results available.")
-    rows = rows.assign(
-        family=[names[m][0] for m in rows["metric"]], k=[names[m][1] for m in rows["metric"]]
-    )
+    rows = rows.assign(k=[names[m] for m in rows["metric"]]).sort_values("k")
     plt = setup_matplotlib()
     models = styles.order(rows["model"])
-    present = [f for f in families if f in set(rows["family"])]
-    fig, axes = _grid(plt, len(present), 2, 2.2)
-    for ax, family in zip(axes, present, strict=True):
-        for model in models:
-            d = rows[(rows["family"] == family) & (rows["model"] == model)].sort_values("k")
-            if d.empty:
-                continue
-            s = styles[model]
-            ax.plot(
-                d["k"],
-                d["mean"],
-                color=s.colour,
-                marker=s.marker,
-                linestyle=s.linestyle,
-                markersize=3,
-                linewidth=1,
-            )
-            if d[["ci_low", "ci_high"]].notna().all().all():
-                ax.fill_between(
-                    d["k"], d["ci_low"], d["ci_high"], color=s.colour, alpha=0.15, linewidth=0
-                )
+    fig, axes = _grid(plt, len(models), 4, 1.35, sharex=True, sharey=True)
+    for ax, model in zip(axes, models, strict=True):
+        for other in models:
+            d = rows[rows["model"] == other]
+            if other != model:
+                ax.plot(d["k"], d["mean"], color="0.85", lw=0.7, zorder=1)
+        d = rows[rows["model"] == model]
+        s = styles[model]
+        ax.plot(d["k"], d["mean"], color=s.colour, marker=s.marker, ms=3, lw=1.4, zorder=3)
+        if d[["ci_low", "ci_high"]].notna().all().all():
+            ax.fill_between(d["k"], d["ci_low"], d["ci_high"], color=s.colour, alpha=0.25, lw=0)
+        ax.set_title(model)
         ax.set_xscale("log")
         ax.set_xticks(list(ks), [str(k) for k in ks])
         ax.minorticks_off()
-        ax.set_xlabel("K")
-        ax.set_ylabel(f"{family_label(family)}@K")
+    for ax in axes:
+        if ax.get_subplotspec().is_first_col():
+            ax.set_ylabel(f"{family_label(family)}@K")
+        if ax.get_subplotspec().is_last_row() or ax is axes[-1]:
+            ax.set_xlabel("K")
     fig.tight_layout()
-    _legend(fig, styles, models)
     return save_figure(fig, stem)
 
 
@@ -239,38 +239,37 @@ def _validation_column(history: pd.DataFrame) -> str | None:
     return (preferred or numeric or [None])[0]
 
 
-def plot_per_user_distribution(
-    per_user: pd.DataFrame, metric: str, styles: ModelStyles, stem: str | Path
+def plot_per_user_polygons(
+    per_user: pd.DataFrame, metric: str, styles: ModelStyles, stem: str | Path, bins: int = 10
 ) -> list[Path]:
-    """Distribution over users of a per-user metric (averaged over seeds), one box per model."""
+    """Frequency polygons of a per-user metric (averaged over seeds), one small panel per model,
+    the same bins everywhere; the share of users at exactly zero is marked separately."""
     d = per_user[per_user["metric"] == metric]
     if d.empty:
         return _notice(stem, f"No per-user values of {metric_label(metric)} available.")
     per_model = d.groupby(["model", "user"])["value"].mean()
     models = styles.order(d["model"])
+    top = max(float(per_model.max()), 1e-9)
+    edges = np.linspace(0.0, top, bins + 1)
+    centres = (edges[:-1] + edges[1:]) / 2
     plt = setup_matplotlib()
-    fig, ax = plt.subplots(figsize=(WIDTH, 0.6 + 0.25 * len(models)))
-    values = [per_model.loc[m].dropna().to_numpy() for m in reversed(models)]
-    boxes = ax.boxplot(
-        values,
-        orientation="horizontal",
-        patch_artist=True,
-        showfliers=False,
-        showmeans=True,
-        widths=0.6,
-        meanprops={
-            "marker": "D",
-            "markerfacecolor": "white",
-            "markeredgecolor": "black",
-            "markersize": 3,
-        },
-        medianprops={"color": "black"},
-    )
-    for box, model in zip(boxes["boxes"], reversed(models), strict=True):
+    fig, axes = _grid(plt, len(models), 4, 1.3, sharex=True, sharey=True)
+    for ax, model in zip(axes, models, strict=True):
+        values = per_model.loc[model].dropna().to_numpy()
+        zero = float(np.mean(values == 0)) if len(values) else 0.0
+        counts, _ = np.histogram(values[values > 0], edges)
+        share = counts / max(len(values), 1)
+        x = np.r_[edges[0], centres, edges[-1]]
+        y = np.r_[0, share, 0]
         s = styles[model]
-        box.set(facecolor=s.colour, hatch=s.hatch, edgecolor="black", linewidth=0.5)
-    ax.set_yticks(range(1, len(models) + 1), list(reversed(models)))
-    ax.set_xlabel(f"{metric_label(metric)} per user (mean over seeds; diamond = mean)")
+        ax.plot(x, y, color=s.colour, marker=s.marker, ms=2.5, lw=1.2)
+        ax.fill_between(x, 0, y, color=s.colour, alpha=0.2, lw=0)
+        ax.set_title(f"{model} (zero: {100 * zero:.0f}%)")
+    for ax in axes:
+        if ax.get_subplotspec().is_first_col():
+            ax.set_ylabel("share of users")
+        if ax.get_subplotspec().is_last_row():
+            ax.set_xlabel(f"{metric_label(metric)} per user")
     fig.tight_layout()
     return save_figure(fig, stem)
 
@@ -335,50 +334,91 @@ def plot_critical_difference(
     return save_figure(fig, stem)
 
 
-def plot_popularity(
-    popularity: pd.DataFrame, styles: ModelStyles, k: int, stem: str | Path
-) -> list[Path]:
-    """Long tail: left, how often items of each popularity rank are recommended (binned,
-    log-log); right, the cumulative share of recommendations going to the most popular items,
-    with the ratings' own share as the dashed reference."""
-    models = styles.order(set(popularity["model"]) - {"data"})
+#: Popularity classes: items sorted by rating count, cut where the cumulative share of all
+#: ratings passes these fractions (head = the few items holding the first third of ratings).
+TAIL_CUTS = ((1 / 3, "head"), (2 / 3, "mid"), (1.0, "tail"))
+TAIL_COLOURS = {"head": "#D55E00", "mid": "#F0E442", "tail": "#0072B2"}
+
+
+def tail_shares(popularity: pd.DataFrame) -> pd.DataFrame:
+    """Per model (and ``data``): the share of top-K recommendations (of ratings, for ``data``)
+    going to head, mid and tail items, and how many items each class holds."""
+    data = popularity[popularity["model"] == "data"].sort_values("popularity_rank")
+    if data.empty:
+        return pd.DataFrame(columns=["model", "head", "mid", "tail"])
+    cumulative = data["rec_share"].cumsum().to_numpy() / data["rec_share"].sum()
+    classes = np.select(
+        [cumulative <= TAIL_CUTS[0][0] + 1e-12, cumulative <= TAIL_CUTS[1][0] + 1e-12],
+        ["head", "mid"],
+        "tail",
+    )
+    item_class = pd.Series(classes, index=data["item"].to_numpy())
+    frame = popularity.assign(cls=popularity["item"].map(item_class))
+    shares = frame.pivot_table(index="model", columns="cls", values="rec_share", aggfunc="sum")
+    shares = shares.reindex(columns=["head", "mid", "tail"], fill_value=0.0).fillna(0.0)
+    shares = shares.div(shares.sum(axis=1).replace(0, np.nan), axis=0).reset_index()
+    for c in ("head", "mid", "tail"):
+        shares[f"{c}_items"] = int((classes == c).sum())
+    return shares
+
+
+def plot_tail_pies(shares: pd.DataFrame, styles: ModelStyles, stem: str | Path) -> list[Path]:
+    """One pie per model (and one for the ratings themselves): share of its top-K slots going to
+    head, mid and long-tail movies."""
+    models = [*styles.order(set(shares["model"]) - {"data"})]
     if not models:
         return _notice(stem, "No top-K lists available for the popularity analysis.")
     plt = setup_matplotlib()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(WIDTH, 2.4))
-    n_items = int(popularity["popularity_rank"].max())
-    edges = np.unique(np.geomspace(1, n_items + 1, 21).astype(int))
-    for model in [*models, "data"]:
-        d = popularity[popularity["model"] == model].sort_values("popularity_rank")
-        look = (
-            {"color": "black", "linestyle": "--", "marker": None}
-            if model == "data"
-            else {
-                "color": styles[model].colour,
-                "linestyle": styles[model].linestyle,
-                "marker": styles[model].marker,
-            }
+    panels = ["data", *models] if "data" in set(shares["model"]) else models
+    fig, axes = _grid(plt, len(panels), 6, 1.25)
+    indexed = shares.set_index("model")
+    for ax, model in zip(axes, panels, strict=True):
+        values = indexed.loc[model, ["head", "mid", "tail"]].to_numpy(float)
+        if not np.nansum(values) > 0:
+            _placeholder(ax, f"{model}:\nno top-K lists")
+            continue
+        ax.pie(
+            np.nan_to_num(values),
+            colors=[TAIL_COLOURS[c] for c in ("head", "mid", "tail")],
+            startangle=90,
+            counterclock=False,
+            wedgeprops={"edgecolor": "white", "linewidth": 0.6},
         )
-        if model != "data":
-            bins = pd.cut(d["popularity_rank"], edges, right=False)
-            binned = d.groupby(bins, observed=True).agg(
-                rank=("popularity_rank", "mean"), share=("rec_share", "mean")
-            )
-            binned = binned[binned["share"] > 0]
-            left.plot(binned["rank"], binned["share"], markersize=3, lw=1, **look)
-        share = d["rec_share"].to_numpy(float)
-        total = share.sum()
-        if total > 0:
-            x = np.arange(1, len(share) + 1) / len(share)
-            right.plot(x, np.cumsum(share) / total, lw=1, markevery=0.1, markersize=3, **look)
-    left.set_xscale("log")
-    left.set_yscale("log")
-    left.set_xlabel("item popularity rank (1 = most rated)")
-    left.set_ylabel(f"share of users with the item in top {k}")
-    right.set_xlabel("fraction of items, most popular first")
-    right.set_ylabel("cumulative share of recommendations")
+        tail = values[2] if math.isfinite(values[2]) else 0.0
+        title = "all ratings" if model == "data" else model
+        ax.set_title(f"{title}\ntail {100 * tail:.0f}%", fontsize=7,
+                     color="black" if model == "data" else styles[model].colour)  # fmt: skip
+        ax.set_aspect("equal")
+    from matplotlib.patches import Patch
+
+    handles = [
+        Patch(color=TAIL_COLOURS[c], label=f"{c} ({int(shares[f'{c}_items'].iloc[0])} movies)")
+        for c in ("head", "mid", "tail")
+    ]
+    fig.legend(handles=handles, loc="lower center", ncol=3, frameon=False,
+               bbox_to_anchor=(0.5, -0.04))  # fmt: skip
     fig.tight_layout()
-    _legend(fig, styles, models)
+    return save_figure(fig, stem)
+
+
+def plot_overlap_columns(overlap: pd.DataFrame, styles: ModelStyles, stem: str | Path) -> list[Path]:
+    """Column graph: mean overlap of two seeds' top-K lists per model (1 = identical lists)."""
+    if overlap.empty:
+        return _notice(stem, "Seed overlap needs at least two seeds per model.")
+    plt = setup_matplotlib()
+    d = overlap.sort_values(["overlap", "model"], ascending=[False, True])
+    fig, ax = plt.subplots(figsize=(WIDTH, 2.3))
+    x = np.arange(len(d))
+    for i, r in enumerate(d.itertuples(index=False)):
+        s = styles[r.model]
+        ax.bar(i, r.overlap, color=s.colour, hatch=s.hatch, edgecolor="black", linewidth=0.4)
+        if math.isfinite(r.overlap_sd) and r.overlap_sd > 0:
+            ax.errorbar(i, r.overlap, yerr=r.overlap_sd, color="black", lw=0.7, capsize=2)
+        ax.text(i, r.overlap + 0.02, f"{r.overlap:.2f}", ha="center", va="bottom", fontsize=6)
+    ax.set_xticks(x, d["model"].tolist(), rotation=35, ha="right")
+    ax.set_ylim(0, 1.12)
+    ax.set_ylabel("top-K overlap between seeds")
+    fig.tight_layout()
     return save_figure(fig, stem)
 
 
@@ -422,7 +462,10 @@ def plot_example_pie(
     fig, ax = plt.subplots(figsize=(WIDTH * 0.75, 2.8))
     wedges, _ = ax.pie(
         counts["seeds"],
-        labels=[wrap_label(t, 28) for t in counts["title"]],
+        labels=[
+            f"{wrap_label(t, 28)}\n({n} of {n_seeds} seeds)"
+            for t, n in zip(counts["title"], counts["seeds"], strict=True)
+        ],
         startangle=90,
         counterclock=False,
         textprops={"fontsize": 7},
@@ -437,9 +480,9 @@ def plot_example_pie(
 
 def _title_axis(ax: Any, titles: Sequence[str], n_seeds: int) -> None:
     ax.set_xticks(
-        range(len(titles)), [wrap_label(t, 18) for t in titles], rotation=60, ha="right", fontsize=6
+        range(len(titles)), [wrap_label(t, 24) for t in titles], rotation=50, ha="right", fontsize=6.5
     )
-    ax.set_ylim(0, n_seeds + 0.5)
+    ax.set_ylim(0, n_seeds + 0.7)
     ax.set_yticks(range(0, n_seeds + 1))
     ax.set_ylabel(f"seeds recommending it (of {n_seeds})")
 
@@ -464,6 +507,8 @@ def plot_example_polygon(
     y = np.r_[0, counts["seeds"].to_numpy(), 0]
     ax.plot(x, y, color=s.colour, marker=s.marker, markersize=4, lw=1.2)
     ax.fill_between(x, 0, y, color=s.colour, alpha=0.15, hatch=s.hatch, lw=0)
+    for i, n in enumerate(counts["seeds"]):
+        ax.text(i, n + 0.1, str(n), ha="center", va="bottom", fontsize=6)
     ax.set_xlim(-1, len(counts))
     _title_axis(ax, counts["title"].tolist(), n_seeds)
     ax.set_title(_example_title(f"frequency polygon of top-{depth} titles", model, user, n_seeds))
@@ -496,6 +541,8 @@ def plot_example_columns(
         edgecolor="black",
         linewidth=0.5,
     )
+    for i, n in enumerate(counts["seeds"]):
+        ax.text(i, n + 0.1, str(n), ha="center", va="bottom", fontsize=6)
     _title_axis(ax, counts["title"].tolist(), n_seeds)
     ax.set_title(_example_title(f"column graph of top-{depth} titles", model, user, n_seeds))
     fig.tight_layout()
@@ -524,47 +571,214 @@ def example_models(
     return picks
 
 
-# --------------------------------------------------------------------------- all figures
+# --------------------------------------------------------------------------- registered figures
+
+_STATS = RESULT_TABLES
 
 
-def write_figures(
-    data: ReportData,
-    cfg: PaperConfig,
-    *,
-    history: pd.DataFrame,
-    per_user: pd.DataFrame,
-    popularity: pd.DataFrame,
-    example: pd.DataFrame,
-    outdir: str | os.PathLike,
-) -> list[Path]:
-    """Write every figure of :data:`FIGURES` into ``outdir``."""
-    out = Path(outdir)
-    styles = ModelStyles(cfg.models)
-    results = main_results(data, cfg)
-    where = {
-        "dataset": cfg.dataset,
-        "protocol": cfg.main_protocol,
-        "setting": cfg.main_setting,
-        "metric": cfg.main_metric,
-    }
-    picks = example_models(example, cfg, model_preference(data, cfg))
-    user = cfg.example_user
-    return [
-        *plot_headline_ci(results, cfg.headline_metrics, styles, out / "headline_ci"),
-        *plot_metrics_over_k(results, cfg.per_k_families, cfg.ks, styles, out / "metrics_over_k"),
-        *plot_training_curves(history, styles, out / "training_curves"),
-        *plot_per_user_distribution(
-            per_user, cfg.distribution_metric, styles, out / "per_user_distribution"
-        ),
-        *plot_critical_difference(
-            select(data.ranks, **where),
-            select(data.cd_cliques, **where),
-            lookup(data.friedman, "p_value", **where),
-            cfg.main_metric,
-            out / "critical_difference",
-        ),
-        *plot_popularity(popularity, styles, cfg.popularity_k, out / "popularity_long_tail"),
-        *plot_example_pie(example, picks["pie"], user, out / "example_pie"),
-        *plot_example_polygon(example, picks["polygon"], user, styles, out / "example_polygon"),
-        *plot_example_columns(example, picks["column"], user, styles, out / "example_columns"),
-    ]
+def _best_line(results: pd.DataFrame, metric: str) -> tuple[str, str]:
+    """(best model, its mean) on ``metric`` among ``results``; ("", "") if none."""
+    ranked = ranking(results, metric)
+    if ranked.empty:
+        return "", ""
+    return str(ranked["model"].iloc[0]), format_number(ranked["mean"].iloc[0])
+
+
+def _overlapping(results: pd.DataFrame, metric: str) -> list[str]:
+    """Models whose 95% CI overlaps the best model's on ``metric``."""
+    ranked = ranking(results, metric).dropna(subset=["ci_low", "ci_high"])
+    if ranked.empty:
+        return []
+    best = ranked.iloc[0]
+    hits = ranked[(ranked["ci_high"] >= best["ci_low"]) & (ranked["ci_low"] <= best["ci_high"])]
+    return [m for m in hits["model"] if m != best["model"]]
+
+
+@figure("headline_ci", section="results", inputs=_STATS)
+def headline_ci(ctx: Context, stem: Path) -> str:
+    cfg = ctx.cfg
+    results = main_results(ctx.data, cfg)
+    metrics = [m for m in cfg.headline_metrics if not is_cost(m)]
+    plot_dots(results, metrics, ModelStyles(cfg.models), stem)
+    best, value = _best_line(results, cfg.main_metric)
+    if not best:
+        return "Headline metrics per model: no results available."
+    tied = _overlapping(results, cfg.main_metric)
+    overlap = (
+        f"; the intervals of {', '.join(tied)} overlap with it" if tied else
+        "; no other model's interval overlaps with it"
+    )
+    return latex_text(
+        f"Headline metrics ({cfg.main_protocol} protocol, {cfg.main_setting} setting): dot = mean "
+        f"over seeds, line = 95% confidence interval over seeds; models sorted by "
+        f"{metric_label(metrics[0])}. {best} is best on {metric_label(cfg.main_metric)} "
+        f"({value}){overlap}."
+    )
+
+
+@figure("metrics_over_k", section="results", inputs=_STATS)
+def metrics_over_k(ctx: Context, stem: Path) -> str:
+    cfg = ctx.cfg
+    results = main_results(ctx.data, cfg)
+    family = cfg.per_k_families[0]
+    plot_metrics_over_k(results, family, cfg.ks, ModelStyles(cfg.models), stem)
+    ks = [k for k in cfg.ks]
+    leaders = [_best_line(results, f"{family}@{k}")[0] for k in (ks[0], ks[-1])]
+    same = leaders[0] == leaders[1]
+    takeaway = (
+        f"{leaders[0]} leads at every cut-off from K = {ks[0]} to {ks[-1]}."
+        if same and leaders[0]
+        else f"The leader changes with K: {leaders[0]} at K = {ks[0]}, {leaders[1]} at K = {ks[-1]}."
+    )
+    return latex_text(
+        f"{family_label(family)}@K against K, one panel per model (band: 95% CI over seeds; grey: "
+        f"the other models). {takeaway}"
+    )
+
+
+@figure("per_user_polygons", section="results", inputs=("figdata_per_user",))
+def per_user_polygons(ctx: Context, stem: Path) -> str:
+    cfg = ctx.cfg
+    per_user = ctx.frame("figdata_per_user")
+    metric = cfg.distribution_metric
+    plot_per_user_polygons(per_user, metric, ModelStyles(cfg.models), stem)
+    d = per_user[per_user["metric"] == metric]
+    if d.empty:
+        return latex_text(f"Per-user {metric_label(metric)}: no per-user values available.")
+    zero = (d.groupby(["model", "user"])["value"].mean() == 0).groupby("model").mean()
+    low, high = zero.idxmin(), zero.idxmax()
+    return latex_text(
+        f"Frequency polygons of per-user {metric_label(metric)} (mean over seeds; "
+        f"{d['user'].nunique()} evaluated users; the share of users with a value of zero is in "
+        f"each title). The distributions are skewed: even {low} leaves {100 * zero[low]:.0f}% "
+        f"of users without a relevant movie in the top list ({high}: {100 * zero[high]:.0f}%)."
+    )
+
+
+@figure("critical_difference", section="results", inputs=_STATS)
+def critical_difference(ctx: Context, stem: Path) -> str:
+    cfg, data = ctx.cfg, ctx.data
+    where = {"dataset": cfg.dataset, "protocol": cfg.main_protocol,
+             "setting": cfg.main_setting, "metric": cfg.main_metric}  # fmt: skip
+    ranks = select(data.ranks, **where)
+    p = lookup(data.friedman, "p_value", **where)
+    plot_critical_difference(ranks, select(data.cd_cliques, **where), p, cfg.main_metric, stem)
+    if ranks.empty:
+        return latex_text(f"Average ranks of {metric_label(cfg.main_metric)}: not available.")
+    top = ranks.sort_values("avg_rank").iloc[0]
+    return latex_text(
+        f"Average rank over users of {metric_label(cfg.main_metric)} (1 is best); thick bars join "
+        f"models that the paired all-pairs tests (Holm) do not separate. "
+        f"{top['model']} has the best average rank ({top['avg_rank']:.2f})."
+    )
+
+
+@figure("popularity_pies", section="results", inputs=("figdata_popularity",))
+def popularity_pies(ctx: Context, stem: Path) -> str:
+    cfg = ctx.cfg
+    shares = tail_shares(ctx.frame("figdata_popularity"))
+    plot_tail_pies(shares, ModelStyles(cfg.models), stem)
+    models = shares[shares["model"] != "data"].dropna(subset=["tail"])
+    if models.empty:
+        return "Share of recommendations from head, mid and long-tail movies: no data."
+    most = models.sort_values(["tail", "model"], ascending=[False, True]).iloc[0]
+    least = models.sort_values(["tail", "model"]).iloc[0]
+    return latex_text(
+        f"Where the top-{cfg.popularity_k} slots go: share of recommendations from head, mid and "
+        f"long-tail movies (movies sorted by rating count, cut at one and two thirds of all "
+        f"ratings). {most['model']} gives the long tail the largest share "
+        f"({100 * most['tail']:.0f}%), {least['model']} the smallest ({100 * least['tail']:.0f}%)."
+    )
+
+
+@figure("seed_overlap", section="results", inputs=("figdata_overlap",))
+def seed_overlap(ctx: Context, stem: Path) -> str:
+    cfg = ctx.cfg
+    overlap = ctx.frame("figdata_overlap")
+    plot_overlap_columns(overlap, ModelStyles(cfg.models), stem)
+    if overlap.empty:
+        return "Overlap of the top lists of different seeds: needs at least two seeds."
+    d = overlap.sort_values(["overlap", "model"], ascending=[False, True])
+    return latex_text(
+        f"How much the top-{cfg.popularity_k} lists of two seeds overlap, per model (share of "
+        f"shared movies, mean over users and seed pairs; error bar: s.d. over seed pairs). "
+        f"{d['model'].iloc[0]} is the most stable ({d['overlap'].iloc[0]:.2f}), "
+        f"{d['model'].iloc[-1]} the least ({d['overlap'].iloc[-1]:.2f})."
+    )
+
+
+@figure("training_time", section="cost", inputs=_STATS)
+def training_time(ctx: Context, stem: Path) -> str:
+    cfg = ctx.cfg
+    results = main_results(ctx.data, cfg)
+    plot_dots(results, ["fit_seconds"], ModelStyles(cfg.models), stem, ncols=1, log=True)
+    ranked = ranking(results, "fit_seconds")
+    if ranked.empty:
+        return "Training time per fit: not available."
+    slow, fast = ranked.iloc[-1], ranked.iloc[0]
+    return latex_text(
+        f"Wall-clock seconds per fit on one thread (dot: mean over seeds, line: 95% CI, cut at "
+        f"the left edge; log axis; {cfg.main_protocol} protocol, {cfg.main_setting} setting). "
+        f"{slow['model']} takes {format_number(slow['mean'])} s, "
+        f"{fast['model']} {format_number(fast['mean'])} s."
+    )
+
+
+@figure("training_curves", section="appendix", inputs=("figdata_history",))
+def training_curves(ctx: Context, stem: Path) -> str:
+    history = ctx.frame("figdata_history")
+    plot_training_curves(history, ModelStyles(ctx.cfg.models), stem)
+    n = history["model"].nunique() if "model" in history else 0
+    return latex_text(
+        f"Training curves of the {n} iterative models: loss per epoch (mean over seeds, band from "
+        "minimum to maximum) and, dashed on the right axis, the validation value where logged."
+    )
+
+
+def _example_caption(ctx: Context, kind: str, what: str) -> tuple[pd.DataFrame, str | None]:
+    example = ctx.frame("figdata_example_user")
+    picks = example_models(example, ctx.cfg, model_preference(ctx.data, ctx.cfg))
+    return example, picks[kind]
+
+
+@figure("example_pie", section="appendix", inputs=("figdata_example_user", *_STATS),
+        width=r"0.7\linewidth")  # fmt: skip
+def example_pie(ctx: Context, stem: Path) -> str:
+    example, model = _example_caption(ctx, "pie", "pie")
+    user = ctx.cfg.example_user
+    plot_example_pie(example, model, user, stem)
+    return latex_text(
+        f"Seed 001's pie chart for user {user}: the top-3 recommendations of {model}; each "
+        "slice counts the seeds that put the title in the top three."
+    )
+
+
+@figure("example_polygon", section="appendix", inputs=("figdata_example_user", *_STATS))
+def example_polygon(ctx: Context, stem: Path) -> str:
+    example, model = _example_caption(ctx, "polygon", "polygon")
+    user = ctx.cfg.example_user
+    plot_example_polygon(example, model, user, ModelStyles(ctx.cfg.models), stem)
+    return latex_text(
+        f"Seed 001's frequency polygon for user {user}: how many seeds put each title in the "
+        f"top 10 of {model} (titles by mean rank)."
+    )
+
+
+@figure("example_columns", section="appendix", inputs=("figdata_example_user", *_STATS))
+def example_columns(ctx: Context, stem: Path) -> str:
+    example, model = _example_caption(ctx, "column", "column")
+    user = ctx.cfg.example_user
+    plot_example_columns(example, model, user, ModelStyles(ctx.cfg.models), stem)
+    counts, n_seeds = title_counts(example, model, 10) if model else (pd.DataFrame(), 0)
+    stable = int((counts["seeds"] == n_seeds).sum()) if len(counts) else 0
+    return latex_text(
+        f"Seed 001's column graph for user {user}: titles in the top 10 of {model} across "
+        f"{n_seeds} seeds, most frequent first; {stable} of {len(counts)} titles appear for every seed."
+    )
+
+
+def latex_text(text: str) -> str:
+    """Caption text -> LaTeX (model names and symbols escaped)."""
+    from recrepro.report.tables import latex_escape
+
+    return latex_escape(text)

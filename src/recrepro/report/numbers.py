@@ -24,6 +24,7 @@ from recrepro.report.style import (
     correction_label,
     format_number,
     format_p,
+    higher_is_better,
     metric_label,
     test_label,
 )
@@ -53,7 +54,6 @@ CITATIONS = {
     "bh": "benjamini1995controlling",
     "benjamini-hochberg": "benjamini1995controlling",
     "friedman": "friedman1937use",
-    "nemenyi": "demsar2006statistical",
 }
 
 
@@ -120,6 +120,7 @@ def study_numbers(cfg: PaperConfig, n_runs: int) -> dict[str, str]:
         "MainProtocol": _text(cfg.main_protocol),
         "MainSetting": _text(cfg.main_setting),
         "ExampleUser": str(cfg.example_user),
+        "ProtocolTableRef": f"\\ref{{tab:protocol_{cfg.protocols[0]}}}",
         "SignificanceLevel": f"{cfg.alpha:g}" if cfg.alpha is not None else NA,
     }
 
@@ -205,15 +206,176 @@ def _friedman_numbers(
         "FriedmanStat": _num(row.get("statistic"), 1),
         "FriedmanP": _p_text(row.get("p_value")),
         "FriedmanUsers": _int(row.get("n_users")),
-        "CriticalDifference": _num(row.get("critical_difference"), 2),
     }
 
 
 def training_numbers(summary: pd.DataFrame, dataset: str) -> dict[str, str]:
-    """Total training time over every run of the study."""
+    """Summed wall-clock fit time over every run of the study (wall, not CPU, time)."""
     fit = summary[(summary["dataset"] == dataset) & (summary["metric"] == "fit_seconds")]
     total = float((fit["mean"] * fit["n_seeds"]).sum()) if len(fit) else math.nan
-    return {"TotalTrainMinutes": _num(total / 60, 1)}
+    return {"TotalFitWallMinutes": _num(total / 60, 1)}
+
+
+def cost_numbers(cost: pd.DataFrame) -> dict[str, str]:
+    """CPU time of the study from the benchmark files (runs and tuning)."""
+    runs = float(cost["runs_cpu_seconds"].sum()) if len(cost) else math.nan
+    tuning = float(cost["tuning_cpu_seconds"].sum()) if len(cost) else math.nan
+    return {
+        "RunsCPUSeconds": _num(runs, 0),
+        "TuningCPUSeconds": _num(tuning, 0),
+        "TotalCPUMinutes": _num((runs + tuning) / 60, 1),
+    }
+
+
+def _source(model: str) -> str:
+    from recrepro.report.tables import model_sources
+
+    return model_sources([model])[model][0]
+
+
+def _listing(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def comparison_numbers(
+    data: ReportData, cfg: PaperConfig, kept: Sequence[str] | None = None
+) -> dict[str, str]:
+    """Computed comparisons the conclusion quotes: best seed model against best baseline, tuned
+    against faithful, and every protocol's leader and evaluated users."""
+    metric, label = cfg.main_metric, latex_escape(metric_label(cfg.main_metric))
+    where = {"dataset": cfg.dataset, "protocol": cfg.main_protocol, "setting": cfg.main_setting}
+    ranked = ranking(select(data.summary, **where), metric)
+    is_seed = ranked["model"].map(lambda m: _source(m).startswith("Seed"))
+    seed, base = _row(ranked[is_seed]), _row(ranked[~is_seed])
+    out = {
+        "BestSeedModel": _model(seed.get("model")),
+        "BestSeedScore": _num(seed.get("mean")),
+        "BestBaselineModel": _model(base.get("model")),
+        "BestBaselineScore": _num(base.get("mean")),
+    }
+    if seed and base:
+        ahead = seed["mean"] > base["mean"] if higher_is_better(metric) else seed["mean"] < base["mean"]
+        leader, trailer = (seed, base) if ahead else (base, seed)
+        test = _row(select(data.pairwise, **where, metric=metric, comparison="vs_best",
+                           model=trailer["model"], other=leader["model"]))  # fmt: skip
+        tested = f", {_p_text(test.get('p_adj'))} (adjusted)" if test else ""
+        out["SeedVsBaseline"] = (
+            f"the best seed model, {_model(seed['model'])} ({_num(seed['mean'])}), is "
+            f"{'ahead of' if ahead else 'behind'} the best baseline, {_model(base['model'])} "
+            f"({_num(base['mean'])}{tested}), on {label}"
+        )
+    else:
+        out["SeedVsBaseline"] = "seed models and baselines cannot be compared in this study"
+    out.update(_tuned_numbers(data, cfg, kept))
+    out["RelevanceSentence"] = _relevance_sentence(data, cfg)
+    out["ProtocolDiscussion"] = _protocol_sentences(data, cfg) or NA
+    return out
+
+
+def _tuned_numbers(
+    data: ReportData, cfg: PaperConfig, kept: Sequence[str] | None = None
+) -> dict[str, str]:
+    """Tuned against faithful on the main protocol; ``kept``: models whose search chose the
+    faithful hyperparameters (trial 0), so their two settings differ only by initialisation."""
+    metric = cfg.main_metric
+    rows = select(data.summary, dataset=cfg.dataset, protocol=cfg.main_protocol, metric=metric)
+    wide = rows.pivot_table(index="model", columns="setting", values="mean")
+    if not {"faithful", "tuned"} <= set(wide.columns):
+        return {"TunedSentence": "The tuned setting was not part of this study.",
+                "TunedImproved": NA, "TunedCompared": "0"}  # fmt: skip
+    wide = wide.dropna(subset=["faithful", "tuned"])
+    sign = 1.0 if higher_is_better(metric) is not False else -1.0
+    gain = sign * (wide["tuned"] - wide["faithful"])
+    improved = int((gain > 0).sum())
+    top = gain.idxmax() if len(gain) else None
+    sentence = (
+        f"Tuning improved {metric_label(metric)} for {improved} of {len(gain)} models on the "
+        f"{cfg.main_protocol} protocol"
+    )
+    if top is not None and gain[top] > 0:
+        sentence += (
+            f"; the largest gain is for {top} ({format_number(wide.loc[top, 'faithful'])} to "
+            f"{format_number(wide.loc[top, 'tuned'])})"
+        )
+    ranked = ranking(
+        select(data.summary, dataset=cfg.dataset, protocol=cfg.main_protocol, setting="tuned"),
+        metric,
+    )
+    if kept:
+        same = [m for m in kept if m in gain.index]
+        if same:
+            sentence += (
+                f". For {_listing(same)} the search kept the faithful hyperparameters, so "
+                "their two settings differ only by the seed-derived initialisation"
+            )
+    if len(ranked):
+        sentence += f". After tuning, {ranked['model'].iloc[0]} has the best {metric_label(metric)}"
+    return {
+        "TunedSentence": latex_escape(sentence + "."),
+        "TunedImproved": str(improved),
+        "TunedCompared": str(len(gain)),
+    }
+
+
+def _relevance_sentence(data: ReportData, cfg: PaperConfig) -> str:
+    """The main comparison again with only high ratings relevant (metrics named like
+    ``ndcg_r4@10`` by the catalogue), or a statement that this variant was not computed."""
+    from scipy.stats import spearmanr
+
+    from recrepro.evaluation import catalogue
+
+    main = catalogue.parse(cfg.main_metric)
+    where = {"dataset": cfg.dataset, "protocol": cfg.main_protocol, "setting": cfg.main_setting}
+    summary = select(data.summary, **where)
+    variants = sorted(
+        m for m in set(summary["metric"])
+        if (p := catalogue.parse(m)).threshold is not None and (p.family, p.k) == (main.family, main.k)
+    )  # fmt: skip
+    if not variants:
+        return "The variant with only high ratings relevant was not computed in this study."
+    variant = variants[0]
+    strict = ranking(summary, variant).set_index("model")["mean"]
+    loose = ranking(summary, cfg.main_metric).set_index("model")["mean"]
+    text = (
+        f"With only ratings of at least {catalogue.parse(variant).threshold:g} relevant, "
+        f"{strict.index[0]} has the best {metric_label(variant)} ({format_number(strict.iloc[0])})"
+    )
+    common = strict.align(loose, join="inner")
+    if len(common[0]) > 2:
+        rho = spearmanr(common[0], common[1]).statistic
+        text += f"; the model ranking agrees with the main one with Spearman's rho = {rho:.2f}"
+    return latex_escape(text + ".")
+
+
+def _protocol_sentences(data: ReportData, cfg: PaperConfig) -> str:
+    """One sentence per protocol: its evaluated users, leader, and agreement with the main one."""
+    from scipy.stats import spearmanr
+
+    metric = cfg.main_metric
+    main = ranking(select(data.summary, dataset=cfg.dataset, protocol=cfg.main_protocol,
+                          setting=cfg.main_setting), metric).set_index("model")["mean"]  # fmt: skip
+    sentences = []
+    for protocol in cfg.protocols:
+        where = {"dataset": cfg.dataset, "protocol": protocol, "setting": cfg.main_setting}
+        ranked = ranking(select(data.summary, **where), metric)
+        if ranked.empty:
+            continue
+        tests = select(data.pairwise, **where, metric=metric)
+        users = _int(tests["n_users"].max()) if len(tests) else NA
+        text = (
+            f"Under the {protocol} protocol ({users} evaluated users), {ranked['model'].iloc[0]} "
+            f"has the best {metric_label(metric)} ({format_number(ranked['mean'].iloc[0])})"
+        )
+        if protocol != cfg.main_protocol:
+            common = ranked.set_index("model")["mean"].align(main, join="inner")
+            if len(common[0]) > 2:
+                rho = spearmanr(common[0], common[1]).statistic
+                text += (
+                    f"; its model ranking agrees with the {cfg.main_protocol} protocol's with "
+                    f"Spearman's rho = {rho:.2f} over {len(common[0])} models"
+                )
+        sentences.append(text + ".")
+    return latex_escape(" ".join(sentences))
 
 
 def reproduction_numbers(frame: pd.DataFrame) -> dict[str, str]:
@@ -319,14 +481,19 @@ def collect_numbers(
     provenance: Sequence[Mapping[str, Any]],
     picks: Mapping[str, str | None],
     n_runs: int,
+    cost: pd.DataFrame | None = None,
+    kept: Sequence[str] | None = None,
 ) -> dict[str, str]:
     """Every macro of ``numbers.tex``."""
     macros: dict[str, str] = {}
+    cost = cost if cost is not None else pd.DataFrame(columns=["runs_cpu_seconds", "tuning_cpu_seconds"])
     for group in (
         dataset_numbers(ratings, items, cfg),
         study_numbers(cfg, n_runs),
         result_numbers(data, cfg),
         training_numbers(data.summary, cfg.dataset),
+        cost_numbers(cost),
+        comparison_numbers(data, cfg, kept),
         reproduction_numbers(reproduction),
         example_numbers(picks),
         software_versions(provenance),

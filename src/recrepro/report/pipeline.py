@@ -1,10 +1,8 @@
 """The four reporting steps as plain functions of paths and the config (what the thin Snakemake
 scripts in ``workflow/scripts`` call), plus the logging wrapper the scripts share.
 
-Named inputs (see ``workflow/rules/paper.smk``): ``summary``, ``seed_summary``, ``pairwise``,
-``friedman``, ``ranks`` (aggregate tables); ``references``; ``ratings``, ``item_table`` (dataset
-tables); ``history``, ``per_user``, ``topk``, ``provenance`` (lists of per-run files);
-``figdata_*`` (figure-data tables).
+Named inputs are those of :func:`recrepro.report.registry.input_paths`; the figure and table
+steps build every artefact of :mod:`recrepro.report.registry`.
 """
 
 from __future__ import annotations
@@ -18,9 +16,12 @@ from typing import Any
 
 import pandas as pd
 
-from recrepro.report import figdata, figures, numbers, tables
+from recrepro.io import write_text
+from recrepro.report import figdata, figures, numbers, registry, tables
 from recrepro.report.config import PaperConfig
 from recrepro.report.data import COLUMNS, ReportData
+from recrepro.report.method_tables import cost_frame, read_tuning
+from recrepro.report.registry import Context
 from recrepro.report.reproduction import load_references, reproduction_frame
 
 LOG = logging.getLogger("recrepro.report")
@@ -48,16 +49,18 @@ def load_reproduction(
 
 
 def make_tables(
-    inputs: Mapping[str, Any], config: Mapping[str, Any], outdir: PathLike
+    inputs: Mapping[str, Any], config: Mapping[str, Any], params: Mapping[str, Any]
 ) -> list[Path]:
-    """All tables (.tex/.md/.csv) and ``protocols.tex`` into ``outdir``."""
-    cfg = PaperConfig.from_config(config)
-    data = load_data(inputs)
-    built = tables.build_tables(
-        data, load_reproduction(inputs, data, cfg), cfg, tables.model_sources(cfg.models)
-    )
-    written = tables.write_tables(built, outdir, cfg.protocols)
-    LOG.info("wrote %d table files to %s", len(written), outdir)
+    """Every registered table (.tex/.md/.csv) into ``params["outdir"]`` and the section include
+    files into ``params["sections"]``."""
+    ctx = Context(inputs, config)
+    written = []
+    for name, artefact, kwargs in registry.instances(ctx.cfg, "table"):
+        table = artefact.build(ctx, **kwargs)
+        table.name = name
+        written += tables.write_table(table, params["outdir"])
+    written += registry.write_sections(ctx.cfg, params["sections"])
+    LOG.info("wrote %d table files to %s", len(written), params["outdir"])
     return written
 
 
@@ -68,43 +71,33 @@ def make_figure_data(
     cfg = PaperConfig.from_config(config)
     metrics = list(dict.fromkeys([cfg.distribution_metric, *cfg.headline_metrics]))
     figdata.write_figure_data(
-        history_paths=_listed(inputs["history"]),
-        per_user_paths=_listed(inputs["per_user"]),
-        topk_paths=_listed(inputs["topk"]),
+        history_paths=_listed(inputs["main_history"]),
+        per_user_paths=_listed(inputs["main_per_user"]),
+        topk_paths=_listed(inputs["main_topk"]),
         ratings_path=inputs["ratings"],
         items_path=inputs["item_table"],
         per_user_metrics=metrics,
         example_user=cfg.example_user,
         popularity_k=cfg.popularity_k,
-        outputs={name: outputs[name] for name in figdata.FIGURE_DATA},
+        outputs={name: outputs[name] for name in registry.FIGDATA},
     )
-    LOG.info("wrote figure data for %d runs", len(_listed(inputs["topk"])))
-
-
-def _figure_frames(inputs: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
-    frames = {}
-    for name in figdata.FIGURE_DATA:
-        path = Path(inputs[f"figdata_{name}"])
-        frames[name] = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
-    return frames
+    LOG.info("wrote figure data for %d runs", len(_listed(inputs["main_topk"])))
 
 
 def make_figures(
-    inputs: Mapping[str, Any], config: Mapping[str, Any], outdir: PathLike
+    inputs: Mapping[str, Any], config: Mapping[str, Any], params: Mapping[str, Any]
 ) -> list[Path]:
-    """Every figure (PDF + PNG) into ``outdir``."""
-    cfg = PaperConfig.from_config(config)
-    frames = _figure_frames(inputs)
-    written = figures.write_figures(
-        load_data(inputs),
-        cfg,
-        history=frames["history"],
-        per_user=frames["per_user"],
-        popularity=frames["popularity"],
-        example=frames["example_user"],
-        outdir=outdir,
-    )
-    LOG.info("wrote %d figure files to %s", len(written), outdir)
+    """Every registered figure (PDF + PNG into ``params["outdir"]``) and its LaTeX float with the
+    computed caption (into ``params["texdir"]``)."""
+    ctx = Context(inputs, config)
+    written = []
+    for name, artefact, kwargs in registry.instances(ctx.cfg, "figure"):
+        stem = Path(params["outdir"]) / name
+        caption = artefact.build(ctx, stem, **kwargs)
+        target = Path(params["texdir"]) / f"{name}.tex"
+        write_text(target, registry.figure_float(name, artefact, caption))
+        written += [stem.with_suffix(".pdf"), stem.with_suffix(".png"), target]
+    LOG.info("wrote %d figure files", len(written))
     return written
 
 
@@ -123,6 +116,12 @@ def make_numbers(inputs: Mapping[str, Any], config: Mapping[str, Any], output: P
         provenance=numbers.read_provenance(provenance_paths),
         picks=figures.example_models(example, cfg, figures.model_preference(data, cfg)),
         n_runs=len(provenance_paths),
+        cost=cost_frame(_listed(inputs["run_metrics"]), _listed(inputs["tuning_files"])),
+        kept=[
+            model
+            for (protocol, model), record in read_tuning(_listed(inputs["tuning_files"])).items()
+            if protocol == cfg.main_protocol and record.get("best_trial") == 0
+        ],
     )
     numbers.write_numbers(output, macros)
     LOG.info("wrote %d macros to %s", len(macros), output)
@@ -151,11 +150,11 @@ def step_log(path: PathLike | None) -> Iterator[None]:
 
 def run_step(smk: Any, step: Callable[..., Any], target: str) -> None:
     """Run ``step(inputs, config, target)`` for a Snakemake script object ``smk``; ``target`` is
-    ``"outdir"`` (``smk.params.outdir``), ``"output"`` (first output) or ``"outputs"`` (named
+    ``"params"`` (the named params), ``"output"`` (first output) or ``"outputs"`` (named
     outputs)."""
     inputs = dict(smk.input.items())
     where = {
-        "outdir": lambda: smk.params.outdir,
+        "params": lambda: dict(smk.params.items()),
         "output": lambda: smk.output[0],
         "outputs": lambda: dict(smk.output.items()),
     }[target]()

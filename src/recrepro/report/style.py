@@ -1,8 +1,9 @@
-"""One look for every table and figure: metric labels and directions, number formats, model
-order, and per-model colour / hatch / marker / line style that stay readable in greyscale.
+"""One look for every table and figure: number formats, model order, and per-model colour /
+hatch / marker / line style that stay readable in greyscale. Metric labels and directions come
+from :mod:`recrepro.evaluation.catalogue`.
 
-A model's style depends only on its position in the configured model list (``config["models"]``
-order), so a model keeps its colour in every figure even when other models are absent.
+A model's colour is keyed by its name (:data:`MODEL_COLOURS`; unlisted models get a colour from
+a hash of the name), so it is the same in every figure and every run, whatever the model set.
 """
 
 from __future__ import annotations
@@ -14,11 +15,34 @@ from pathlib import Path
 from typing import Any
 
 from recrepro.evaluation import catalogue
+from recrepro.evaluation.catalogue import is_cost, marks_best  # noqa: F401 (re-exported)
 from recrepro.io import atomic_path
 from recrepro.rng import derive_seed
 
-# Okabe & Ito colour-blind-safe palette; hatches and markers tell models apart in greyscale.
+# Okabe & Ito colour-blind-safe palette (used for non-model categories, e.g. pie slices).
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+#: One fixed colour per model name, the only place a model's colour is chosen. Baselines are
+#: earthy/grey, seed models saturated; hatches and markers (from the same key) help in greyscale.
+MODEL_COLOURS = {
+    "random": "#9E9E9E",
+    "popularity": "#8C564B",
+    "itemknn": "#BCBD22",
+    "ease": "#2CA02C",
+    "biased_mf": "#17BECF",
+    "collaborative": "#1F77B4",
+    "basic_retrieval": "#AEC7E8",
+    "enhanced_retrieval": "#393B79",
+    "two_tower": "#FF7F0E",
+    "wide_deep": "#FFBB78",
+    "gnn": "#D62728",
+    "knn_embedding": "#FF9896",
+    "session": "#9467BD",
+    "lightfm_warp": "#E377C2",
+    "multitask": "#7F7F00",
+    "rating_nn": "#000000",
+}
+#: Colours for models not listed above, picked by a hash of the name.
+EXTRA_COLOURS = ("#637939", "#8C6D31", "#843C39", "#7B4173", "#3182BD", "#E6550D", "#31A354")
 HATCHES = ("", "//", "..", "xx", "\\\\", "oo", "--")  # 7 is coprime with 8 colours
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "*", "h")
 LINESTYLES = ("-", "--", "-.", ":")
@@ -110,7 +134,6 @@ class ModelStyles:
 
     def __init__(self, models: Iterable[str]) -> None:
         self.models: list[str] = list(dict.fromkeys(models))
-        self._index = {m: i for i, m in enumerate(self.models)}
 
     def order(self, present: Iterable[str]) -> list[str]:
         """``present`` models in configured order; unconfigured ones after, alphabetically."""
@@ -118,21 +141,22 @@ class ModelStyles:
         known = [m for m in self.models if m in present]
         return known + sorted(present - set(known))
 
-    def index(self, model: str) -> int:
-        """Position in the configured list; a stable hash position for unconfigured models."""
-        if model in self._index:
-            return self._index[model]
-        return len(self.models) + derive_seed("model-style", model) % 56
-
     def __getitem__(self, model: str) -> ModelStyle:
-        i = self.index(model)
-        return ModelStyle(
-            model=model,
-            colour=PALETTE[i % len(PALETTE)],
-            hatch=HATCHES[i % len(HATCHES)],
-            marker=MARKERS[i % len(MARKERS)],
-            linestyle=LINESTYLES[(i // len(PALETTE)) % len(LINESTYLES)],
-        )
+        return model_style(model)
+
+
+def model_style(model: str) -> ModelStyle:
+    """The look of ``model``: a function of its name only (stable across model sets and runs)."""
+    known = list(MODEL_COLOURS)
+    i = known.index(model) if model in known else derive_seed("model-style", model) % 997
+    colour = MODEL_COLOURS.get(model) or EXTRA_COLOURS[i % len(EXTRA_COLOURS)]
+    return ModelStyle(
+        model=model,
+        colour=colour,
+        hatch=HATCHES[i % len(HATCHES)],
+        marker=MARKERS[i % len(MARKERS)],
+        linestyle=LINESTYLES[(i // len(MARKERS)) % len(LINESTYLES)],
+    )
 
 
 def setup_matplotlib() -> Any:

@@ -19,7 +19,8 @@ import pandas as pd
 
 from recrepro.io import write_csv, write_text
 from recrepro.report.config import PaperConfig
-from recrepro.report.data import ReportData, select
+from recrepro.report.data import ReportData, ranking, select
+from recrepro.report.registry import RESULT_TABLES, Context, table
 from recrepro.report.style import (
     ModelStyles,
     correction_label,
@@ -27,6 +28,8 @@ from recrepro.report.style import (
     family_label,
     format_number,
     higher_is_better,
+    is_cost,
+    marks_best,
     metric_label,
     split_metric,
     test_label,
@@ -106,6 +109,8 @@ class Table:
     latex_header: list[str] | None = None
     groups: list[tuple[str, int]] | None = None  # spans over the columns after the stub
     align: str = ""  # one of l/c/r per column; default: stub left, the rest centred
+    latex_align: str = ""  # LaTeX column spec if it differs (e.g. p{...} for wrapped text)
+    size: str = ""  # LaTeX font size of the body, e.g. r"\footnotesize" for long text tables
 
     @property
     def alignment(self) -> str:
@@ -123,8 +128,9 @@ class Table:
             f"\\caption{{{latex_escape(self.caption)}}}",
             f"\\label{{{self.label}}}",
             r"\setlength{\tabcolsep}{4pt}" if n > 6 else "",
+            self.size,
             r"\begin{adjustbox}{max width=\linewidth}",
-            f"\\begin{{tabular}}{{{self.alignment}}}",
+            f"\\begin{{tabular}}{{{self.latex_align or self.alignment}}}",
             r"\toprule",
         ]
         if self.groups:
@@ -175,7 +181,7 @@ def _rank_marks(values: Sequence[float], metric: str) -> tuple[list[bool], list[
     """Best and second-best flags per value, on values rounded as displayed."""
     direction = higher_is_better(metric)
     finite = [v for v in values if math.isfinite(v)]
-    if direction is None or len(finite) < 2:  # nothing to compare
+    if not marks_best(metric) or len(finite) < 2:  # nothing to compare, or "best" is meaningless
         return [False] * len(values), [False] * len(values)
     rounded = [round(v, decimals(v)) if math.isfinite(v) else math.nan for v in values]
     distinct = sorted({v for v in rounded if math.isfinite(v)}, reverse=direction)
@@ -224,6 +230,7 @@ def metric_table(
     """Models (x settings) by metrics for one protocol: mean ± sd, best bold, second underlined,
     dagger where significantly worse than the best. Metrics without any result are dropped."""
     summary = select(data.summary, dataset=cfg.dataset, protocol=protocol)
+    metrics = [m for m in metrics if not is_cost(m)]  # time: own figure and table (cost section)
     summary = summary[summary["setting"].isin(settings) & summary["metric"].isin(metrics)]
     metrics = [m for m in metrics if m in set(summary["metric"])]
     present = set(zip(summary["model"], summary["setting"], strict=True))
@@ -351,8 +358,9 @@ def _notes(
     span = "–".join(str(s) for s in (seeds[:1] + seeds[-1:] if len(seeds) > 1 else seeds)) or "0"
     what = "Mean ± s.d." if show_std else "Mean"
     notes = [
-        f"{what} over {span} seeds; ↑ higher is better, ↓ lower is better; best in bold, "
-        "second best underlined; – not applicable."
+        f"{what} over {span} seeds; ↑ higher is better, ↓ lower is better; best in bold and "
+        "second best underlined on accuracy and rating-error columns only (not on coverage, "
+        "popularity, novelty or time, where the uniform random model would 'win'); – not applicable."
     ]
     used = tests.reset_index()
     used = used[used["metric"].isin(metrics) & used["setting"].isin(settings)]
@@ -362,21 +370,6 @@ def _notes(
 
 
 # --------------------------------------------------------------------------- other tables
-
-
-def model_table(models: Sequence[str], sources: Mapping[str, tuple[str, bool]]) -> Table:
-    """Configured models with their source (seed document or paper) and whether they rate."""
-    frame = pd.DataFrame(
-        [(m, *sources.get(m, ("unregistered", False))) for m in models],
-        columns=["model", "source", "predicts_ratings"],
-    )
-    rows = [
-        [Cell(r.model), Cell(r.source), Cell("yes" if r.predicts_ratings else "no")]
-        for r in frame.itertuples(index=False)
-    ]
-    header = ["Model", "Source", "Predicts ratings"]
-    caption = "Models compared and where each comes from."
-    return Table("models", caption, header, rows, frame, align="llc")
 
 
 def reproduction_table(frame: pd.DataFrame) -> Table:
@@ -392,102 +385,133 @@ def reproduction_table(frame: pd.DataFrame) -> Table:
         verdict = {True: "yes", False: "no"}.get(r.within, "")
         rows.append(
             [
-                Cell(r.system),
+                Cell(f"{r.system} ({r.url})", latex=f"{latex_escape(r.system)} \\citep{{{r.cite_key}}}"),
                 Cell(r.model),
                 Cell(metric_label(r.metric)),
                 Cell(reference),
                 Cell(ours, _math(ours)),
                 Cell(verdict),
-                Cell(r.url, latex=f"\\citet{{{r.cite_key}}}"),
             ]
         )
-    header = ["System", "Our model", "Metric", "Reference", "Ours", "Within range", "Source"]
+    header = ["Published", "Our model", "Metric", "Reference", "Ours", "Within range"]
     notes = [
         "Reference: value reported by the source (range across its published renders in "
         "parentheses). Ours: mean ± s.d. over seeds under the faithful setting. Within range: "
         "our 95% confidence interval overlaps the reference range. The sources use their own "
         "splits and masking, listed in config/reference_numbers.csv."
     ]
-    caption = "Reproduction of published numbers."
+    matched = frame[frame["ours_mean"].notna()]
+    within = int(matched["within"].astype("boolean").fillna(False).sum())
+    caption = (
+        f"Reproduction of published numbers: {within} of the {len(matched)} numbers with a "
+        f"matching run in this study (of {len(frame)} listed) fall within our interval."
+    )
     data = frame.reset_index(drop=True)
-    return Table("reproduction", caption, header, rows, data, notes, align="lllcccl")
+    ragged = r">{\raggedright\arraybackslash}p{0.3\linewidth}"
+    return Table("reproduction", caption, header, rows, data, notes, align="lllccc",
+                 latex_align=ragged + "llccc")  # fmt: skip
 
 
-# --------------------------------------------------------------------------- all tables
+# --------------------------------------------------------------------------- registered tables
+
+_STATS = RESULT_TABLES
 
 
-def table_names(protocols: Sequence[str]) -> list[str]:
-    """Names of all tables (each written as .tex, .md and .csv)."""
-    return ["main", "per_k", "reproduction", "models"] + [f"protocol_{p}" for p in protocols]
+def _where(cfg: PaperConfig, protocol: str | None = None, setting: str | None = None) -> str:
+    return (
+        f"{dataset_label(cfg.dataset)}, {protocol or cfg.main_protocol} protocol, "
+        f"{setting or cfg.main_setting} setting"
+    )
 
 
-def build_tables(
-    data: ReportData,
-    references: pd.DataFrame,
-    cfg: PaperConfig,
-    sources: Mapping[str, tuple[str, bool]],
-) -> list[Table]:
-    """Every table of the paper."""
-    styles = ModelStyles(cfg.models)
-    where = f"{dataset_label(cfg.dataset)}, {cfg.main_protocol} split, {cfg.main_setting} setting"
-    tables = [
-        metric_table(
-            data,
-            cfg,
-            styles,
-            name="main",
-            caption=f"Headline results ({where}).",
-            protocol=cfg.main_protocol,
-            settings=[cfg.main_setting],
-            metrics=cfg.headline_metrics,
-        ),
-        metric_table(
-            data,
-            cfg,
-            styles,
-            name="per_k",
-            caption=f"Ranking quality at every cut-off K ({where}).",
-            protocol=cfg.main_protocol,
-            settings=[cfg.main_setting],
-            metrics=[f"{f}@{k}" for f in cfg.per_k_families for k in cfg.ks],
-            show_std=False,
-            group_families=True,
-        ),
-        reproduction_table(references),
-        model_table(styles.order(cfg.models) if cfg.models else [], sources),
+def leader_sentence(data: ReportData, cfg: PaperConfig, protocol: str, setting: str) -> str:
+    """E.g. "ease has the highest NDCG@10 (0.351), ahead of itemknn (0.330)."; "" if no data."""
+    summary = select(data.summary, dataset=cfg.dataset, protocol=protocol, setting=setting)
+    ranked = ranking(summary, cfg.main_metric)
+    if ranked.empty:
+        return ""
+    best = ranked.iloc[0]
+    word = "highest" if higher_is_better(cfg.main_metric) is not False else "lowest"
+    text = f"{best['model']} has the {word} {metric_label(cfg.main_metric)} ({format_number(best['mean'])})"
+    if len(ranked) > 1:
+        second = ranked.iloc[1]
+        text += f", ahead of {second['model']} ({format_number(second['mean'])})"
+    return text + "."
+
+
+@table("main", section="results", inputs=_STATS)
+def main_table(ctx: Context) -> Table:
+    cfg = ctx.cfg
+    lead = leader_sentence(ctx.data, cfg, cfg.main_protocol, cfg.main_setting)
+    return metric_table(
+        ctx.data,
+        cfg,
+        ModelStyles(cfg.models),
+        name="main",
+        caption=f"Headline results ({_where(cfg)}). {lead}".strip(),
+        protocol=cfg.main_protocol,
+        settings=[cfg.main_setting],
+        metrics=cfg.headline_metrics,
+    )
+
+
+@table("per_k", section="results", inputs=_STATS)
+def per_k_table(ctx: Context) -> Table:
+    cfg = ctx.cfg
+    return metric_table(
+        ctx.data,
+        cfg,
+        ModelStyles(cfg.models),
+        name="per_k",
+        caption=f"Ranking quality at every cut-off K ({_where(cfg)}).",
+        protocol=cfg.main_protocol,
+        settings=[cfg.main_setting],
+        metrics=[f"{f}@{k}" for f in cfg.per_k_families for k in cfg.ks],
+        show_std=False,
+        group_families=True,
+    )
+
+
+@table("protocol_{protocol}", section="results", inputs=_STATS, per="protocol")
+def protocol_table(ctx: Context, protocol: str) -> Table:
+    cfg = ctx.cfg
+    leads = [
+        f"{setting}: {leader_sentence(ctx.data, cfg, protocol, setting)}"
+        for setting in cfg.settings
+        if leader_sentence(ctx.data, cfg, protocol, setting)
     ]
-    for protocol in cfg.protocols:
-        caption = (
-            f"Results under the {protocol} protocol ({dataset_label(cfg.dataset)}, "
-            f"settings: {', '.join(cfg.settings)})."
-        )
-        tables.append(
-            metric_table(
-                data,
-                cfg,
-                styles,
-                name=f"protocol_{protocol}",
-                caption=caption,
-                protocol=protocol,
-                settings=cfg.settings,
-                metrics=cfg.headline_metrics,
-            )
-        )
-    return tables
+    tests = select(ctx.data.pairwise, dataset=cfg.dataset, protocol=protocol)
+    users = f"{int(tests['n_users'].max())} evaluated users, " if len(tests) else ""
+    caption = (
+        f"Results under the {protocol} protocol ({dataset_label(cfg.dataset)}, {users}"
+        f"settings: {', '.join(cfg.settings)}). " + " ".join(leads)
+    )
+    return metric_table(
+        ctx.data,
+        cfg,
+        ModelStyles(cfg.models),
+        name=f"protocol_{protocol}",
+        caption=caption.strip(),
+        protocol=protocol,
+        settings=cfg.settings,
+        metrics=cfg.headline_metrics,
+        show_std=False,  # the s.d. is in the main table; here it would shrink the font
+    )
 
 
-def write_tables(
-    tables: Sequence[Table],
-    outdir: str | os.PathLike,
-    protocols: Sequence[str],
-    tex_prefix: str = "generated/tables",
-) -> list[Path]:
-    """Write every table and ``protocols.tex``, which inputs the per-protocol tables."""
-    written = [p for table in tables for p in write_table(table, outdir)]
-    lines = [f"\\input{{{tex_prefix}/protocol_{p}.tex}}" for p in protocols]
-    target = Path(outdir) / "protocols.tex"
-    write_text(target, "\n".join(lines) + "\n")
-    return written + [target]
+@table("reproduction", section="reproduction", inputs=(*_STATS, "references"))
+def reproduction(ctx: Context) -> Table:
+    from recrepro.report.reproduction import load_references, reproduction_frame
+
+    cfg = ctx.cfg
+    frame = reproduction_frame(
+        load_references(ctx.inputs["references"]),
+        ctx.data.summary,
+        ctx.data.seed_summary,
+        cfg.dataset,
+        cfg.main_protocol,
+    )
+    return reproduction_table(frame)
 
 
 def model_sources(models: Sequence[str]) -> dict[str, tuple[str, bool]]:

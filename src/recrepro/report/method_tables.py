@@ -1,0 +1,334 @@
+"""The method's tables (data and splits, models, hyperparameters with search spaces, deviations
+from the seeds) and the compute-cost table, each registered once in the artefact registry."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from recrepro.errors import ConfigError
+from recrepro.report.registry import Context, benchmark_path, table
+from recrepro.report.style import ModelStyles, format_number
+from recrepro.report.tables import Cell, Table, dataset_label, model_sources
+from recrepro.runs import parse_run_path
+
+PARTS = ("train", "valid", "test")
+RAGGED = r">{\raggedright\arraybackslash}"  # needs the array package (paper/main.tex loads it)
+
+
+# --------------------------------------------------------------------------- data and splits
+
+
+def split_statistics(paths: list[str], threshold: float | None) -> pd.DataFrame:
+    """Per protocol: ratings, users and items of each part, and the evaluated users (at least
+    one relevant test rating and one training rating)."""
+    frames: dict[tuple[str, str], pd.DataFrame] = {}
+    for path in paths:
+        p = Path(path)
+        frames[(p.parent.parent.name, p.stem)] = pd.read_parquet(p, columns=["user", "item", "rating"])
+    rows = []
+    for protocol in dict.fromkeys(k[0] for k in frames):
+        parts = {part: frames.get((protocol, part)) for part in PARTS}
+        if any(v is None for v in parts.values()):
+            continue
+        test = parts["test"]
+        relevant = test if threshold is None else test[test["rating"] >= threshold]
+        evaluated = len(set(relevant["user"]) & set(parts["train"]["user"]))
+        row: dict[str, Any] = {"protocol": protocol, "evaluated_users": evaluated}
+        for part, frame in parts.items():
+            row[f"{part}_ratings"] = len(frame)
+            row[f"{part}_users"] = frame["user"].nunique()
+        row["test_items"] = parts["test"]["item"].nunique()
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+@table("data_splits", section="method", inputs=("ratings", "item_table", "splits"))
+def data_splits(ctx: Context) -> Table:
+    cfg = ctx.cfg
+    ratings = pd.read_parquet(ctx.inputs["ratings"])
+    n_items = len(pd.read_parquet(ctx.inputs["item_table"]))
+    threshold = (ctx.config.get("evaluation") or {}).get("relevance_threshold")
+    stats = split_statistics(ctx.paths("splits"), threshold)
+    rows = []
+    for r in stats.itertuples(index=False):
+        rows.append(
+            [Cell(r.protocol)]
+            + [Cell(f"{getattr(r, f'{p}_ratings'):,}") for p in PARTS]
+            + [Cell(f"{getattr(r, f'{p}_users'):,}") for p in PARTS]
+            + [Cell(f"{r.evaluated_users:,}")]
+        )
+    density = 100 * len(ratings) / max(ratings["user"].nunique() * n_items, 1)
+    fewest = stats.sort_values("evaluated_users").iloc[0] if len(stats) else None
+    takeaway = (
+        f" The {fewest['protocol']} protocol evaluates the fewest users ({fewest['evaluated_users']:,} "
+        f"of {ratings['user'].nunique():,})."
+        if fewest is not None
+        else ""
+    )
+    caption = (
+        f"{dataset_label(cfg.dataset)} ({len(ratings):,} ratings, {ratings['user'].nunique():,} "
+        f"users, {n_items:,} movies, density {density:.2f}%) and its split under each protocol "
+        f"(seed {cfg.seeds[0] if cfg.seeds else 1}).{takeaway}"
+    )
+    notes = [
+        "Ratings and users per part; evaluated users have at least one "
+        + ("relevant (rating ≥ " + f"{threshold:g}) " if threshold is not None else "")
+        + "test rating and one training rating. The test part is the same for every seed."
+    ]
+    header = ["Protocol", "Train", "Valid", "Test", "Train", "Valid", "Test", "Users"]
+    t = Table("data_splits", caption, header, rows, stats, notes, align="lrrrrrrr")
+    t.groups = [("Ratings", 3), ("Users", 3), ("Evaluated", 1)]
+    return t
+
+
+# --------------------------------------------------------------------------- models
+
+
+#: BibTeX keys (paper/references.bib) of the published work each model follows. The seed
+#: documents are project READMEs; we cite the tutorials and papers their systems implement.
+MODEL_REFERENCES: dict[str, tuple[str, ...]] = {
+    "random": (),
+    "popularity": ("cremonesi2010performance",),
+    "itemknn": ("sarwar2001item", "deshpande2004item"),
+    "ease": ("steck2019embarrassingly",),
+    "biased_mf": ("koren2009matrix",),
+    "collaborative": ("tfrsBasicRetrieval",),
+    "basic_retrieval": ("tfrsBasicRetrieval",),
+    "enhanced_retrieval": ("tfrsDeepRetrieval",),
+    "gnn": ("he2020lightgcn", "tfrsBasicRetrieval"),
+    "knn_embedding": ("tfrsBasicRetrieval",),
+    "session": ("tfrsSequential", "hidasi2016session"),
+    "two_tower": ("tfrsBasicRetrieval", "yi2019sampling"),
+    "wide_deep": ("cheng2016wide", "tfrsBasicRetrieval"),
+    "lightfm_warp": ("kula2015metadata", "weston2011wsabie"),
+    "multitask": ("tfrsMultitask",),
+    "rating_nn": ("banerjee2020keras", "tfrsBasicRanking"),
+}
+
+
+def _seed_part(source: str) -> str:
+    """``"Seed 002 (1); TFRS ..."`` -> ``"002 (1)"``; ``""`` for a baseline."""
+    match = re.match(r"Seed (\d{3}(?: \(\d\))?)", source)
+    return match.group(1) if match else ""
+
+
+@table("models", section="method")
+def models(ctx: Context) -> Table:
+    cfg = ctx.cfg
+    ordered = ModelStyles(cfg.models).order(cfg.models) if cfg.models else []
+    sources = model_sources(ordered)
+    frame = pd.DataFrame(
+        [(m, _seed_part(sources[m][0]), ",".join(MODEL_REFERENCES.get(m, ())), sources[m][1])
+         for m in ordered],
+        columns=["model", "seed", "references", "predicts_ratings"],
+    )  # fmt: skip
+    rows = [
+        [Cell(r.model), Cell(r.seed or "baseline"),
+         Cell(r.references, latex=f"\\citet{{{r.references}}}" if r.references else "--"),
+         Cell("yes" if r.predicts_ratings else "no")]
+        for r in frame.itertuples(index=False)
+    ]  # fmt: skip
+    n_seed = int((frame["seed"] != "").sum())
+    caption = (
+        f"The models compared ({n_seed} seed systems, given by seed file and system number, and "
+        f"{len(frame) - n_seed} baselines), the published work each follows, and whether it "
+        "predicts ratings."
+    )
+    header = ["Model", "Seed", "Follows", "Rates"]
+    return Table("models", caption, header, rows, frame, align="lllc")
+
+
+def _model_class(model: str) -> Any:
+    from recrepro.models.registry import get_model_class
+
+    try:
+        return get_model_class(model)
+    except ConfigError:
+        return None
+
+
+def deviation_text(cls: Any) -> str:
+    """The "Differs:" part of a model's docstring (its documented deviations from the seed)."""
+    doc = " ".join(inspect.getdoc(cls).split()) if cls is not None and cls.__doc__ else ""
+    match = re.search(r"Differs:\s*(.*?)(?:\s+[A-Z][a-z]+:\s|$)", doc)
+    if not match:
+        return ""
+    return re.sub(r":\w+:|`", "", match.group(1)).strip()  # drop reST roles and backquotes
+
+
+@table("deviations", section="method")
+def deviations(ctx: Context) -> Table:
+    ordered = ModelStyles(ctx.cfg.models).order(ctx.cfg.models) if ctx.cfg.models else []
+    frame = pd.DataFrame(
+        [(m, deviation_text(_model_class(m))) for m in ordered], columns=["model", "deviation"]
+    )
+    frame = frame[frame["deviation"] != ""].reset_index(drop=True)
+    rows = [[Cell(r.model), Cell(r.deviation)] for r in frame.itertuples(index=False)]
+    caption = (
+        "Where our implementations differ from the seed documents (from each model's "
+        "documentation). Movies are keyed by id instead of title because some titles are "
+        "shared by two movies."
+    )
+    header = ["Model", "Deviation from the seed"]
+    return Table("deviations", caption, header, rows, frame, align="ll",
+                 latex_align=f"l{RAGGED}p{{0.8\\linewidth}}", size="\\footnotesize")  # fmt: skip
+
+
+# --------------------------------------------------------------------------- hyperparameters
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    return str(value)
+
+
+def read_tuning(paths: list[str]) -> dict[tuple[str, str], dict[str, Any]]:
+    """``(protocol, model) -> tuning record`` for the tuning files that exist."""
+    records = {}
+    for path in paths:
+        p = Path(path)
+        if p.is_file():
+            records[(p.parent.name, p.stem)] = json.loads(p.read_text(encoding="utf-8"))
+    return records
+
+
+def hyperparameter_frame(
+    config: Mapping[str, Any], records: Mapping[tuple[str, str], Mapping[str, Any]], protocol: str
+) -> pd.DataFrame:
+    """One row per (model, searched hyperparameter): faithful value, space, tuned choice."""
+    spaces = (config.get("tuning") or {}).get("spaces") or {}
+    rows = []
+    for model, overrides in (config.get("models") or {}).items():
+        cls = _model_class(model)
+        faithful = {**(dict(cls.defaults) if cls is not None else {}), **(overrides or {})}
+        space = spaces.get(model) or {}
+        chosen = (records.get((protocol, model)) or {}).get("params") or {}
+        if not space:
+            rows.append((model, "(not searched)", "", "", ""))
+        for name, values in space.items():
+            rows.append(
+                (model, name, _value(faithful.get(name, "")), _value(values),
+                 _value(chosen.get(name, "")) if chosen else "")
+            )  # fmt: skip
+    return pd.DataFrame(rows, columns=["model", "hyperparameter", "faithful", "space", "tuned"])
+
+
+def _joined(frame: pd.DataFrame, column: str) -> str:
+    return "; ".join(f"{h} {v}" for h, v in zip(frame["hyperparameter"], frame[column], strict=True) if v)
+
+
+@table("hyperparameters", section="method", inputs=("tuning_files",))
+def hyperparameters(ctx: Context) -> Table:
+    cfg = ctx.cfg
+    tuning = ctx.config.get("tuning") or {}
+    trials = int(tuning.get("trials", 8))
+    records = read_tuning(ctx.paths("tuning_files"))
+    frame = hyperparameter_frame(ctx.config, records, cfg.main_protocol)
+    rows = []
+    for model, group in frame.groupby("model", sort=False):
+        searched = group[group["hyperparameter"] != "(not searched)"]
+        if searched.empty:
+            rows.append([Cell(model), Cell("not searched (no hyperparameters or faithful only)"),
+                         Cell(""), Cell("")])  # fmt: skip
+            continue
+        rows.append([Cell(model), Cell(_joined(searched, "space")),
+                     Cell(_joined(searched, "faithful")), Cell(_joined(searched, "tuned"))])  # fmt: skip
+    changed = frame[(frame["tuned"] != "") & (frame["tuned"] != frame["faithful"])]
+    tuned_note = (
+        f" The search moved {changed['model'].nunique()} of {frame['model'].nunique()} models "
+        f"away from their faithful values on the {cfg.main_protocol} protocol."
+        if "tuned" in cfg.settings and records
+        else " The tuned setting was not run in this study."
+    )
+    caption = (
+        f"Hyperparameters: search space, faithful value and the value chosen on validation data "
+        f"({cfg.main_protocol} protocol). Every model gets the same budget of {trials} trials "
+        f"(trial 0 is the faithful setting; seeded random search on seed "
+        f"{cfg.seeds[0] if cfg.seeds else 1}'s train/validation split).{tuned_note}"
+    )
+    header = ["Model", "Search space", "Faithful", "Tuned"]
+    width = "".join(f"{RAGGED}p{{{w}\\linewidth}}" for w in (0.42, 0.22, 0.22))
+    return Table("hyperparameters", caption, header, rows, frame, align="llll",
+                 latex_align="l" + width, size="\\footnotesize")  # fmt: skip
+
+
+# --------------------------------------------------------------------------- compute cost
+
+
+def read_benchmark(path: Path) -> tuple[float, float]:
+    """``(cpu_seconds, wall_seconds)`` of one Snakemake benchmark file; NaN if absent."""
+    from recrepro.bench import read_benchmark as read_tsv
+
+    if not path.is_file():
+        return math.nan, math.nan
+    frame = read_tsv(path)
+    return float(frame["cpu_time"].sum()), float(frame["s"].sum())
+
+
+def cost_frame(run_metrics: list[str], tuning_files: list[str]) -> pd.DataFrame:
+    """Per model: CPU and wall seconds of its runs and of its tuning, from the benchmark files."""
+    rows = []
+    for path in run_metrics:
+        cpu, wall = read_benchmark(benchmark_path(path))
+        rows.append((parse_run_path(path).model, "runs", cpu, wall))
+    for path in tuning_files:
+        cpu, wall = read_benchmark(benchmark_path(path))
+        rows.append((Path(path).stem, "tuning", cpu, wall))
+    frame = pd.DataFrame(rows, columns=["model", "step", "cpu_seconds", "wall_seconds"])
+    if frame.empty:
+        columns = ["model", "runs_cpu_seconds", "tuning_cpu_seconds", "runs_wall_seconds"]
+        return pd.DataFrame(columns=[*columns, "total_cpu_seconds"], dtype=float)
+    wide = frame.pivot_table(
+        index="model", columns="step", values=["cpu_seconds", "wall_seconds"], aggfunc="sum"
+    )
+    wide.columns = [f"{step}_{what}" for what, step in wide.columns]
+    for column in ("runs_cpu_seconds", "tuning_cpu_seconds", "runs_wall_seconds"):
+        if column not in wide:
+            wide[column] = 0.0
+    wide = wide.fillna(0.0)
+    wide["total_cpu_seconds"] = wide["runs_cpu_seconds"] + wide["tuning_cpu_seconds"]
+    return wide.reset_index()
+
+
+@table("compute_cost", section="cost", inputs=("run_metrics", "tuning_files"))
+def compute_cost(ctx: Context) -> Table:
+    frame = cost_frame(ctx.paths("run_metrics"), ctx.paths("tuning_files"))
+    order = ModelStyles(ctx.cfg.models).order(frame["model"])
+    frame = frame.set_index("model").loc[order].reset_index()
+    total = frame["total_cpu_seconds"].sum()
+    frame["share"] = frame["total_cpu_seconds"] / total if total > 0 else math.nan
+    rows = [
+        [Cell(r.model), Cell(format_number(r.runs_cpu_seconds, 1)),
+         Cell(format_number(r.tuning_cpu_seconds, 1)), Cell(format_number(r.total_cpu_seconds, 1)),
+         Cell(f"{100 * r.share:.1f}" if math.isfinite(r.share) else "")]
+        for r in frame.itertuples(index=False)
+    ]  # fmt: skip
+    rows.append([Cell("total"), Cell(format_number(frame["runs_cpu_seconds"].sum(), 1)),
+                 Cell(format_number(frame["tuning_cpu_seconds"].sum(), 1)),
+                 Cell(format_number(total, 1)), Cell("100.0")])  # fmt: skip
+    top = frame.sort_values("total_cpu_seconds", ascending=False).head(1)
+    takeaway = (
+        f" {top['model'].iloc[0]} is the most expensive model ({100 * top['share'].iloc[0]:.0f}% "
+        "of the CPU time)."
+        if len(top) and total > 0
+        else ""
+    )
+    caption = (
+        f"Compute cost: CPU seconds (user + system, from the Snakemake benchmark files) of every "
+        f"run of each model (all protocols, settings and seeds, training and evaluation) and of "
+        f"its tuning.{takeaway}"
+    )
+    header = ["Model", "Runs (CPU s)", "Tuning (CPU s)", "Total (CPU s)", "Share (%)"]
+    return Table("compute_cost", caption, header, rows, frame, align="lrrrr")
+
