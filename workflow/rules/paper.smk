@@ -33,6 +33,8 @@ FIGDATA = {
     "example_user": f"{FIGDATA_DIR}/example_user.csv",
 }
 PAPER_TARGETS = ["paper/main.pdf"]
+#: The tuning-budget table (main dataset and protocol), when the study tunes.
+BUDGET = {"budget": "results/tuning/budget.csv"} if "tuned" in config["settings"] else {}
 
 # Light steps; on a cluster they run on the submitting node (where TeX is installed), not as jobs.
 localrules:
@@ -40,6 +42,7 @@ localrules:
     make_numbers,
     make_figures,
     compile_paper,
+    collect_budgets,
 
 
 report: "../report/workflow.rst"
@@ -68,6 +71,20 @@ rule figure_data:
         "../scripts/make_figure_data.py"
 
 
+rule collect_budgets:
+    input:
+        [
+            f"results/tuning/{PAPER.dataset}/{PAPER.main_protocol}/{model}.budget.csv"
+            for model in config["models"]
+        ],
+    output:
+        "results/tuning/budget.csv",
+    log:
+        "results/logs/paper/collect_budgets.log",
+    shell:
+        "recrepro --log {log} collect-budgets --out {output} {input}"
+
+
 rule make_tables:
     input:
         references="config/reference_numbers.csv",
@@ -92,6 +109,7 @@ rule make_figures:
     input:
         **STATS_INPUTS,
         **{f"figdata_{name}": path for name, path in FIGDATA.items()},
+        **BUDGET,
     output:
         pdf=expand(f"{FIGURES_DIR}/{{name}}.pdf", name=FIGURES),
         png=[
@@ -114,6 +132,7 @@ rule make_numbers:
         references="config/reference_numbers.csv",
         provenance=run_files("provenance.json"),
         figdata_example_user=FIGDATA["example_user"],
+        **BUDGET,
         **STATS_INPUTS,
         **DATA_INPUTS,
     output:

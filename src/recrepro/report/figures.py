@@ -41,6 +41,7 @@ FIGURES = (
     "example_pie",
     "example_polygon",
     "example_columns",
+    "tuning_budget",
 )
 WIDTH = 6.5  # inches: the paper's text width
 
@@ -225,6 +226,31 @@ def plot_training_curves(
             twin.plot(val.index, val.to_numpy(), color="black", linestyle="--", lw=1)
             twin.set_ylabel(extra, fontsize=6)
     fig.tight_layout()
+    return save_figure(fig, stem)
+
+
+def plot_tuning_budget(budget: pd.DataFrame | None, styles: ModelStyles, stem: str | Path) -> list[Path]:
+    """Best validation score and the incumbent's test NDCG@10 against the number of tuning
+    trials (log2 axis), one line per model (``results/tuning/budget.csv``)."""
+    if budget is None or budget.empty:
+        return _notice(stem, "No tuning-budget results (the study has no tuned setting).")
+    models = styles.order(budget["model"])
+    plt = setup_matplotlib()
+    fig, (valid_ax, test_ax) = plt.subplots(1, 2, figsize=(WIDTH, 2.8), sharex=True)
+    for model in models:
+        d, s = budget[budget["model"] == model].sort_values("trials"), styles[model]
+        style = {"color": s.colour, "marker": s.marker, "linestyle": s.linestyle, "markersize": 3, "lw": 1}
+        if (d["metric"] == "ndcg@10").all():  # rating models are selected on RMSE
+            valid_ax.plot(d["trials"], d["valid_score"], **style)
+        test_ax.plot(d["trials"], d["test_ndcg@10"], **style)
+    ticks = sorted(int(t) for t in budget["trials"].unique())
+    for ax, title in ((valid_ax, "best validation NDCG@10"), (test_ax, "test NDCG@10 of the incumbent")):
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(ticks, labels=[str(t) for t in ticks])
+        ax.set_xlabel("tuning trials")
+        ax.set_title(title)
+    fig.tight_layout()
+    _legend(fig, styles, models)
     return save_figure(fig, stem)
 
 
@@ -548,6 +574,7 @@ def write_figures(
     popularity: pd.DataFrame,
     example: pd.DataFrame,
     outdir: str | os.PathLike,
+    budget: pd.DataFrame | None = None,
 ) -> list[Path]:
     """Write every figure of :data:`FIGURES` into ``outdir``."""
     out = Path(outdir)
@@ -579,4 +606,5 @@ def write_figures(
         *plot_example_pie(example, picks["pie"], user, out / "example_pie"),
         *plot_example_polygon(example, picks["polygon"], user, styles, out / "example_polygon"),
         *plot_example_columns(example, picks["column"], user, styles, out / "example_columns"),
+        *plot_tuning_budget(budget, styles, out / "tuning_budget"),
     ]

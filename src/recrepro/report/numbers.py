@@ -224,6 +224,36 @@ def reproduction_numbers(frame: pd.DataFrame) -> dict[str, str]:
     }
 
 
+def budget_numbers(budget: pd.DataFrame | None) -> dict[str, str]:
+    """Tuning-budget sensitivity (``results/tuning/budget.csv``): per model, the change of the
+    incumbent's test NDCG@10 from 1 trial to the full budget, and over the last doubling."""
+    names = ("BudgetTrials", "BudgetNumModels", "BudgetModelsImproved", "BudgetMedianGain",
+             "BudgetLastDoublingGain")  # fmt: skip
+    out = dict.fromkeys(names, NA) | {"BudgetSentence": ""}
+    if budget is None or budget.empty:
+        return out
+    test = budget.pivot_table(index="model", columns="trials", values="test_ndcg@10").dropna()
+    if test.empty or len(test.columns) < 2:
+        return out
+    first, last = test.columns.min(), test.columns.max()
+    half = max((t for t in test.columns if t < last), default=first)
+    gain, tail = test[last] - test[first], test[last] - test[half]
+    out.update(
+        BudgetTrials=str(int(last)),
+        BudgetNumModels=str(len(test)),
+        BudgetModelsImproved=str(int((gain > 0).sum())),
+        BudgetMedianGain=_num(float(gain.median())),
+        BudgetLastDoublingGain=_num(float(tail.median())),
+    )
+    out["BudgetSentence"] = (
+        f"From 1 to {int(last)} tuning trials the incumbent's test NDCG@10 rises for "
+        f"{out['BudgetModelsImproved']} of {len(test)} models (median change {out['BudgetMedianGain']}); "
+        f"the last doubling, from {int(half)} to {int(last)} trials, changes it by a median of "
+        f"{out['BudgetLastDoublingGain']}."
+    )
+    return out
+
+
 def example_numbers(picks: Mapping[str, str | None]) -> dict[str, str]:
     names = {"pie": "PieModel", "polygon": "PolygonModel", "column": "ColumnModel"}
     return {names[kind]: _model(model or "") for kind, model in picks.items()}
@@ -318,6 +348,7 @@ def collect_numbers(
     provenance: Sequence[Mapping[str, Any]],
     picks: Mapping[str, str | None],
     n_runs: int,
+    budget: pd.DataFrame | None = None,
 ) -> dict[str, str]:
     """Every macro of ``numbers.tex``."""
     macros: dict[str, str] = {}
@@ -328,6 +359,7 @@ def collect_numbers(
         training_numbers(data.summary, cfg.dataset),
         reproduction_numbers(reproduction),
         example_numbers(picks),
+        budget_numbers(budget),
         software_versions(provenance),
     ):
         macros.update(group)

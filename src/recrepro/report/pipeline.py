@@ -103,6 +103,7 @@ def make_figures(
         popularity=frames["popularity"],
         example=frames["example_user"],
         outdir=outdir,
+        budget=pd.read_csv(inputs["budget"]) if "budget" in inputs else None,
     )
     LOG.info("wrote %d figure files to %s", len(written), outdir)
     return written
@@ -123,6 +124,7 @@ def make_numbers(inputs: Mapping[str, Any], config: Mapping[str, Any], output: P
         provenance=numbers.read_provenance(provenance_paths),
         picks=figures.example_models(example, cfg, figures.model_preference(data, cfg)),
         n_runs=len(provenance_paths),
+        budget=pd.read_csv(inputs["budget"]) if "budget" in inputs else None,
     )
     numbers.write_numbers(output, macros)
     LOG.info("wrote %d macros to %s", len(macros), output)
