@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from recrepro.data.interactions import Interactions
 from recrepro.errors import ConfigError
@@ -40,18 +41,19 @@ class ImplicitRecommender(Recommender):
                 f"model '{self.name}': need iterations >= 1, factors >= 1 and validate_every >= 0, "
                 f"got {self.params['iterations']}, {self.params['factors']}, {every}"
             )
-        self.model_ = self.library_model(
-            **{name: self.params[name] for name in self.library_params},
-            num_threads=1,
-            random_state=int(rng.integers(2**31 - 1)),
-        )
         validate = validation_callback(self, train, valid) if every else None
 
         def after_iteration(iteration: int, *_: Any) -> None:
             if validate is not None and (iteration + 1) % every == 0:
                 self.log_epoch(**validate())
 
-        self.model_.fit(train.matrix(), show_progress=False, callback=after_iteration)
+        with threadpool_limits(1, "blas"):  # one thread, as the library recommends
+            self.model_ = self.library_model(
+                **{name: self.params[name] for name in self.library_params},
+                num_threads=1,
+                random_state=int(rng.integers(2**31 - 1)),
+            )
+            self.model_.fit(train.matrix(), show_progress=False, callback=after_iteration)
         return self
 
     def score(self, users: np.ndarray) -> np.ndarray:
@@ -65,9 +67,10 @@ class IALS(ImplicitRecommender):
 
     Minimises ``sum_ui c_ui (p_ui - x_u.y_i)^2 + regularization (|X|^2 + |Y|^2)`` with
     ``p_ui = 1`` for a training interaction, else 0, and confidence ``c_ui = alpha`` for an
-    interaction, else 1 (the library's weighting), by alternating exact least-squares solves (Cholesky, ``use_cg=False``):
-    users first, then items, ``iterations`` times. Hyperparameters (library defaults): ``factors``
-    100, ``regularization`` 0.01, ``alpha`` 1.0, ``iterations`` 15, ``validate_every`` 1.
+    interaction, else 1 (the library's weighting), by alternating exact least-squares solves
+    (Cholesky, ``use_cg=False``): users first, then items, ``iterations`` times.
+    Hyperparameters (library defaults): ``factors`` 100, ``regularization`` 0.01, ``alpha`` 1.0,
+    ``iterations`` 15, ``validate_every`` 1.
     """
 
     source = "Hu et al. 2008 (ICDM); implicit library"
