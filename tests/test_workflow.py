@@ -147,6 +147,38 @@ def test_cluster_profile_dry_runs_the_whole_dag(tmp_path: Path, shared_data_dir:
     assert not (workdir / "results").exists()
 
 
+def _job_inputs(dry_run_output: str, rule: str) -> list[list[str]]:
+    """The input files of every ``rule`` job in a dry run's job listing."""
+    jobs = []
+    for block in dry_run_output.split("\nrule ")[1:]:
+        name, _, body = block.partition(":")
+        if name.strip() == rule:
+            line = next((x for x in body.splitlines() if x.strip().startswith("input:")), "input:")
+            jobs.append([f.strip() for f in line.split("input:", 1)[1].split(",") if f.strip()])
+    return jobs
+
+
+def test_tuning_never_reads_a_test_part_and_the_budget_rule_runs_after_it(
+    tmp_path: Path, shared_data_dir: str
+) -> None:
+    """Model selection (tune_model) has no test file among its inputs; only the tuning-budget
+    rule, downstream of the tuning record, reads the first seed's test part."""
+    workdir = workflow_copy(tmp_path)
+    proc = run_snakemake(workdir, "-n", "--configfile", "config/smoke.yaml", data_dir=shared_data_dir)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = proc.stdout + proc.stderr
+    tune = _job_inputs(out, "tune_model")
+    assert len(tune) == 2 * 5  # protocols x models, random and popularity included
+    for inputs in tune:
+        assert not [f for f in inputs if "test" in Path(f).name], inputs
+        assert all("/seed1/" in f for f in inputs if "splits" in f), inputs
+    budget = _job_inputs(out, "tuning_budget")
+    assert len(budget) == 5  # the paper's dataset and main protocol
+    for inputs in budget:
+        assert any(f.endswith("seed1/test.parquet") for f in inputs)
+        assert any(f.startswith("results/tuning/") and f.endswith(".json") for f in inputs)
+
+
 KILLED_MODEL = '''
 import os, signal
 import pandas as pd
