@@ -559,3 +559,24 @@ def test_a_model_not_applicable_to_the_dataset_is_a_noted_row(tmp_path: Path) ->
     assert "delta" not in pd.read_csv(root / "results/report/history.csv")["model"].tolist()
     result = _compile(root)
     assert result.returncode == 0, result.stdout[-3000:]
+
+
+def test_tuning_budget_numbers_and_figure(tmp_path: Path) -> None:
+    budget = pd.DataFrame(
+        {
+            "model": ["alpha"] * 3 + ["beta"] * 3,
+            "trials": [1, 2, 4] * 2,
+            "metric": ["ndcg@10"] * 6,
+            "valid_score": [0.11, 0.13, 0.16, 0.21, 0.21, 0.22],
+            "test_ndcg@10": [0.10, 0.12, 0.15, 0.20, 0.20, 0.19],
+        }
+    )
+    macros = numbers.budget_numbers(budget)
+    assert macros["BudgetTrials"] == "4" and macros["BudgetNumModels"] == "2"
+    assert macros["BudgetModelsImproved"] == "1"  # alpha +0.05, beta -0.01
+    assert macros["BudgetMedianGain"] == "0.020" and macros["BudgetLastDoublingGain"] == "0.010"
+    assert "rises for 1 of 2 models" in macros["BudgetSentence"] and "from 2 to 4" in macros["BudgetSentence"]
+    assert numbers.budget_numbers(None)["BudgetSentence"] == ""
+    written = figures.plot_tuning_budget(budget, ModelStyles(["alpha", "beta"]), tmp_path / "budget")
+    assert {p.suffix for p in written} == {".pdf", ".png"} and all(p.stat().st_size > 1000 for p in written)
+    assert figures.plot_tuning_budget(None, ModelStyles([]), tmp_path / "none")[0].stat().st_size > 0
