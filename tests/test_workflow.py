@@ -105,7 +105,8 @@ def test_a_model_added_as_readme_says_appears_in_the_summary(tmp_path: Path, sha
     extra.mkdir()
     (extra / "my_model.py").write_text(_readme_example_model())
     config = yaml.safe_load((ROOT / "config" / "smoke.yaml").read_text())
-    config.update(protocols=["random"], seeds=[1], models={"popularity": {}, "my_model": {"alpha": 2.0}})
+    config.update(protocols=["random"], seeds=[1], settings=["faithful"])
+    config.update(models={"popularity": {}, "my_model": {"alpha": 2.0}})
     (workdir / "config" / "mine.yaml").write_text(yaml.safe_dump(config))
     proc = run_snakemake(
         workdir, "results/summary.csv", "--configfile", "config/mine.yaml",
@@ -123,7 +124,8 @@ def test_a_model_too_big_for_the_data_is_skipped_with_a_note(tmp_path: Path, sha
     """EASE limited to 100 items refuses ML-100K: the study still finishes, through the paper."""
     workdir = workflow_copy(tmp_path / "work")
     config = yaml.safe_load((ROOT / "config" / "smoke.yaml").read_text())
-    config.update(protocols=["random"], seeds=[1], models={"popularity": {}, "ease": {"max_items": 100}})
+    config.update(protocols=["random"], seeds=[1], settings=["faithful"])
+    config.update(models={"popularity": {}, "ease": {"max_items": 100}})
     (workdir / "config" / "mine.yaml").write_text(yaml.safe_dump(config))
     proc = run_snakemake(workdir, "--configfile", "config/mine.yaml", data_dir=shared_data_dir)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -205,7 +207,8 @@ def test_a_killed_job_leaves_no_result_and_a_rerun_resumes(tmp_path: Path, share
     extra.mkdir()
     (extra / "fragile.py").write_text(KILLED_MODEL)
     config = yaml.safe_load((ROOT / "config" / "smoke.yaml").read_text())
-    config.update(protocols=["random"], seeds=[1], models={"popularity": {}, "fragile": {}})
+    config.update(protocols=["random"], seeds=[1], settings=["faithful"])
+    config.update(models={"popularity": {}, "fragile": {}})
     (workdir / "config" / "mine.yaml").write_text(yaml.safe_dump(config))
     args = ("results/summary.csv", "--configfile", "config/mine.yaml")
     killed = run_snakemake(

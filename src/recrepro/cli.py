@@ -74,7 +74,7 @@ def cmd_tune(args: argparse.Namespace) -> None:
         trials=args.trials, metric=args.metric, seed=args.seed, data_dir=args.data,
         split_dir=args.split, out=args.out,
     )  # fmt: skip
-    logging.info("best %s = %.4f with %s", args.metric, record["score"], record["params"])
+    logging.info("best %s = %s with %s", args.metric, record["score"], record["params"])
 
 
 def cmd_tuning_budget(args: argparse.Namespace) -> None:
