@@ -70,7 +70,7 @@ class IALS(ImplicitRecommender):
     interaction, else 1 (the library's weighting), by alternating exact least-squares solves
     (Cholesky, ``use_cg=False``): users first, then items, ``iterations`` times.
     Hyperparameters (library defaults): ``factors`` 100, ``regularization`` 0.01, ``alpha`` 1.0,
-    ``iterations`` 15, ``validate_every`` 1.
+    ``iterations`` 15; ``validate_every`` 3 (five validations, about 0.1 CPU-s each on ML-100K).
     """
 
     source = "Hu et al. 2008 (ICDM); implicit library"
@@ -79,7 +79,7 @@ class IALS(ImplicitRecommender):
         "regularization": 0.01,
         "alpha": 1.0,
         "iterations": 15,
-        "validate_every": 1,
+        "validate_every": 3,
     }
     library_params = ("factors", "regularization", "alpha", "iterations")
 
@@ -96,7 +96,7 @@ class BPR(ImplicitRecommender):
     SGD on ``-log sigmoid(x_u.(y_i - y_j))`` plus L2 ``regularization`` over (user, positive,
     sampled negative) triples, one pass over the training interactions per iteration; the item
     factors carry a bias column. Hyperparameters (library defaults): ``factors`` 100,
-    ``learning_rate`` 0.01, ``regularization`` 0.01, ``iterations`` 100, ``validate_every`` 10.
+    ``learning_rate`` 0.01, ``regularization`` 0.01, ``iterations`` 100; ``validate_every`` 20.
     """
 
     source = "Rendle et al. 2009 (UAI); implicit library"
@@ -105,7 +105,7 @@ class BPR(ImplicitRecommender):
         "learning_rate": 0.01,
         "regularization": 0.01,
         "iterations": 100,
-        "validate_every": 10,
+        "validate_every": 20,
     }
     library_params = ("factors", "learning_rate", "regularization", "iterations")
 
