@@ -252,8 +252,10 @@ def tune(
             study.tell(trial, state=TrialState.PRUNED if state == PRUNED else TrialState.FAIL)
         overrides = {k: v for k, v in params.items() if v != faithful[k]}
         results.append({**outcome, "trial": i, "overrides": overrides, "params": params})
-        log.info("trial %d %s: %s, %s = %s, %d epochs, %.1f CPU-s", i, overrides or "(faithful)", state,
-                 metric, outcome["score"], len(outcome["intermediate"]), outcome["cpu_seconds"])  # fmt: skip
+        log.info(
+            "trial %d %s: %s, %s = %s, %d values reported, %.1f CPU-s", i, overrides or "(faithful)",
+            state, metric, outcome["score"], len(outcome["intermediate"]), outcome["cpu_seconds"],
+        )  # fmt: skip
     record = {
         "dataset": dataset, "protocol": protocol, "model": model, "metric": metric,
         "higher_is_better": sign > 0, "budget": trials, "seed": seed,
