@@ -16,11 +16,11 @@ def test_implicit_models_are_registered() -> None:
 
 def test_ials_item_factors_solve_the_weighted_least_squares_given_the_user_factors() -> None:
     # Items are solved last in every iteration: y_i = (X^T C_i X + reg I)^-1 X^T C_i p_i with
-    # confidence alpha on an interaction and 1 elsewhere (exact solves, use_cg=False).
+    # confidence alpha on an interaction and 1 elsewhere (exact solves with use_cg=False).
     pairs = [(0, 0), (0, 1), (1, 1), (1, 2), (2, 0), (2, 2), (2, 3), (3, 3), (3, 1)]
     train = tiny(pairs, n_users=4, n_items=4)
     reg, alpha = 0.1, 3.0
-    model = fit("ials", train, factors=2, regularization=reg, alpha=alpha, iterations=5)
+    model = fit("ials", train, factors=2, regularization=reg, alpha=alpha, iterations=5, use_cg=False)
     x = model.model_.user_factors.astype(np.float64)
     y = model.model_.item_factors.astype(np.float64)
     p = train.matrix().toarray().astype(np.float64)

@@ -67,10 +67,12 @@ class IALS(ImplicitRecommender):
 
     Minimises ``sum_ui c_ui (p_ui - x_u.y_i)^2 + regularization (|X|^2 + |Y|^2)`` with
     ``p_ui = 1`` for a training interaction, else 0, and confidence ``c_ui = alpha`` for an
-    interaction, else 1 (the library's weighting), by alternating exact least-squares solves
-    (Cholesky, ``use_cg=False``): users first, then items, ``iterations`` times.
-    Hyperparameters (library defaults): ``factors`` 100, ``regularization`` 0.01, ``alpha`` 1.0,
-    ``iterations`` 15; ``validate_every`` 3 (five validations, about 0.1 CPU-s each on ML-100K).
+    interaction, else 1 (the library's weighting), by alternating least-squares solves: users
+    first, then items, ``iterations`` times. Hyperparameters (library defaults): ``factors`` 100,
+    ``regularization`` 0.01, ``alpha`` 1.0, ``iterations`` 15, ``use_cg`` True (three
+    conjugate-gradient steps per solve, about 10x faster than the exact Cholesky solve that
+    ``use_cg: false`` gives); ``validate_every`` 3 (five validations, about 0.1 CPU-s each on
+    ML-100K).
     """
 
     source = "Hu et al. 2008 (ICDM); implicit library"
@@ -79,14 +81,15 @@ class IALS(ImplicitRecommender):
         "regularization": 0.01,
         "alpha": 1.0,
         "iterations": 15,
+        "use_cg": True,
         "validate_every": 3,
     }
-    library_params = ("factors", "regularization", "alpha", "iterations")
+    library_params = ("factors", "regularization", "alpha", "iterations", "use_cg")
 
     def library_model(self, **kwargs: Any) -> Any:
         from implicit.cpu.als import AlternatingLeastSquares
 
-        return AlternatingLeastSquares(use_cg=False, **kwargs)
+        return AlternatingLeastSquares(**kwargs)
 
 
 @register("bpr")
