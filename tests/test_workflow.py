@@ -3,6 +3,7 @@ plus config errors that must stop the workflow before any job runs."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -29,13 +30,24 @@ def test_smoke_dag_produces_a_summary_of_every_model(smoke_run: Path) -> None:
     assert set(summary["model"]) == set(config["models"])
     assert set(summary["protocol"]) == set(config["protocols"])
     assert (summary["n_seeds"] == len(config["seeds"])).all()
-    ndcg = summary[(summary.metric == "ndcg@10") & (summary.protocol == "random")].set_index("model")
+    assert set(summary["setting"]) == {"faithful", "tuned"}
+    faithful = summary[summary.setting == "faithful"]
+    ndcg = faithful[(faithful.metric == "ndcg@10") & (faithful.protocol == "random")].set_index("model")
     assert ndcg.loc["popularity", "mean"] > 5 * ndcg.loc["random", "mean"]
     assert ndcg.loc["ease", "mean"] > ndcg.loc["popularity", "mean"]
     assert "rmse" in set(summary[summary.model == "biased_mf"]["metric"])
     for run in (smoke_run / "results" / "runs").glob("*/*/*/*/seed*"):
         assert (run / "metrics.json").is_file() and (run / "per_user.parquet").is_file()
     assert list((smoke_run / "results" / "benchmarks").rglob("*.tsv"))
+    # The search (2 trials, trial 0 faithful) and the budget table computed after it.
+    record = json.loads((smoke_run / "results/tuning/ml-100k/random/two_tower.json").read_text())
+    assert [t["trial"] for t in record["trials"]] == [0, 1] and record["trials"][0]["overrides"] == {}
+    budget = pd.read_csv(smoke_run / "results" / "tuning" / "budget.csv")
+    assert set(budget["model"]) == set(config["models"]) and set(budget["trials"]) == {1, 2}
+    final = budget[(budget.model == "two_tower") & (budget.trials == 2)].iloc[0]
+    run_dir = smoke_run / "results/runs/ml-100k/random/two_tower/tuned/seed1"
+    run = json.loads((run_dir / "metrics.json").read_text())
+    assert final["test_ndcg@10"] == pytest.approx(run["metrics"]["ndcg@10"], abs=1e-12)
 
 
 @pytest.mark.slow

@@ -246,11 +246,15 @@ def budget_numbers(budget: pd.DataFrame | None) -> dict[str, str]:
         BudgetLastDoublingGain=_num(float(tail.median())),
     )
     out["BudgetSentence"] = (
-        f"From 1 to {int(last)} tuning trials the incumbent's test NDCG@10 rises for "
-        f"{out['BudgetModelsImproved']} of {len(test)} models (median change {out['BudgetMedianGain']}); "
-        f"the last doubling, from {int(half)} to {int(last)} trials, changes it by a median of "
-        f"{out['BudgetLastDoublingGain']}."
+        f"From {int(first)} to {int(last)} tuning trials the incumbent's test NDCG@10 rises for "
+        f"{out['BudgetModelsImproved']} of {len(test)} models (median change {out['BudgetMedianGain']})"
     )
+    if half > first:
+        out["BudgetSentence"] += (
+            f"; the last doubling, from {int(half)} to {int(last)} trials, changes it by a median of "
+            f"{out['BudgetLastDoublingGain']}"
+        )
+    out["BudgetSentence"] += "."
     return out
 
 
