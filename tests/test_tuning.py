@@ -222,3 +222,11 @@ def test_budget_table_fits_distinct_incumbents_like_the_first_seeds_tuned_run(tm
     reused = budget_table({**record, "best_trial": 2}, [4], first_seed=1, data_dir=data, split_dir=split,
                           final_run=final)  # fmt: skip
     assert reused["test_ndcg@10"].tolist() == [0.123]
+
+
+def test_epoch_callback_is_called_after_each_epochs_history_row(synthetic_split) -> None:
+    model = build_model("biased_mf", {"factors": 4, "epochs": 3, "patience": 0})
+    seen = []
+    model.epoch_callback = lambda epoch, values: seen.append((epoch, len(model.history), sorted(values)))
+    model.fit(synthetic_split.train, synthetic_split.valid, np.random.default_rng(0))
+    assert seen == [(e, e, ["loss", "val_rmse"]) for e in (1, 2, 3)]
