@@ -769,3 +769,22 @@ def test_relevance_sentence_reads_the_catalogue_variant(data: ReportData) -> Non
     text = numbers._relevance_sentence(ReportData(**frames), CFG)
     assert text.startswith("With only ratings of at least 4 relevant, gamma has the best")
     assert "rho = -0.50" in text  # (gamma, alpha, beta) against (alpha, beta, gamma)
+def test_tuning_budget_numbers_and_figure(tmp_path: Path) -> None:
+    budget = pd.DataFrame(
+        {
+            "model": ["alpha"] * 3 + ["beta"] * 3,
+            "trials": [1, 2, 4] * 2,
+            "metric": ["ndcg@10"] * 6,
+            "valid_score": [0.11, 0.13, 0.16, 0.21, 0.21, 0.22],
+            "test_ndcg@10": [0.10, 0.12, 0.15, 0.20, 0.20, 0.19],
+        }
+    )
+    macros = numbers.budget_numbers(budget)
+    assert macros["BudgetTrials"] == "4" and macros["BudgetNumModels"] == "2"
+    assert macros["BudgetModelsImproved"] == "1"  # alpha +0.05, beta -0.01
+    assert macros["BudgetMedianGain"] == "0.020" and macros["BudgetLastDoublingGain"] == "0.010"
+    assert "rises for 1 of 2 models" in macros["BudgetSentence"] and "from 2 to 4" in macros["BudgetSentence"]
+    assert numbers.budget_numbers(None)["BudgetSentence"] == ""
+    written = figures.plot_tuning_budget(budget, ModelStyles(["alpha", "beta"]), tmp_path / "budget")
+    assert {p.suffix for p in written} == {".pdf", ".png"} and all(p.stat().st_size > 1000 for p in written)
+    assert figures.plot_tuning_budget(None, ModelStyles([]), tmp_path / "none")[0].stat().st_size > 0

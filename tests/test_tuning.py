@@ -1,4 +1,5 @@
-"""The shared hyperparameter search: seeded, faithful first, validation only."""
+"""The shared hyperparameter search (Optuna): seeded, faithful first, pruned, validation only;
+and the tuning-budget table computed after it."""
 
 from __future__ import annotations
 
@@ -7,23 +8,21 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from recrepro.evaluation.evaluate import validation_score
+from recrepro.config import check_config, load_yaml
+from recrepro.errors import ConfigError
+from recrepro.evaluation.evaluate import evaluate, validation_score
 from recrepro.models import build_model
-from recrepro.tuning import candidates, tune
+from recrepro.runner import run_seed
+from recrepro.runs import RunKey
+from recrepro.tuning import search_space, tune
+from recrepro.tuning_budget import budget_table, incumbents
+
+TIMING = ("fit_seconds", "cpu_seconds")
 
 
-def test_candidates_start_with_faithful_and_are_seeded() -> None:
-    space = {"a": [1, 2, 3], "b": [0.1, 0.2]}
-    first = candidates(space, 4, np.random.default_rng(5))
-    again = candidates(space, 4, np.random.default_rng(5))
-    assert first == again and first[0] == {} and len(first) == 4
-    assert len({json.dumps(c, sort_keys=True) for c in first}) == 4  # no repeats
-    assert len(candidates(space, 50, np.random.default_rng(0))) == 1 + 6  # whole grid
-    assert candidates({}, 8, np.random.default_rng(0)) == [{}]
-
-
-def _write_split(tmp_path: Path, synthetic_split) -> tuple[Path, Path]:
+def _write_split(tmp_path: Path, synthetic_split, test: pd.DataFrame | None = None) -> tuple[Path, Path]:
     data, split = tmp_path / "data", tmp_path / "split"
     data.mkdir()
     split.mkdir()
@@ -32,26 +31,153 @@ def _write_split(tmp_path: Path, synthetic_split) -> tuple[Path, Path]:
     cat.items.to_parquet(data / "items.parquet")
     synthetic_split.train.to_frame().to_parquet(split / "train.parquet")
     synthetic_split.valid.to_frame().to_parquet(split / "valid.parquet")
+    if test is not None:
+        test.to_parquet(split / "test.parquet")
     return data, split
 
 
+def _tune(tmp_path: Path, split_dirs, model: str, space: dict, trials: int, name: str = "t.json", **kw):
+    data, split = split_dirs
+    return tune("synthetic", "random", model, kw.pop("base", {}), space, trials=trials,
+                metric=kw.pop("metric", "ndcg@10"), seed=kw.pop("seed", 0), data_dir=data,
+                split_dir=split, out=tmp_path / name)  # fmt: skip
+
+
+def _without_timing(record: dict) -> dict:
+    return {**record, "trials": [{k: v for k, v in t.items() if k not in TIMING} for t in record["trials"]]}
+
+
+# -- search spaces ------------------------------------------------------------------------------
+def test_space_parses_lists_ranges_and_fixed_values_and_always_holds_the_faithful_point() -> None:
+    faithful = {"lr": 0.5, "dim": 32, "opt": "adagrad", "units": [32], "patience": 0, "l2": 0.0}
+    space = {"lr": {"low": 0.001, "high": 0.1, "log": True}, "dim": {"low": 8, "high": 16},
+             "opt": ["adam"], "units": [[16], [32]], "patience": 2, "l2": [0.0, 1e-5]}  # fmt: skip
+    dims = {d.name: d for d in search_space("m", space, faithful)}
+    assert (dims["lr"].low, dims["lr"].high, dims["lr"].log, dims["lr"].integer) == (0.001, 0.5, True, False)
+    assert (dims["dim"].low, dims["dim"].high, dims["dim"].integer) == (8, 32, True)
+    assert dims["opt"].choices == ("adam", "adagrad") and dims["units"].choices == ([16], [32])
+    assert dims["l2"].choices == (0.0, 1e-5)
+    assert dims["patience"].fixed == 2 and not dims["patience"].searched
+
+
+@pytest.mark.parametrize(
+    ("space", "message"),
+    [
+        ({"nope": [1]}, "'nope': unknown hyperparameter"),
+        ({"l2": {"low": 1e-6, "high": 1e-2, "log": True}}, "use a list such as"),
+        ({"lr": {"low": 1.0, "high": 0.1}}, "low=1.0 is above high=0.1"),
+        ({"dim": {"low": 8, "high": 64}, "lr": [0.1]}, None),
+    ],
+)
+def test_space_errors_name_the_model_and_the_fix(space: dict, message: str | None) -> None:
+    faithful = {"lr": 0.5, "dim": 32, "l2": 0.0}
+    if message is None:
+        assert len(search_space("m", space, faithful)) == 2
+        return
+    with pytest.raises(ConfigError, match=message) as err:
+        search_space("m", space, faithful)
+    assert "tuning space of 'm'" in str(err.value) and "\n" not in str(err.value)
+
+
+def _config(**tuning) -> dict:
+    config = load_yaml(Path(__file__).resolve().parents[1] / "config" / "smoke.yaml")
+    config["tuning"] = {**config["tuning"], **tuning}
+    return config
+
+
+def test_a_tuned_model_without_a_space_stops_the_config_check_with_one_line() -> None:
+    spaces = dict(_config()["tuning"]["spaces"])
+    del spaces["ease"]
+    with pytest.raises(ConfigError) as err:
+        check_config(_config(spaces=spaces))
+    text = str(err.value)
+    assert "model 'ease' has hyperparameters" in text and "add tuning.spaces.ease" in text
+    assert "\n" not in text
+    # Without the tuned setting no space is needed; random and popularity never need one.
+    checked = check_config({**_config(spaces=spaces), "settings": ["faithful"]})
+    assert checked["tuning"]["trials"] == 2 and "random" not in checked["tuning"]["spaces"]
+    assert check_config(_config())["tuning"]["metrics"] == {"biased_mf": "rmse", "rating_nn": "rmse"}
+
+
+def test_schema_defaults_give_every_model_sixteen_trials() -> None:
+    config = _config()
+    del config["tuning"]
+    config["settings"] = ["faithful"]
+    tuning = check_config(config)["tuning"]
+    assert tuning["trials"] == 16 and tuning["budgets"] == [1, 2, 4, 8, 16] and tuning["spaces"] == {}
+
+
+# -- the search ---------------------------------------------------------------------------------
+def test_same_config_gives_the_same_trials_and_winner_and_trial_0_is_faithful(tmp_path, synthetic_split):
+    dirs = _write_split(tmp_path, synthetic_split)
+    space = {"neighbors": {"low": 5, "high": 100, "log": True}, "shrink": {"low": 0.0, "high": 50.0}}
+    first = _tune(tmp_path, dirs, "itemknn", space, 6, "a.json")
+    again = _tune(tmp_path, dirs, "itemknn", space, 6, "b.json")
+    assert _without_timing(first) == _without_timing(again)
+    other = _tune(tmp_path, dirs, "itemknn", space, 6, "c.json", seed=1)
+    assert [t["params"] for t in other["trials"]] != [t["params"] for t in first["trials"]]
+    faithful = build_model("itemknn")
+    assert first["trials"][0]["params"] == faithful.params and first["trials"][0]["overrides"] == {}
+    faithful.fit(synthetic_split.train, synthetic_split.valid, np.random.default_rng(0))
+    score = validation_score(faithful, synthetic_split.train, synthetic_split.valid)
+    assert first["trials"][0]["score"] == score
+    assert len({json.dumps(t["params"]) for t in first["trials"]}) == 6
+    complete = [t for t in first["trials"] if t["state"] == "complete"]
+    assert first["score"] == max(t["score"] for t in complete)
+    assert first["params"] == first["trials"][first["best_trial"]]["params"]
+    assert json.loads((tmp_path / "a.json").read_text())["params"] == first["params"]
+
+
 def test_tune_picks_the_best_validation_score_and_never_reads_test(tmp_path: Path, synthetic_split) -> None:
-    data, split = _write_split(tmp_path, synthetic_split)
-    # A poisoned test part: tuning must not depend on it.
-    poisoned = synthetic_split.test.to_frame().assign(rating=-99.0)
-    poisoned.to_parquet(split / "test.parquet")
-    space = {"l2": [1.0, 50.0, 5000.0]}
-    record = tune("synthetic", "random", "ease", {}, space, trials=4, metric="ndcg@10", seed=0,
-                  data_dir=data, split_dir=split, out=tmp_path / "best.json")  # fmt: skip
+    poisoned = synthetic_split.test.to_frame().assign(rating=-99.0)  # tuning must not depend on it
+    dirs = _write_split(tmp_path, synthetic_split, test=poisoned)
+    record = _tune(tmp_path, dirs, "ease", {"l2": [1.0, 50.0, 5000.0]}, 12)
     scores = {}
-    for l2 in [build_model("ease").params["l2"], *space["l2"]]:
-        model = build_model("ease", {"l2": l2})
-        model.fit(synthetic_split.train, synthetic_split.valid, np.random.default_rng(0))
+    for l2 in [500.0, 1.0, 50.0, 5000.0]:
+        model = build_model("ease", {"l2": l2}).fit(synthetic_split.train, None, np.random.default_rng(0))
         scores[l2] = validation_score(model, synthetic_split.train, synthetic_split.valid)
     assert record["params"]["l2"] == max(scores, key=scores.get)
     assert record["score"] == max(scores.values())
-    assert json.loads((tmp_path / "best.json").read_text())["params"] == record["params"]
-    assert pd.DataFrame(record["trials"])["trial"].tolist() == [0, 1, 2, 3]
+    trials = record["trials"]
+    assert [t["trial"] for t in trials] == list(range(12))
+    fitted = [t for t in trials if "duplicate_of" not in t]  # a 4-point grid is fitted 4 times
+    assert sorted(t["params"]["l2"] for t in fitted) == sorted(scores)
+    for t in trials:
+        assert t["score"] == scores[t["params"]["l2"]] and t["state"] == "complete"
+        assert t["intermediate"] == [[0, t["score"]]]  # non-iterative models report once
+
+
+def test_models_without_hyperparameters_are_fitted_once(tmp_path, synthetic_split) -> None:
+    record = _tune(tmp_path, _write_split(tmp_path, synthetic_split), "popularity", {}, 16)
+    assert len(record["trials"]) == 16 and record["space"] == {}
+    assert [t.get("duplicate_of") for t in record["trials"]] == [None] + [0] * 15
+    assert record["best_trial"] == 0
+
+
+def test_epoch_wise_pruning_stops_a_trial_with_an_absurd_learning_rate(tmp_path, synthetic_split) -> None:
+    # faithful: learning rate 0.05, 64 components, 10 epochs; the range makes every point new
+    space = {"learning_rate": [1.0e-7], "no_components": {"low": 8, "high": 64}, "epochs": 8}
+    record = _tune(tmp_path, _write_split(tmp_path, synthetic_split), "lightfm_warp", space, 12)
+    trials = record["trials"]
+    pruned = [t for t in trials if t["state"] == "pruned"]
+    assert pruned, [(t["params"]["learning_rate"], t["state"]) for t in trials]
+    for t in pruned:
+        assert t["params"]["learning_rate"] == 1.0e-7 and t["score"] is None
+        assert 2 <= len(t["intermediate"]) < 8  # stopped after the two warm-up epochs, before the end
+    good = [t for t in trials if t["params"]["learning_rate"] == 0.05 and t["state"] == "complete"]
+    assert good and record["params"]["learning_rate"] == 0.05
+    assert all(len(t["intermediate"]) == t["params"]["epochs"] for t in good)
+
+
+def test_candidates_a_model_refuses_are_recorded_not_chosen(tmp_path: Path, synthetic_split) -> None:
+    dirs = _write_split(tmp_path, synthetic_split)
+    mixed = _tune(tmp_path, dirs, "ease", {"max_items": [10, 1000]}, 6, "mixed.json", base={"max_items": 10})
+    assert mixed["params"]["max_items"] == 1000 and "status" not in mixed
+    states = {t["params"]["max_items"]: t["state"] for t in mixed["trials"]}
+    assert states == {10: "not_applicable", 1000: "complete"}
+    refused = _tune(tmp_path, dirs, "ease", {"max_items": [10]}, 3, "none.json", base={"max_items": 10})
+    assert refused["status"] == "not_applicable" and refused["score"] is None
+    assert refused["params"]["max_items"] == 10 and "more than max_items=10" in refused["reason"]
 
 
 def test_rating_models_minimise_rmse(synthetic_split) -> None:
@@ -60,13 +186,47 @@ def test_rating_models_minimise_rmse(synthetic_split) -> None:
     assert 0 < rmse < 2
 
 
-def test_candidates_a_model_refuses_are_recorded_not_chosen(tmp_path: Path, synthetic_split) -> None:
-    data, split = _write_split(tmp_path, synthetic_split)
-    args = dict(trials=3, metric="ndcg@10", seed=0, data_dir=data, split_dir=split)
-    mixed = tune("synthetic", "random", "ease", {"max_items": 10}, {"max_items": [10, 1000]},
-                 out=tmp_path / "mixed.json", **args)  # fmt: skip
-    assert mixed["params"]["max_items"] == 1000 and "status" not in mixed
-    assert [t.get("status") for t in mixed["trials"]] == ["not_applicable", "not_applicable", None]
-    refused = tune("synthetic", "random", "ease", {"max_items": 10}, {}, out=tmp_path / "none.json", **args)
-    assert refused["status"] == "not_applicable" and refused["score"] is None
-    assert refused["params"]["max_items"] == 10 and "more than max_items=10" in refused["reason"]
+# -- tuning budget (after tuning) ---------------------------------------------------------------
+def _record(scores: list[float | None], higher: bool = True) -> dict:
+    trials = [{"trial": i, "params": {"l2": float(10 ** (i % 4))}, "score": s,
+               "state": "complete" if s is not None else "pruned"} for i, s in enumerate(scores)]  # fmt: skip
+    return {"dataset": "synthetic", "protocol": "random", "model": "ease", "metric": "ndcg@10",
+            "higher_is_better": higher, "trials": trials}  # fmt: skip
+
+
+def test_incumbents_are_the_best_complete_trial_among_the_first_n() -> None:
+    record = _record([0.2, None, 0.3, 0.1, 0.3, 0.5])
+    picks = [(n, t["trial"]) for n, t in incumbents(record, [1, 2, 4, 8, 16])]
+    assert picks == [(1, 0), (2, 0), (4, 2)]  # ties keep the earlier trial; budgets > trials dropped
+    assert [(n, t["trial"]) for n, t in incumbents(record, [6])] == [(6, 5)]
+    assert [(n, t["trial"]) for n, t in incumbents({**record, "higher_is_better": False}, [6])] == [(6, 3)]
+
+
+def test_budget_table_fits_distinct_incumbents_like_the_first_seeds_tuned_run(tmp_path, synthetic_split):
+    data, split = _write_split(tmp_path, synthetic_split, test=synthetic_split.test.to_frame())
+    record = _record([0.2, 0.1, 0.3, 0.3])
+    table = budget_table(record, [1, 2, 4], first_seed=1, data_dir=data, split_dir=split)
+    assert table["incumbent_trial"].tolist() == [0, 0, 2]
+    assert table["valid_score"].tolist() == [0.2, 0.2, 0.3]
+    seen = synthetic_split.train.concat(synthetic_split.valid)
+    for trial in (0, 2):
+        model = build_model("ease", record["trials"][trial]["params"])
+        rng = np.random.default_rng(run_seed(RunKey("synthetic", "random", "ease", "tuned", 1)))
+        model.fit(synthetic_split.train, synthetic_split.valid, rng)
+        expected = evaluate(model, synthetic_split.train, synthetic_split.test, ks=[10], seen=seen)
+        row = table[table["incumbent_trial"] == trial].iloc[0]
+        assert row["test_ndcg@10"] == expected.metrics["ndcg@10"] == row["test_score"]
+    # The final incumbent's test score comes from the tuned run's metrics.json when given.
+    final = tmp_path / "metrics.json"
+    final.write_text(json.dumps({"metrics": {"ndcg@10": 0.123}}))
+    reused = budget_table({**record, "best_trial": 2}, [4], first_seed=1, data_dir=data, split_dir=split,
+                          final_run=final)  # fmt: skip
+    assert reused["test_ndcg@10"].tolist() == [0.123]
+
+
+def test_epoch_callback_is_called_after_each_epochs_history_row(synthetic_split) -> None:
+    model = build_model("biased_mf", {"factors": 4, "epochs": 3, "patience": 0})
+    seen = []
+    model.epoch_callback = lambda epoch, values: seen.append((epoch, len(model.history), sorted(values)))
+    model.fit(synthetic_split.train, synthetic_split.valid, np.random.default_rng(0))
+    assert seen == [(e, e, ["loss", "val_rmse"]) for e in (1, 2, 3)]

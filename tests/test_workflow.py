@@ -3,6 +3,7 @@ plus config errors that must stop the workflow before any job runs."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -29,13 +30,24 @@ def test_smoke_dag_produces_a_summary_of_every_model(smoke_run: Path) -> None:
     assert set(summary["model"]) == set(config["models"])
     assert set(summary["protocol"]) == set(config["protocols"])
     assert (summary["n_seeds"] == len(config["seeds"])).all()
-    ndcg = summary[(summary.metric == "ndcg@10") & (summary.protocol == "random")].set_index("model")
+    assert set(summary["setting"]) == {"faithful", "tuned"}
+    faithful = summary[summary.setting == "faithful"]
+    ndcg = faithful[(faithful.metric == "ndcg@10") & (faithful.protocol == "random")].set_index("model")
     assert ndcg.loc["popularity", "mean"] > 5 * ndcg.loc["random", "mean"]
     assert ndcg.loc["ease", "mean"] > ndcg.loc["popularity", "mean"]
     assert "rmse" in set(summary[summary.model == "biased_mf"]["metric"])
     for run in (smoke_run / "results" / "runs").glob("*/*/*/*/seed*"):
         assert (run / "metrics.json").is_file() and (run / "per_user.parquet").is_file()
     assert list((smoke_run / "results" / "benchmarks").rglob("*.tsv"))
+    # The search (2 trials, trial 0 faithful) and the budget table computed after it.
+    record = json.loads((smoke_run / "results/tuning/ml-100k/random/two_tower.json").read_text())
+    assert [t["trial"] for t in record["trials"]] == [0, 1] and record["trials"][0]["overrides"] == {}
+    budget = pd.read_csv(smoke_run / "results" / "tuning" / "budget.csv")
+    assert set(budget["model"]) == set(config["models"]) and set(budget["trials"]) == {1, 2}
+    final = budget[(budget.model == "two_tower") & (budget.trials == 2)].iloc[0]
+    run_dir = smoke_run / "results/runs/ml-100k/random/two_tower/tuned/seed1"
+    run = json.loads((run_dir / "metrics.json").read_text())
+    assert final["test_ndcg@10"] == pytest.approx(run["metrics"]["ndcg@10"], abs=1e-12)
 
 
 @pytest.mark.slow
@@ -105,7 +117,8 @@ def test_a_model_added_as_readme_says_appears_in_the_summary(tmp_path: Path, sha
     extra.mkdir()
     (extra / "my_model.py").write_text(_readme_example_model())
     config = yaml.safe_load((ROOT / "config" / "smoke.yaml").read_text())
-    config.update(protocols=["random"], seeds=[1], models={"popularity": {}, "my_model": {"alpha": 2.0}})
+    config.update(protocols=["random"], seeds=[1], settings=["faithful"])
+    config.update(models={"popularity": {}, "my_model": {"alpha": 2.0}})
     (workdir / "config" / "mine.yaml").write_text(yaml.safe_dump(config))
     proc = run_snakemake(
         workdir, "results/summary.csv", "--configfile", "config/mine.yaml",
@@ -123,7 +136,8 @@ def test_a_model_too_big_for_the_data_is_skipped_with_a_note(tmp_path: Path, sha
     """EASE limited to 100 items refuses ML-100K: the study still finishes, through the paper."""
     workdir = workflow_copy(tmp_path / "work")
     config = yaml.safe_load((ROOT / "config" / "smoke.yaml").read_text())
-    config.update(protocols=["random"], seeds=[1], models={"popularity": {}, "ease": {"max_items": 100}})
+    config.update(protocols=["random"], seeds=[1], settings=["faithful"])
+    config.update(models={"popularity": {}, "ease": {"max_items": 100}})
     (workdir / "config" / "mine.yaml").write_text(yaml.safe_dump(config))
     proc = run_snakemake(workdir, "--configfile", "config/mine.yaml", data_dir=shared_data_dir)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -145,6 +159,38 @@ def test_cluster_profile_dry_runs_the_whole_dag(tmp_path: Path, shared_data_dir:
     out = proc.stdout + proc.stderr
     assert "train_and_evaluate" in out and "This was a dry-run" in out
     assert not (workdir / "results").exists()
+
+
+def _job_inputs(dry_run_output: str, rule: str) -> list[list[str]]:
+    """The input files of every ``rule`` job in a dry run's job listing."""
+    jobs = []
+    for block in dry_run_output.split("\nrule ")[1:]:
+        name, _, body = block.partition(":")
+        if name.strip() == rule:
+            line = next((x for x in body.splitlines() if x.strip().startswith("input:")), "input:")
+            jobs.append([f.strip() for f in line.split("input:", 1)[1].split(",") if f.strip()])
+    return jobs
+
+
+def test_tuning_never_reads_a_test_part_and_the_budget_rule_runs_after_it(
+    tmp_path: Path, shared_data_dir: str
+) -> None:
+    """Model selection (tune_model) has no test file among its inputs; only the tuning-budget
+    rule, downstream of the tuning record, reads the first seed's test part."""
+    workdir = workflow_copy(tmp_path)
+    proc = run_snakemake(workdir, "-n", "--configfile", "config/smoke.yaml", data_dir=shared_data_dir)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = proc.stdout + proc.stderr
+    tune = _job_inputs(out, "tune_model")
+    assert len(tune) == 2 * 5  # protocols x models, random and popularity included
+    for inputs in tune:
+        assert not [f for f in inputs if "test" in Path(f).name], inputs
+        assert all("/seed1/" in f for f in inputs if "splits" in f), inputs
+    budget = _job_inputs(out, "tuning_budget")
+    assert len(budget) == 5  # the paper's dataset and main protocol
+    for inputs in budget:
+        assert any(f.endswith("seed1/test.parquet") for f in inputs)
+        assert any(f.startswith("results/tuning/") and f.endswith(".json") for f in inputs)
 
 
 KILLED_MODEL = '''
@@ -173,7 +219,8 @@ def test_a_killed_job_leaves_no_result_and_a_rerun_resumes(tmp_path: Path, share
     extra.mkdir()
     (extra / "fragile.py").write_text(KILLED_MODEL)
     config = yaml.safe_load((ROOT / "config" / "smoke.yaml").read_text())
-    config.update(protocols=["random"], seeds=[1], models={"popularity": {}, "fragile": {}})
+    config.update(protocols=["random"], seeds=[1], settings=["faithful"])
+    config.update(models={"popularity": {}, "fragile": {}})
     (workdir / "config" / "mine.yaml").write_text(yaml.safe_dump(config))
     args = ("results/summary.csv", "--configfile", "config/mine.yaml")
     killed = run_snakemake(

@@ -74,7 +74,26 @@ def cmd_tune(args: argparse.Namespace) -> None:
         trials=args.trials, metric=args.metric, seed=args.seed, data_dir=args.data,
         split_dir=args.split, out=args.out,
     )  # fmt: skip
-    logging.info("best %s = %.4f with %s", args.metric, record["score"], record["params"])
+    logging.info("best %s = %s with %s", args.metric, record["score"], record["params"])
+
+
+def cmd_tuning_budget(args: argparse.Namespace) -> None:
+    """Test score of the tuning incumbent after 1, 2, 4, ... trials (after tuning, first seed's split)."""
+    from recrepro.tuning_budget import write_budget
+
+    table = write_budget(
+        args.out, args.record, json.loads(args.budgets), first_seed=args.first_seed,
+        data_dir=args.data, split_dir=args.split, final_run=args.final_run,
+    )  # fmt: skip
+    logging.info("wrote %d budget rows to %s", len(table), args.out)
+
+
+def cmd_collect_budgets(args: argparse.Namespace) -> None:
+    """Concatenate the per-model tuning-budget tables."""
+    from recrepro.io import write_csv
+    from recrepro.tuning_budget import collect_budgets
+
+    write_csv(args.out, collect_budgets(args.tables))
 
 
 def cmd_summarize(args: argparse.Namespace) -> None:
@@ -173,14 +192,29 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("dataset", "protocol", "model"):
         p.add_argument(f"--{name}", required=True)
     p.add_argument("--params", default="{}", help="base hyperparameters as JSON")
-    p.add_argument("--space", default="{}", help="search space as JSON: name -> candidate values")
-    p.add_argument("--trials", type=int, default=8)
+    p.add_argument("--space", default="{}", help="search space as JSON (see recrepro.tuning)")
+    p.add_argument("--trials", type=int, default=16)
     p.add_argument("--metric", default="ndcg@10")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data", required=True)
     p.add_argument("--split", required=True)
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_tune)
+
+    p = sub.add_parser("tuning-budget", help=cmd_tuning_budget.__doc__)
+    p.add_argument("--record", required=True, help="the tuning record (JSON)")
+    p.add_argument("--budgets", default="[1, 2, 4, 8, 16]", help="trial counts as JSON")
+    p.add_argument("--first-seed", type=int, required=True, help="the seed whose split tuning used")
+    p.add_argument("--final-run", default=None, help="metrics.json of that seed's tuned run (reused)")
+    p.add_argument("--data", required=True)
+    p.add_argument("--split", required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_tuning_budget)
+
+    p = sub.add_parser("collect-budgets", help=cmd_collect_budgets.__doc__)
+    p.add_argument("--out", required=True)
+    p.add_argument("tables", nargs="+", help="per-model budget tables (CSV)")
+    p.set_defaults(func=cmd_collect_budgets)
 
     p = sub.add_parser("summarize", help=cmd_summarize.__doc__)
     p.add_argument("--out", required=True)

@@ -77,11 +77,21 @@ def _check_semantics(config: dict[str, Any]) -> None:
         )
     for name, params in config["models"].items():
         build_model(name, params)  # unknown model or hyperparameter -> ConfigError
-    tuning = config.get("tuning", {})
-    for name, space in tuning.get("spaces", {}).items():
-        if name not in config["models"]:
-            continue
-        known = build_model(name).params
-        unknown = sorted(set(space) - set(known))
-        if unknown:
-            raise ConfigError(f"tuning space of '{name}': unknown hyperparameter(s) {unknown}")
+    if "tuned" in config["settings"]:
+        _check_spaces(config)
+
+
+def _check_spaces(config: dict[str, Any]) -> None:
+    """Every model of a tuned study has a valid search space if it has hyperparameters."""
+    from recrepro.models.registry import build_model
+    from recrepro.tuning import search_space
+
+    spaces = config["tuning"]["spaces"]
+    for name, params in config["models"].items():
+        faithful = build_model(name, params).params
+        if faithful and not spaces.get(name):
+            raise ConfigError(
+                f"model '{name}' has hyperparameters ({', '.join(sorted(faithful))}) but no search "
+                f"space; add tuning.spaces.{name} to the config (see config/config.yaml)"
+            )
+        search_space(name, spaces.get(name, {}), faithful)  # unknown names, bad ranges

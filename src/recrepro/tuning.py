@@ -1,43 +1,209 @@
-"""One shared, seeded hyperparameter search, with the same budget for every model.
+"""One shared, seeded hyperparameter search (Optuna), with the same budget for every model.
 
 For each (dataset, protocol, model) the search fits the model on the training part of one split
 (the first configured seed's) and scores it on the validation part; the test part is never
-read. Candidates are drawn without replacement from the grid of the model's search space
-(``tuning.spaces`` in the config), seeded from (tuning seed, dataset, protocol, model). The first
-candidate is always the faithful setting itself, so tuning can only match or improve it on
-validation. Models with a grid smaller than the budget try their whole grid. The chosen values
-are reused for every seed of the ``tuned`` setting.
+read. The study is single-process and fully seeded:
+
+* sampler: Optuna's TPE, seeded from (tuning seed, dataset, protocol, model); its first
+  :data:`STARTUP_TRIALS` trials are random draws, the rest are model-based;
+* trial 0 is the faithful setting itself (enqueued), so tuning can only match or improve it on
+  validation;
+* pruning: iterative models report the validation metric after every epoch
+  (:attr:`recrepro.models.base.Recommender.epoch_callback`) and a trial whose best value so far
+  is worse than the median of the earlier trials at the same epoch stops there. A median pruner,
+  not Hyperband: it depends only on the reported values and the trial order (no timing, no
+  brackets hashed from the study), it needs no budget unit beyond epochs, and with 16 trials it
+  keeps every trial comparable to all earlier ones, whereas Hyperband's brackets would split
+  16 trials into groups of 3-6 that are compared among themselves only;
+* a trial whose parameters repeat an earlier trial's (small grids, models without
+  hyperparameters) reuses that trial's outcome instead of fitting again.
+
+Search spaces (``tuning.spaces`` in the config) map a hyperparameter to a list (categorical
+choices), to ``{low, high, log}`` (a range; integers when ``low`` and ``high`` are), or to a
+scalar (fixed in every search trial, e.g. ``patience``; trial 0 keeps the faithful value). The
+faithful point always lies in the space: a missing faithful choice is added to a list and a
+range is stretched to include the faithful value. The chosen values are reused for every seed
+of the ``tuned`` setting.
 """
 
 from __future__ import annotations
 
-import itertools
+import json
 import logging
+import math
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from recrepro.errors import ModelNotApplicable
+from recrepro.errors import ConfigError, ModelNotApplicable, TrainingError
 from recrepro.evaluation.evaluate import higher_is_better, validation_score
 from recrepro.io import write_json
 from recrepro.models.registry import build_model
-from recrepro.rng import derive_seed, make_rng
+from recrepro.rng import derive_seed
 from recrepro.runner import load_split
 from recrepro.runs import STATUS_NOT_APPLICABLE
 
 log = logging.getLogger(__name__)
 
+#: TPE's random start-up trials (the faithful trial 0 included).
+STARTUP_TRIALS = 6
+#: Complete trials the median pruner waits for, and epochs every trial runs before it may stop.
+PRUNER_STARTUP_TRIALS = 4
+PRUNER_WARMUP_EPOCHS = 2
+#: Trial states in the tuning record.
+COMPLETE, PRUNED, NOT_APPLICABLE, FAILED = "complete", "pruned", STATUS_NOT_APPLICABLE, "failed"
 
-def candidates(space: dict[str, list[Any]], trials: int, rng: np.random.Generator) -> list[dict[str, Any]]:
-    """The faithful setting (``{}``) followed by up to ``trials - 1`` distinct grid points."""
-    names = sorted(space)
-    grid = [dict(zip(names, values, strict=True)) for values in itertools.product(*(space[n] for n in names))]
-    if not names or trials <= 1:
-        return [{}]
-    chosen = rng.choice(len(grid), size=min(trials - 1, len(grid)), replace=False)
-    return [{}] + [grid[i] for i in sorted(chosen)]
+
+@dataclass(frozen=True)
+class Dimension:
+    """One hyperparameter of a search space: ``choices``, a ``low``-``high`` range, or fixed."""
+
+    name: str
+    choices: tuple[Any, ...] | None = None
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    integer: bool = False
+    fixed: Any = None
+
+    def suggest(self, trial: Any) -> Any:
+        """This dimension's value in an Optuna trial (None for a fixed value)."""
+        if self.choices is not None:
+            encoded = trial.suggest_categorical(self.name, [_encode(c) for c in self.choices])
+            return self.choices[[_encode(c) for c in self.choices].index(encoded)]
+        if self.integer:
+            return int(trial.suggest_int(self.name, int(self.low), int(self.high), log=self.log))
+        return trial.suggest_float(self.name, float(self.low), float(self.high), log=self.log)
+
+    @property
+    def searched(self) -> bool:
+        return self.choices is not None or self.low is not None
+
+    def as_config(self) -> Any:
+        """The dimension written back in the config's notation (for the tuning record)."""
+        if self.choices is not None:
+            return list(self.choices)
+        if self.low is None:
+            return self.fixed
+        return {"low": self.low, "high": self.high, "log": self.log}
+
+
+def _encode(value: Any) -> Any:
+    """Optuna choices must be scalars: lists (e.g. ``hidden_units``) travel as JSON text."""
+    return json.dumps(value) if isinstance(value, list | dict) else value
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def search_space(model: str, space: Mapping[str, Any], faithful: Mapping[str, Any]) -> list[Dimension]:
+    """Parse a model's config space, with the faithful point added (see the module docstring).
+
+    Raises ConfigError (one line) for an unknown hyperparameter or an impossible range.
+    """
+    dims = []
+    for name in sorted(space):
+        spec, where = space[name], f"tuning space of '{model}', '{name}'"
+        if name not in faithful:
+            raise ConfigError(
+                f"{where}: unknown hyperparameter; known: {', '.join(sorted(faithful)) or 'none'}"
+            )
+        base = faithful[name]
+        if isinstance(spec, list):
+            choices = tuple(spec) if base in spec else (*spec, base)
+            dims.append(Dimension(name, choices=choices))
+        elif isinstance(spec, Mapping):
+            low, high, log_scale = spec["low"], spec["high"], bool(spec.get("log"))
+            if low > high:
+                raise ConfigError(f"{where}: low={low} is above high={high}")
+            integer = _is_int(low) and _is_int(high)
+            if not isinstance(base, int | float) or isinstance(base, bool):
+                raise ConfigError(f"{where}: faithful value {base!r} is not a number; use a list")
+            if log_scale and (low <= 0 or base <= 0):
+                raise ConfigError(
+                    f"{where}: a log range needs positive values (faithful {base}, low {low}); "
+                    "use a list such as [0.0, 1.0e-5, 1.0e-4] to include 0"
+                )
+            if integer and not _is_int(base):
+                raise ConfigError(f"{where}: integer range but faithful value {base!r}; use floats")
+            low, high = min(low, base), max(high, base)
+            dims.append(Dimension(name, low=low, high=high, log=log_scale, integer=integer))
+        else:
+            dims.append(Dimension(name, fixed=spec))
+    return dims
+
+
+def make_study(seed: int, dataset: str, protocol: str, model: str, direction: str) -> Any:
+    """The seeded, in-memory Optuna study (TPE sampler, median pruner; logging at WARNING)."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    sampler = optuna.samplers.TPESampler(
+        seed=derive_seed("tune", seed, dataset, protocol, model), n_startup_trials=STARTUP_TRIALS
+    )
+    pruner = optuna.pruners.MedianPruner(
+        n_startup_trials=PRUNER_STARTUP_TRIALS, n_warmup_steps=PRUNER_WARMUP_EPOCHS
+    )
+    return optuna.create_study(direction=direction, sampler=sampler, pruner=pruner)
+
+
+def _trial_params(trial: Any, dims: list[Dimension], faithful: Mapping[str, Any]) -> dict[str, Any]:
+    params = dict(faithful)
+    for dim in dims:
+        if dim.searched:
+            params[dim.name] = dim.suggest(trial)
+        else:  # fixed in the search trials; trial 0 is the faithful setting
+            params[dim.name] = faithful[dim.name] if trial.number == 0 else dim.fixed
+    return params
+
+
+def _reporter(trial: Any, metric: str, intermediate: list[list[float]]) -> Any:
+    """The model's ``epoch_callback``: report ``val_<metric>``, raise TrialPruned if poor."""
+    import optuna
+
+    def report(epoch: int, values: dict[str, float]) -> None:
+        value = values.get(f"val_{metric}")
+        if value is None or not math.isfinite(value):
+            return
+        intermediate.append([epoch, value])
+        trial.report(value, epoch)
+        if trial.should_prune():
+            raise optuna.TrialPruned(f"pruned at epoch {epoch}")
+
+    return report
+
+
+def run_trial(
+    model: str, params: dict[str, Any], split: Any, metric: str, trial: Any, rng: np.random.Generator
+) -> dict[str, Any]:
+    """Fit one candidate; returns ``score``, ``state``, ``intermediate``, times (and ``reason``)."""
+    import optuna
+
+    instance = build_model(model, params)
+    intermediate: list[list[float]] = []
+    instance.epoch_callback = _reporter(trial, metric, intermediate)
+    wall, cpu = time.perf_counter(), time.process_time()
+    out: dict[str, Any] = {"score": None, "intermediate": intermediate}
+    try:
+        instance.fit(split.train, split.valid, rng)
+        out["score"] = validation_score(instance, split.train, split.valid, metric=metric)
+        out["state"] = COMPLETE
+        if not intermediate:  # non-iterative models report their one value
+            intermediate.append([0, out["score"]])
+            trial.report(out["score"], 0)
+    except optuna.TrialPruned:
+        out["state"] = PRUNED
+    except ModelNotApplicable as exc:  # recorded; the tuned runs will record it too
+        out.update(state=NOT_APPLICABLE, reason=str(exc))
+    except TrainingError as exc:  # e.g. a learning rate so high that the loss diverges
+        out.update(state=FAILED, reason=str(exc))
+    out.update(fit_seconds=time.perf_counter() - wall, cpu_seconds=time.process_time() - cpu)
+    return out
 
 
 def tune(
@@ -45,7 +211,7 @@ def tune(
     protocol: str,
     model: str,
     base_params: dict[str, Any],
-    space: dict[str, list[Any]],
+    space: Mapping[str, Any],
     *,
     trials: int,
     metric: str,
@@ -54,37 +220,61 @@ def tune(
     split_dir: str | Path,
     out: str | Path,
 ) -> dict[str, Any]:
-    """Run the search and write ``{"params", "metric", "score", "trials": [...]}`` to ``out``."""
+    """Run the search and write the tuning record to ``out`` (JSON): ``params``, ``metric``,
+    ``score``, ``best_trial`` and ``trials`` (per trial ``params``, ``overrides``, ``score``,
+    ``state``, ``intermediate`` [epoch, value] pairs, ``fit_seconds``, ``cpu_seconds``)."""
+    from optuna.trial import TrialState
+
     split = load_split(data_dir, split_dir, parts=("train", "valid"))
+    faithful = build_model(model, base_params).params
+    dims = search_space(model, space, faithful)
     sign = 1.0 if higher_is_better(metric) else -1.0
-    results = []
-    draws = candidates(space, trials, make_rng("tune", seed, dataset, protocol, model))
-    for i, overrides in enumerate(draws):
-        params = {**base_params, **overrides}
-        instance = build_model(model, params)
-        rng = np.random.default_rng(derive_seed("tune", seed, dataset, protocol, model, i))
-        t0 = time.perf_counter()
-        try:
-            instance.fit(split.train, split.valid, rng)
-        except ModelNotApplicable as exc:  # recorded; the tuned runs will record it too
-            log.warning("trial %d %s: %s", i, overrides or "(faithful)", exc)
-            results.append({"trial": i, "overrides": overrides, "params": instance.params,
-                            "score": None, "status": STATUS_NOT_APPLICABLE, "reason": str(exc)})  # fmt: skip
-            continue
-        score = validation_score(instance, split.train, split.valid, metric=metric)
-        results.append(
-            {"trial": i, "overrides": overrides, "params": instance.params, "score": score,
-             "fit_seconds": time.perf_counter() - t0}
+    study = make_study(seed, dataset, protocol, model, "maximize" if sign > 0 else "minimize")
+    study.enqueue_trial({d.name: _encode(faithful[d.name]) for d in dims if d.searched})
+    results: list[dict[str, Any]] = []
+    done: dict[str, dict[str, Any]] = {}
+    for i in range(trials):
+        trial = study.ask()
+        params = _trial_params(trial, dims, faithful)
+        key = json.dumps(params, sort_keys=True, default=str)
+        if key in done:
+            outcome = {**done[key], "duplicate_of": done[key]["trial"]}
+            outcome.update(fit_seconds=0.0, cpu_seconds=0.0)
+        else:
+            rng = np.random.default_rng(derive_seed("tune", seed, dataset, protocol, model, i))
+            outcome = run_trial(model, params, split, metric, trial, rng)
+            outcome["trial"] = i
+            done[key] = outcome
+        state = outcome["state"]
+        if state == COMPLETE:
+            study.tell(trial, outcome["score"])
+        else:
+            study.tell(trial, state=TrialState.PRUNED if state == PRUNED else TrialState.FAIL)
+        overrides = {k: v for k, v in params.items() if v != faithful[k]}
+        results.append({**outcome, "trial": i, "overrides": overrides, "params": params})
+        log.info(
+            "trial %d %s: %s, %s = %s, %d values reported, %.1f CPU-s", i, overrides or "(faithful)",
+            state, metric, outcome["score"], len(outcome["intermediate"]), outcome["cpu_seconds"],
         )  # fmt: skip
-        log.info("trial %d %s: %s = %.4f", i, overrides or "(faithful)", metric, score)
-    scored = [r for r in results if r["score"] is not None]
-    best = max(scored, key=lambda r: sign * r["score"]) if scored else results[0]
     record = {
         "dataset": dataset, "protocol": protocol, "model": model, "metric": metric,
         "higher_is_better": sign > 0, "budget": trials, "seed": seed,
-        "params": best["params"], "score": best["score"], "best_trial": best["trial"], "trials": results,
+        "sampler": "TPESampler", "pruner": "MedianPruner",
+        "space": {d.name: d.as_config() for d in dims}, **best_of(results, sign), "trials": results,
     }  # fmt: skip
-    if not scored:  # no candidate applies to this dataset: keep the faithful values
-        record.update(status=STATUS_NOT_APPLICABLE, reason=results[0]["reason"])
     write_json(out, record)
     return record
+
+
+def best_of(trials: list[dict[str, Any]], sign: float) -> dict[str, Any]:
+    """``params``, ``score`` and ``best_trial`` of the best complete trial (earliest on ties);
+    with none, the faithful trial's values and the not-applicable status."""
+    scored = [t for t in trials if t["state"] == COMPLETE]
+    first = trials[0]
+    if not scored and first["state"] == FAILED:
+        raise TrainingError(f"no trial trained; the faithful one failed: {first['reason']}")
+    if not scored:  # no candidate applies to this dataset: keep the faithful values
+        return {"params": first["params"], "score": None, "best_trial": first["trial"],
+                "status": STATUS_NOT_APPLICABLE, "reason": first.get("reason", "")}  # fmt: skip
+    best = max(scored, key=lambda t: (sign * t["score"], -t["trial"]))
+    return {"params": best["params"], "score": best["score"], "best_trial": best["trial"]}

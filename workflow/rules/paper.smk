@@ -24,6 +24,7 @@ localrules:
     make_numbers,
     make_figures,
     compile_paper,
+    collect_budgets,
 
 
 report: "../report/workflow.rst"
@@ -49,6 +50,20 @@ rule figure_data:
         "results/benchmarks/paper/figure_data.tsv"
     script:
         "../scripts/make_figure_data.py"
+
+
+rule collect_budgets:
+    input:
+        [
+            f"results/tuning/{PAPER.dataset}/{PAPER.main_protocol}/{model}.budget.csv"
+            for model in PAPER.models
+        ],
+    output:
+        "results/tuning/budget.csv",
+    log:
+        "results/logs/paper/collect_budgets.log",
+    shell:
+        "recrepro --log {log} collect-budgets --out {output} {input}"
 
 
 rule make_tables:
@@ -85,7 +100,7 @@ rule make_figures:
 rule make_numbers:
     input:
         **{n: PAPER_INPUTS[n] for n in ("references", "provenance", "figdata_example_user",
-            *registry.RESULT_TABLES, "ratings", "item_table", "run_metrics", "tuning_files")},
+            *registry.RESULT_TABLES, "ratings", "item_table", "run_metrics", "tuning_files", "budget")},
     output:
         "paper/generated/numbers.tex",
     log:

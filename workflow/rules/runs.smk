@@ -61,10 +61,13 @@ rule summarize:
         "recrepro --log {log} summarize --out {output.summary} --skipped {output.skipped} {input}"
 
 
+TUNING = config["tuning"]  # defaults filled in by the schema
+FIRST_SEED = config["seeds"][0]  # tuning uses this seed's train/valid parts only
+
+
 def tuning_metric(model):
     """Rating-only models are tuned on validation RMSE, the others on validation NDCG@10."""
-    tuning = config.get("tuning", {})
-    return tuning.get("metrics", {}).get(model, tuning.get("metric", "ndcg@10"))
+    return TUNING["metrics"].get(model, TUNING["metric"])
 
 
 rule tune_model:
@@ -73,16 +76,16 @@ rule tune_model:
             "results/data/{{dataset}}/{table}.parquet", table=["ratings", "items", "users"]
         ),
         split=expand(
-            "results/splits/{{dataset}}/{{protocol}}/seed%d/{part}.parquet" % config["seeds"][0],
+            "results/splits/{{dataset}}/{{protocol}}/seed%d/{part}.parquet" % FIRST_SEED,
             part=["train", "valid"],  # the test part is never an input of model selection
         ),
     output:
         "results/tuning/{dataset}/{protocol}/{model}.json",
     params:
         model=lambda w: as_json_arg(config["models"][w.model]),
-        space=lambda w: as_json_arg(config.get("tuning", {}).get("spaces", {}).get(w.model, {})),
-        trials=config.get("tuning", {}).get("trials", 8),
-        seed=config.get("tuning", {}).get("seed", 0),
+        space=lambda w: as_json_arg(TUNING["spaces"].get(w.model, {})),
+        trials=TUNING["trials"],
+        seed=TUNING["seed"],
         metric=lambda w: tuning_metric(w.model),
         split=lambda w, input: Path(input.split[0]).parent,
     threads: config["threads_per_job"]
@@ -99,3 +102,36 @@ rule tune_model:
         " --space {params.space} --trials {params.trials} --metric {params.metric}"
         " --seed {params.seed} --data results/data/{wildcards.dataset} --split {params.split}"
         " --out {output}"
+
+
+# After tuning: the test score of the incumbent after 1, 2, 4, ... trials (tuning-budget figure).
+# It reads the test part, so it is a separate rule downstream of tune_model, never part of it.
+rule tuning_budget:
+    input:
+        record="results/tuning/{dataset}/{protocol}/{model}.json",
+        final_run=f"results/runs/{{dataset}}/{{protocol}}/{{model}}/tuned/seed{FIRST_SEED}/metrics.json",
+        data=expand(
+            "results/data/{{dataset}}/{table}.parquet", table=["ratings", "items", "users"]
+        ),
+        split=expand(
+            "results/splits/{{dataset}}/{{protocol}}/seed%d/{part}.parquet" % FIRST_SEED,
+            part=["train", "valid", "test"],
+        ),
+    output:
+        "results/tuning/{dataset}/{protocol}/{model}.budget.csv",
+    params:
+        budgets=as_json_arg(TUNING["budgets"]),
+        first_seed=FIRST_SEED,
+        split=lambda w, input: Path(input.split[0]).parent,
+    threads: config["threads_per_job"]
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    log:
+        "results/logs/tuning_budget/{dataset}/{protocol}/{model}.log",
+    benchmark:
+        "results/benchmarks/tuning_budget/{dataset}/{protocol}/{model}.tsv"
+    shell:
+        "recrepro --threads {threads} --log {log} tuning-budget --record {input.record}"
+        " --budgets {params.budgets} --first-seed {params.first_seed} --final-run {input.final_run}"
+        " --data results/data/{wildcards.dataset} --split {params.split} --out {output}"

@@ -10,14 +10,16 @@ overrides come from the config), then
 * ``predict(users, items)`` returns rating predictions, for classes with ``predicts_ratings``.
 
 Models append one dict per epoch to ``history`` (``loss`` and, where they early-stop, the
-validation metric) for the training-curve figures.
+validation metric) for the training-curve figures, through ``log_epoch``, which then calls
+``epoch_callback(epoch, values)`` if one is set (the tuner reports the validation metric to
+Optuna there and prunes a poor trial by raising ``optuna.TrialPruned``).
 """
 
 from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -46,6 +48,8 @@ class Recommender(ABC):
             )
         self.params: dict[str, Any] = {**self.defaults, **params}
         self.history: list[dict[str, float]] = []
+        #: Called as ``epoch_callback(epoch, values)`` at the end of every ``log_epoch``.
+        self.epoch_callback: Callable[[int, dict[str, float]], None] | None = None
         self.n_users = 0
         self.n_items = 0
 
@@ -73,3 +77,5 @@ class Recommender(ABC):
                 "lower the learning rate"
             )
         self.history.append({"epoch": len(self.history) + 1, **values})
+        if self.epoch_callback is not None:
+            self.epoch_callback(len(self.history), values)

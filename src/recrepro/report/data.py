@@ -122,3 +122,8 @@ def ranking(summary: pd.DataFrame, metric: str) -> pd.DataFrame:
     return rows.sort_values(
         ["mean", "model"], ascending=[not higher_is_better(metric), True], kind="stable"
     )
+
+
+def read_budget(paths: list[str]) -> pd.DataFrame | None:
+    """The tuning-budget table (``results/tuning/budget.csv``), or None if the study has none."""
+    return pd.read_csv(paths[0]) if paths else None

@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from recrepro.report.config import EXAMPLE_FIGURES, PaperConfig
-from recrepro.report.data import ReportData, lookup, ranking, select
+from recrepro.report.data import ReportData, lookup, ranking, read_budget, select
+from recrepro.report.numbers import budget_numbers
 from recrepro.report.registry import RESULT_TABLES, Context, figure
 from recrepro.report.style import (
     HATCHES,
@@ -224,6 +225,31 @@ def plot_training_curves(
             twin.plot(val.index, val.to_numpy(), color="black", linestyle="--", lw=1)
             twin.set_ylabel(extra, fontsize=6)
     fig.tight_layout()
+    return save_figure(fig, stem)
+
+
+def plot_tuning_budget(budget: pd.DataFrame | None, styles: ModelStyles, stem: str | Path) -> list[Path]:
+    """Best validation score and the incumbent's test NDCG@10 against the number of tuning
+    trials (log2 axis), one line per model (``results/tuning/budget.csv``)."""
+    if budget is None or budget.empty:
+        return _notice(stem, "No tuning-budget results (the study has no tuned setting).")
+    models = styles.order(budget["model"])
+    plt = setup_matplotlib()
+    fig, (valid_ax, test_ax) = plt.subplots(1, 2, figsize=(WIDTH, 2.8), sharex=True)
+    for model in models:
+        d, s = budget[budget["model"] == model].sort_values("trials"), styles[model]
+        style = {"color": s.colour, "marker": s.marker, "linestyle": s.linestyle, "markersize": 3, "lw": 1}
+        if (d["metric"] == "ndcg@10").all():  # rating models are selected on RMSE
+            valid_ax.plot(d["trials"], d["valid_score"], **style)
+        test_ax.plot(d["trials"], d["test_ndcg@10"], **style)
+    ticks = sorted(int(t) for t in budget["trials"].unique())
+    for ax, title in ((valid_ax, "best validation NDCG@10"), (test_ax, "test NDCG@10 of the incumbent")):
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(ticks, labels=[str(t) for t in ticks])
+        ax.set_xlabel("tuning trials")
+        ax.set_title(title)
+    fig.tight_layout()
+    _legend(fig, styles, models)
     return save_figure(fig, stem)
 
 
@@ -704,6 +730,18 @@ def seed_overlap(ctx: Context, stem: Path) -> str:
         f"shared movies, mean over users and seed pairs; error bar: s.d. over seed pairs). "
         f"{d['model'].iloc[0]} is the most stable ({d['overlap'].iloc[0]:.2f}), "
         f"{d['model'].iloc[-1]} the least ({d['overlap'].iloc[-1]:.2f})."
+    )
+
+
+@figure("tuning_budget", section="results", inputs=("budget",))
+def tuning_budget(ctx: Context, stem: Path) -> str:
+    budget = read_budget(ctx.paths("budget"))
+    plot_tuning_budget(budget, ModelStyles(ctx.cfg.models), stem)
+    sentence = budget_numbers(budget)["BudgetSentence"]
+    return latex_text(
+        "Tuning budget: the best validation NDCG@10 after 1, 2, 4, ... trials of the search (left; "
+        "rating models are selected on RMSE and not shown) and the test NDCG@10 of that incumbent "
+        f"(right), on the first seed's split. {sentence or 'The study has no tuned setting.'}"
     )
 
 

@@ -387,6 +387,40 @@ def reproduction_numbers(frame: pd.DataFrame) -> dict[str, str]:
     }
 
 
+def budget_numbers(budget: pd.DataFrame | None) -> dict[str, str]:
+    """Tuning-budget sensitivity (``results/tuning/budget.csv``): per model, the change of the
+    incumbent's test NDCG@10 from 1 trial to the full budget, and over the last doubling."""
+    names = ("BudgetTrials", "BudgetNumModels", "BudgetModelsImproved", "BudgetMedianGain",
+             "BudgetLastDoublingGain")  # fmt: skip
+    out = dict.fromkeys(names, NA) | {"BudgetSentence": ""}
+    if budget is None or budget.empty:
+        return out
+    test = budget.pivot_table(index="model", columns="trials", values="test_ndcg@10").dropna()
+    if test.empty or len(test.columns) < 2:
+        return out
+    first, last = test.columns.min(), test.columns.max()
+    half = max((t for t in test.columns if t < last), default=first)
+    gain, tail = test[last] - test[first], test[last] - test[half]
+    out.update(
+        BudgetTrials=str(int(last)),
+        BudgetNumModels=str(len(test)),
+        BudgetModelsImproved=str(int((gain > 0).sum())),
+        BudgetMedianGain=_num(float(gain.median())),
+        BudgetLastDoublingGain=_num(float(tail.median())),
+    )
+    out["BudgetSentence"] = (
+        f"From {int(first)} to {int(last)} tuning trials the incumbent's test NDCG@10 rises for "
+        f"{out['BudgetModelsImproved']} of {len(test)} models (median change {out['BudgetMedianGain']})"
+    )
+    if half > first:
+        out["BudgetSentence"] += (
+            f"; the last doubling, from {int(half)} to {int(last)} trials, changes it by a median of "
+            f"{out['BudgetLastDoublingGain']}"
+        )
+    out["BudgetSentence"] += "."
+    return out
+
+
 def example_numbers(picks: Mapping[str, str | None]) -> dict[str, str]:
     names = {"pie": "PieModel", "polygon": "PolygonModel", "column": "ColumnModel"}
     return {names[kind]: _model(model or "") for kind, model in picks.items()}
@@ -483,6 +517,7 @@ def collect_numbers(
     n_runs: int,
     cost: pd.DataFrame | None = None,
     kept: Sequence[str] | None = None,
+    budget: pd.DataFrame | None = None,
 ) -> dict[str, str]:
     """Every macro of ``numbers.tex``."""
     macros: dict[str, str] = {}
@@ -496,6 +531,7 @@ def collect_numbers(
         comparison_numbers(data, cfg, kept),
         reproduction_numbers(reproduction),
         example_numbers(picks),
+        budget_numbers(budget),
         software_versions(provenance),
     ):
         macros.update(group)

@@ -19,7 +19,7 @@ import pandas as pd
 from recrepro.io import write_text
 from recrepro.report import figdata, figures, numbers, registry, tables
 from recrepro.report.config import PaperConfig
-from recrepro.report.data import COLUMNS, ReportData
+from recrepro.report.data import COLUMNS, ReportData, read_budget
 from recrepro.report.method_tables import cost_frame, read_tuning
 from recrepro.report.registry import Context
 from recrepro.report.reproduction import load_references, reproduction_frame
@@ -122,6 +122,7 @@ def make_numbers(inputs: Mapping[str, Any], config: Mapping[str, Any], output: P
             for (protocol, model), record in read_tuning(_listed(inputs["tuning_files"])).items()
             if protocol == cfg.main_protocol and record.get("best_trial") == 0
         ],
+        budget=read_budget(_listed(inputs.get("budget", []))),
     )
     numbers.write_numbers(output, macros)
     LOG.info("wrote %d macros to %s", len(macros), output)

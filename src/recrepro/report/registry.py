@@ -224,6 +224,7 @@ def input_paths(config: Mapping[str, Any]) -> dict[str, Any]:
         ]
         if tuned
         else [],
+        "budget": "results/tuning/budget.csv" if tuned else [],
         "provenance": [str(r.path() / "provenance.json") for r in every],
         "main_history": [str(r.path() / "history.csv") for r in main],
         "main_per_user": [str(r.path() / "per_user.parquet") for r in main],

@@ -29,6 +29,8 @@ MODEL_COLOURS = {
     "itemknn": "#BCBD22",
     "ease": "#2CA02C",
     "biased_mf": "#17BECF",
+    "ials": "#006D2C",
+    "bpr": "#A6761D",
     "collaborative": "#1F77B4",
     "basic_retrieval": "#AEC7E8",
     "enhanced_retrieval": "#393B79",
