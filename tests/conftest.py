@@ -95,3 +95,12 @@ def run_snakemake(workdir: Path, *args: str, data_dir: str, **env: str) -> subpr
         [sys.executable, "-m", "snakemake", "--cores", "2", *args],
         cwd=workdir, env=_env(RECREPRO_DATA_DIR=data_dir, **env), capture_output=True, text=True,
     )  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory, shared_data_dir: str) -> Path:
+    """The smoke study (config/smoke.yaml) run locally once per session, through the paper."""
+    workdir = workflow_copy(tmp_path_factory.mktemp("smoke"))
+    proc = run_snakemake(workdir, "--configfile", "config/smoke.yaml", data_dir=shared_data_dir)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return workdir

@@ -15,14 +15,6 @@ import yaml
 from conftest import ROOT, run_snakemake, workflow_copy
 
 
-@pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory, shared_data_dir: str) -> Path:
-    workdir = workflow_copy(tmp_path_factory.mktemp("smoke"))
-    proc = run_snakemake(workdir, "--configfile", "config/smoke.yaml", data_dir=shared_data_dir)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return workdir
-
-
 @pytest.mark.slow
 def test_smoke_dag_produces_a_summary_of_every_model(smoke_run: Path) -> None:
     config = yaml.safe_load((smoke_run / "config" / "smoke.yaml").read_text())

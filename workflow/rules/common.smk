@@ -43,3 +43,11 @@ wildcard_constraints:
     setting="faithful|tuned",
     model="[A-Za-z0-9_]+",
     seed=r"\d+",
+
+
+# A job the cluster killed (memory, time limit): one line naming it, the reason and the key to raise.
+onerror:
+    from recrepro.cluster import killed_job_lines
+
+    for line in killed_job_lines(log, config["resources"]):
+        print(line, file=sys.stderr)

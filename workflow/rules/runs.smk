@@ -29,8 +29,8 @@ rule train_and_evaluate:
         tuned=lambda w, input: f"--params-file {input.tuned}" if input.tuned else "",
     threads: config["threads_per_job"]
     resources:
-        mem_mb=4000,
-        runtime=60,
+        mem_mb=config["resources"]["train_and_evaluate"]["mem_mb"],
+        runtime=config["resources"]["train_and_evaluate"]["runtime"],
     log:
         f"results/logs/train_and_evaluate/{RUN_DIR.removeprefix('results/runs/')}.log",
     benchmark:
@@ -90,8 +90,8 @@ rule tune_model:
         split=lambda w, input: Path(input.split[0]).parent,
     threads: config["threads_per_job"]
     resources:
-        mem_mb=4000,
-        runtime=240,
+        mem_mb=config["resources"]["tune_model"]["mem_mb"],
+        runtime=config["resources"]["tune_model"]["runtime"],
     log:
         "results/logs/tune_model/{dataset}/{protocol}/{model}.log",
     benchmark:
