@@ -125,8 +125,8 @@ rule tuning_budget:
         split=lambda w, input: Path(input.split[0]).parent,
     threads: config["threads_per_job"]
     resources:
-        mem_mb=4000,
-        runtime=60,
+        mem_mb=config["resources"]["tuning_budget"]["mem_mb"],
+        runtime=config["resources"]["tuning_budget"]["runtime"],
     log:
         "results/logs/tuning_budget/{dataset}/{protocol}/{model}.log",
     benchmark:
