@@ -34,7 +34,7 @@ def test_shipped_configs_are_valid(name: str) -> None:
         (lambda c: c["evaluation"].update(ks=[0, 10]), r"'evaluation/ks/0'.*minimum"),
         (lambda c: c["evaluation"].update(ks=[5, "ten"]), r"'evaluation/ks/1'"),
         (lambda c: c.update(datasets=["ml-3k"]), "unknown dataset 'ml-3k'"),
-        (lambda c: c.update(protocols=["leave_one_out"]), r"'protocols/0'"),
+        (lambda c: c.update(protocols=["leave_one_out"]), r"unknown protocol 'leave_one_out'; known: random"),
         (lambda c: c.update(split={"valid_fraction": 0.5, "test_fraction": 0.5}), "sum to less than 1"),
         (lambda c: c.update(colour="blue"), "Additional properties"),
     ],

@@ -33,6 +33,19 @@ def cmd_prepare_data(args: argparse.Namespace) -> None:
     logging.info("%s: %d ratings from %s", args.dataset, len(tables["ratings"]), folder)
 
 
+def cmd_source(args: argparse.Namespace) -> None:
+    """Write the source frame of a published split (tfrs_tutorial, grouplens_u1 ... grouplens_ub)."""
+    from recrepro.data.movielens import locate
+    from recrepro.data.splits import source_frame
+    from recrepro.io import write_parquet
+
+    folder = locate(args.dataset, args.data_dir or None, args.cache_dir)
+    frame = source_frame(args.protocol, folder, Path(args.cache_dir))
+    write_parquet(args.out, frame)
+    logging.info("%s: %d train / %d test rows", args.protocol, (frame["part"] == 0).sum(),
+                 (frame["part"] == 2).sum())  # fmt: skip
+
+
 def cmd_split(args: argparse.Namespace) -> None:
     """Write the train/valid/test split of one (dataset, protocol, seed)."""
     import pandas as pd
@@ -43,8 +56,10 @@ def cmd_split(args: argparse.Namespace) -> None:
 
     ratings = pd.read_parquet(Path(args.data) / "ratings.parquet")
     parts = split_ratings(
-        ratings, args.protocol, args.valid, args.test, make_rng("split", args.dataset, args.seed)
-    )
+        ratings, args.protocol, args.valid, args.test, make_rng("split", args.dataset, args.seed),
+        test_rng=make_rng("split-test", args.dataset, args.test_seed),
+        source=pd.read_parquet(args.source) if args.source else None,
+    )  # fmt: skip
     for name, frame in parts.items():
         write_parquet(Path(args.out) / f"{name}.parquet", frame)
         logging.info("%s: %d interactions", name, len(frame))
@@ -147,12 +162,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_prepare_data)
 
+    p = sub.add_parser("source", help=cmd_source.__doc__)
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--protocol", required=True)
+    p.add_argument("--data-dir", default="", help="folder holding the raw dataset folder")
+    p.add_argument("--cache-dir", default="data/raw", help="download cache (and TFDS's build)")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_source)
+
     p = sub.add_parser("split", help=cmd_split.__doc__)
     p.add_argument("--dataset", required=True)
     p.add_argument("--protocol", required=True)
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--valid", type=float, default=0.1)
     p.add_argument("--test", type=float, default=0.1)
+    p.add_argument("--test-seed", type=int, default=0, help="fixed seed of the random test part")
+    p.add_argument("--source", default="", help="source frame of a published split (Parquet)")
     p.add_argument("--data", required=True, help="folder of the parsed dataset")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_split)
