@@ -104,8 +104,9 @@ def test_temporal_user_holds_out_each_users_newest_ratings() -> None:
     assert valid == {1: [9], 2: [117, 118]}
     assert set(parts["train"]["user"]) == {1, 2, 3}
     assert len(parts["train"]) == 8 + 16 + 2
+    held_out = pd.concat([parts["valid"], parts["test"]])
     for user, frame_u in parts["train"].groupby("user"):
-        later = pd.concat([parts["valid"], parts["test"]]).query("user == @user")
+        later = held_out[held_out["user"] == user]
         assert later.empty or frame_u["timestamp"].max() <= later["timestamp"].min()
     again = split_ratings(frame, "temporal_user", 0.1, 0.1, np.random.default_rng(5))
     for name in ("train", "valid", "test"):  # the seed does not matter

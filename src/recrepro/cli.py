@@ -92,6 +92,33 @@ def cmd_tune(args: argparse.Namespace) -> None:
     logging.info("best %s = %.4f with %s", args.metric, record["score"], record["params"])
 
 
+def cmd_experiment(args: argparse.Namespace) -> None:
+    """Run a source's own evaluation code on one split (a reproduction-table experiment)."""
+    from recrepro.experiments import run_experiment
+    from recrepro.io import write_json
+
+    metrics = run_experiment(args.name, Path(args.data), Path(args.split), args.seed)
+    write_json(args.out, {"experiment": args.name, "seed": args.seed, "metrics": metrics})
+    logging.info("%s: %s", args.name, json.dumps(metrics, sort_keys=True))
+
+
+def cmd_reproduction(args: argparse.Namespace) -> None:
+    """The reproduction table: every published number beside ours, with the verdict."""
+    from recrepro.io import write_csv, write_text
+    from recrepro.report.reproduction import (
+        load_references,
+        reproduction_markdown,
+        reproduction_table,
+    )
+
+    table = reproduction_table(
+        load_references(args.references), args.dataset, args.seeds, args.results
+    )
+    write_csv(args.out, table)
+    write_text(args.markdown, reproduction_markdown(table))
+    logging.info("verdicts: %s", table["verdict"].value_counts().to_dict())
+
+
 def cmd_summarize(args: argparse.Namespace) -> None:
     """Mean and standard deviation across seeds of every metric (and the skipped runs)."""
     from recrepro.io import write_csv
@@ -206,6 +233,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", required=True)
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_tune)
+
+    p = sub.add_parser("experiment", help=cmd_experiment.__doc__)
+    p.add_argument("--name", required=True)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--data", required=True)
+    p.add_argument("--split", required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_experiment)
+
+    p = sub.add_parser("reproduction", help=cmd_reproduction.__doc__)
+    p.add_argument("--references", default="config/reference_numbers.csv")
+    p.add_argument("--dataset", default="ml-100k")
+    p.add_argument("--seeds", type=int, nargs="+", required=True)
+    p.add_argument("--results", default="results")
+    p.add_argument("--out", required=True, help="the table (CSV)")
+    p.add_argument("--markdown", required=True, help="the table as Markdown")
+    p.set_defaults(func=cmd_reproduction)
 
     p = sub.add_parser("summarize", help=cmd_summarize.__doc__)
     p.add_argument("--out", required=True)
