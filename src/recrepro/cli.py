@@ -107,6 +107,8 @@ def cmd_reproduction(args: argparse.Namespace) -> None:
     from recrepro.io import write_csv, write_text
     from recrepro.report.reproduction import (
         load_references,
+        readme_section,
+        replace_readme_section,
         reproduction_markdown,
         reproduction_table,
     )
@@ -116,6 +118,10 @@ def cmd_reproduction(args: argparse.Namespace) -> None:
     )
     write_csv(args.out, table)
     write_text(args.markdown, reproduction_markdown(table))
+    if args.readme:
+        readme = Path(args.readme)
+        write_text(readme, replace_readme_section(readme.read_text(encoding="utf-8"),
+                                                  readme_section(table)))  # fmt: skip
     logging.info("verdicts: %s", table["verdict"].value_counts().to_dict())
 
 
@@ -249,6 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results", default="results")
     p.add_argument("--out", required=True, help="the table (CSV)")
     p.add_argument("--markdown", required=True, help="the table as Markdown")
+    p.add_argument("--readme", help="also refresh the README's generated reproduction block")
     p.set_defaults(func=cmd_reproduction)
 
     p = sub.add_parser("summarize", help=cmd_summarize.__doc__)

@@ -62,3 +62,25 @@ rule reproduction_experiment:
         " --data results/data/{wildcards.dataset}"
         " --split results/splits/{wildcards.dataset}/{wildcards.protocol}/seed{wildcards.seed}"
         " --out {output}"
+
+
+localrules:
+    publish_reproduction,
+
+
+rule publish_reproduction:
+    # Copies the table into reported/ and refreshes the README's "Reproduction" block from it.
+    input:
+        references=REFERENCES,
+        table="results/reproduction/table.csv",
+    output:
+        csv=f"{REPORTED}/reproduction.csv",
+        md=f"{REPORTED}/reproduction.md",
+    params:
+        seeds=" ".join(str(seed) for seed in config["seeds"]),
+    log:
+        "results/logs/publish_reproduction.log",
+    shell:
+        "recrepro --log {log} reproduction --references {input.references}"
+        " --dataset {REPRODUCTION_DATASET} --seeds {params.seeds} --results results"
+        " --out {output.csv} --markdown {output.md} --readme README.md"
