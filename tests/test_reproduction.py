@@ -178,3 +178,16 @@ def test_biased_mf_agrees_with_surprise_on_a_grouplens_fold(folder: Path, tmp_pa
     assert ours["baseline"] == pytest.approx(oracle["baseline"], abs=0.01)
     assert ours["svd"] <= oracle["svd"] + 0.01
     assert ours["svd"] < ours["baseline"] - 0.01  # the factors help
+
+
+def test_retrieval_only_multitask_variant_trains_and_predicts(synthetic_split) -> None:
+    """The multitask tutorial's retrieval-specialised model (rating weight 0) still has a rating
+    head (untrained) and predicts ratings, as the tutorial reports an RMSE for it."""
+    from recrepro.models.registry import build_model
+
+    params = {"rating_weight": 0.0, "retrieval_weight": 1.0, "item_metadata": False, "epochs": 1}
+    model = build_model("multitask__retrieval_only", params)
+    model.fit(synthetic_split.train, synthetic_split.valid, np.random.default_rng(0))
+    test = synthetic_split.test
+    predicted = np.asarray(model.predict(test.user, test.item))
+    assert predicted.shape == (len(test),) and np.isfinite(predicted).all()

@@ -31,7 +31,7 @@ def joint_classes(tf: Any) -> dict[str, type]:
     import tensorflow_recommenders as tfrs
 
     class JointModel(tfrs.Model):
-        """Weighted sum of the rating (MSE) and retrieval losses; a zero weight skips a task."""
+        """Weighted sum of the rating (MSE) and retrieval losses; a zero weight skips retrieval."""
 
         def __init__(
             self,
@@ -51,12 +51,13 @@ def joint_classes(tf: Any) -> dict[str, type]:
         def compute_loss(self, features: dict[str, Any], training: bool = False) -> Any:
             query = self.query(features)
             candidate = self.candidate(features["item"])
-            loss = tf.constant(0.0)
-            if self.rating_weight:
-                predicted = self.rating(tf.concat([query, candidate], axis=1))
-                loss += self.rating_weight * self.ranking_task(
-                    labels=features["rating"], predictions=predicted[:, 0], compute_metrics=False
-                )
+            # The rating term is computed even at weight 0, as in the TFRS multitask tutorial: it
+            # builds the rating head (the tutorial's retrieval-only model still predicts ratings,
+            # from an untrained head) and its zero-weighted gradients change nothing.
+            predicted = self.rating(tf.concat([query, candidate], axis=1))
+            loss = self.rating_weight * self.ranking_task(
+                labels=features["rating"], predictions=predicted[:, 0], compute_metrics=False
+            )
             if self.retrieval_weight:
                 loss += self.retrieval_weight * self.retrieval_task(
                     query, candidate, compute_metrics=False
