@@ -191,3 +191,20 @@ def test_retrieval_only_multitask_variant_trains_and_predicts(synthetic_split) -
     test = synthetic_split.test
     predicted = np.asarray(model.predict(test.user, test.item))
     assert predicted.shape == (len(test),) and np.isfinite(predicted).all()
+
+
+def test_readme_block_is_generated_from_the_table(tmp_path: Path) -> None:
+    from recrepro.errors import ConfigError
+    from recrepro.report.reproduction import readme_section, replace_readme_section
+
+    refs = load_references(REFS)
+    table = reproduction_table(refs, "ml-100k", [1, 2], tmp_path)  # no results: all not run
+    section = readme_section(table)
+    assert f"**Inconclusive, or not run** ({len(refs)} of {len(refs)} published numbers)" in section
+    readme = (REPO / "README.md").read_text()
+    updated = replace_readme_section(readme, section)
+    assert updated.startswith(readme[: readme.index("<!-- reproduction table")])
+    assert updated.endswith(readme[readme.index("<!-- end of the generated reproduction table -->"):])
+    assert replace_readme_section(updated, section) == updated  # idempotent
+    with pytest.raises(ConfigError, match="markers"):
+        replace_readme_section("no markers here", section)
