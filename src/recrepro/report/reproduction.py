@@ -291,9 +291,10 @@ def readme_section(table: pd.DataFrame) -> str:
         lines.append("")
         for r in rows.itertuples(index=False):
             ours = _fmt(r.ours_mean) or "no result"
+            cause = f" Why: {r.note}" if r.verdict == NOT_REPRODUCED and r.note else ""
             lines.append(
                 f"- {r.system}: {r.metric} on `{r.protocol}`, published {_fmt(r.value)}, "
-                f"ours ({r.model}) {ours} [{r.verdict}]"
+                f"ours ({r.model}) {ours} [{r.verdict}].{cause}"
             )
         lines.append("")
     lines.append(README_END)
