@@ -18,6 +18,7 @@ include: "workflow/rules/runs.smk"
 include: "workflow/rules/stats.smk"
 include: "workflow/rules/paper.smk"
 include: "workflow/rules/reproduce.smk"  # verify, publish_reported (not in rule all)
+include: "workflow/rules/reproduction.smk"  # reproduce: the reproduction table (not in rule all)
 include: "workflow/rules/bench.smk"  # bench (not in rule all); keep last
 
 

@@ -149,7 +149,7 @@ def test_unknown_hyperparameter_raises_config_error(name):
 
 @pytest.mark.parametrize(
     ("name", "params"),
-    [("itemknn", {"neighbors": 0}), ("ease", {"l2": 0}), ("biased_mf", {"factors": 0})],
+    [("itemknn", {"neighbors": 0}), ("ease", {"l2": 0}), ("biased_mf", {"factors": -1})],
 )
 def test_invalid_hyperparameter_values_raise_config_error(name, params, synthetic_split):
     with pytest.raises(ConfigError, match=name):

@@ -17,7 +17,7 @@ from recrepro.errors import ConfigError, DataError
 from recrepro.report import figdata, figures, method_tables, numbers, pipeline, registry, tables
 from recrepro.report.config import PaperConfig
 from recrepro.report.data import ReportData
-from recrepro.report.reproduction import load_references, reproduction_frame
+from recrepro.report.reproduction import load_references, reproduction_table
 from recrepro.report.style import MODEL_COLOURS, ModelStyles, format_p, metric_label, model_style
 from recrepro.runner import write_not_applicable
 from recrepro.runs import RunKey
@@ -222,8 +222,14 @@ def _make_tree(
             _write_run(RunKey("ml-100k", "random", model, "faithful", seed), root, items, users)
     (root / "config").mkdir()
     refs = pd.read_csv(REPO / "config/reference_numbers.csv", dtype=str, keep_default_na=False)
-    refs.loc[0, "model"] = "alpha"  # one reference row with a result, one without
+    refs.loc[0, ["model", "protocol", "metric"]] = ["alpha", "random", "factorized_top@100"]  # one result
     refs.to_csv(root / "config/reference_numbers.csv", index=False)
+    (root / "reported").mkdir()
+    results = root / "results"
+    repro = reproduction_table(load_references(root / "config/reference_numbers.csv"), "ml-100k",
+                               SEEDS, results)  # fmt: skip
+    repro.loc[0, ["ours_mean", "ours_std", "verdict"]] = [0.3, 0.01, "not reproduced"]  # one result
+    repro.to_csv(root / "reported/reproduction.csv", index=False)
     return root
 
 
@@ -240,6 +246,7 @@ def _inputs(root: Path, models: tuple[str, ...] = MODELS, seeds: tuple[int, ...]
         **{n: root / f"results/stats/{n}.csv" for n in ("pairwise", "friedman", "cd_cliques")},
         "ranks": root / "results/stats/ranks.csv",
         "references": root / "config/reference_numbers.csv",
+        "reproduction_table": root / "reported/reproduction.csv",
         "ratings": root / "results/data/ml-100k/ratings.parquet",
         "item_table": root / "results/data/ml-100k/items.parquet",
         "splits": [
@@ -543,13 +550,14 @@ def test_figure_data_counts_titles_per_seed(built: Path) -> None:
 # --------------------------------------------------------------------------- reproduction, config
 
 
-def test_reproduction_compares_confidence_interval_with_range(data: ReportData, tree: Path) -> None:
-    refs = load_references(tree / "config/reference_numbers.csv")
-    frame = reproduction_frame(refs, data.summary, data.seed_summary, "ml-100k", "random")
-    alpha = frame.iloc[0]
-    assert alpha["ours_mean"] == pytest.approx(0.3) and alpha["within"] is False
-    assert pd.isna(frame.iloc[1]["ours_mean"]) and frame.iloc[1]["within"] is None
-    assert r"\citep{tfrsBasicRetrieval}" in tables.reproduction_table(frame).to_latex()
+def test_reproduction_table_shows_the_verdict_of_each_published_number(tree: Path) -> None:
+    frame = pd.read_csv(tree / "reported/reproduction.csv")
+    table = tables.reproduction_table(frame)
+    assert len(table.rows) == len(frame)
+    assert r"\citep{tfrsBasicRetrieval}" in table.to_latex()
+    assert f"of {len(frame)} numbers, 0 reproduce, 1 do not" in table.caption
+    assert {row[-1].text for row in table.rows} == {"not reproduced", "not run"}
+    assert table.rows[0][5].text == "0.300 ± 0.010"
 
 
 def test_bad_inputs_raise_clear_errors(tmp_path: Path) -> None:

@@ -33,6 +33,19 @@ def cmd_prepare_data(args: argparse.Namespace) -> None:
     logging.info("%s: %d ratings from %s", args.dataset, len(tables["ratings"]), folder)
 
 
+def cmd_source(args: argparse.Namespace) -> None:
+    """Write the source frame of a published split (tfrs_tutorial, grouplens_u1 ... grouplens_ub)."""
+    from recrepro.data.movielens import locate
+    from recrepro.data.splits import source_frame
+    from recrepro.io import write_parquet
+
+    folder = locate(args.dataset, args.data_dir or None, args.cache_dir)
+    frame = source_frame(args.protocol, folder, Path(args.cache_dir))
+    write_parquet(args.out, frame)
+    logging.info("%s: %d train / %d test rows", args.protocol, (frame["part"] == 0).sum(),
+                 (frame["part"] == 2).sum())  # fmt: skip
+
+
 def cmd_split(args: argparse.Namespace) -> None:
     """Write the train/valid/test split of one (dataset, protocol, seed)."""
     import pandas as pd
@@ -43,8 +56,10 @@ def cmd_split(args: argparse.Namespace) -> None:
 
     ratings = pd.read_parquet(Path(args.data) / "ratings.parquet")
     parts = split_ratings(
-        ratings, args.protocol, args.valid, args.test, make_rng("split", args.dataset, args.seed)
-    )
+        ratings, args.protocol, args.valid, args.test, make_rng("split", args.dataset, args.seed),
+        test_rng=make_rng("split-test", args.dataset, args.test_seed),
+        source=pd.read_parquet(args.source) if args.source else None,
+    )  # fmt: skip
     for name, frame in parts.items():
         write_parquet(Path(args.out) / f"{name}.parquet", frame)
         logging.info("%s: %d interactions", name, len(frame))
@@ -94,6 +109,39 @@ def cmd_collect_budgets(args: argparse.Namespace) -> None:
     from recrepro.tuning_budget import collect_budgets
 
     write_csv(args.out, collect_budgets(args.tables))
+
+
+def cmd_experiment(args: argparse.Namespace) -> None:
+    """Run a source's own evaluation code on one split (a reproduction-table experiment)."""
+    from recrepro.experiments import run_experiment
+    from recrepro.io import write_json
+
+    metrics = run_experiment(args.name, Path(args.data), Path(args.split), args.seed)
+    write_json(args.out, {"experiment": args.name, "seed": args.seed, "metrics": metrics})
+    logging.info("%s: %s", args.name, json.dumps(metrics, sort_keys=True))
+
+
+def cmd_reproduction(args: argparse.Namespace) -> None:
+    """The reproduction table: every published number beside ours, with the verdict."""
+    from recrepro.io import write_csv, write_text
+    from recrepro.report.reproduction import (
+        load_references,
+        readme_section,
+        replace_readme_section,
+        reproduction_markdown,
+        reproduction_table,
+    )
+
+    table = reproduction_table(
+        load_references(args.references), args.dataset, args.seeds, args.results
+    )
+    write_csv(args.out, table)
+    write_text(args.markdown, reproduction_markdown(table))
+    if args.readme:
+        readme = Path(args.readme)
+        write_text(readme, replace_readme_section(readme.read_text(encoding="utf-8"),
+                                                  readme_section(table)))  # fmt: skip
+    logging.info("verdicts: %s", table["verdict"].value_counts().to_dict())
 
 
 def cmd_summarize(args: argparse.Namespace) -> None:
@@ -166,12 +214,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_prepare_data)
 
+    p = sub.add_parser("source", help=cmd_source.__doc__)
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--protocol", required=True)
+    p.add_argument("--data-dir", default="", help="folder holding the raw dataset folder")
+    p.add_argument("--cache-dir", default="data/raw", help="download cache (and TFDS's build)")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_source)
+
     p = sub.add_parser("split", help=cmd_split.__doc__)
     p.add_argument("--dataset", required=True)
     p.add_argument("--protocol", required=True)
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--valid", type=float, default=0.1)
     p.add_argument("--test", type=float, default=0.1)
+    p.add_argument("--test-seed", type=int, default=0, help="fixed seed of the random test part")
+    p.add_argument("--source", default="", help="source frame of a published split (Parquet)")
     p.add_argument("--data", required=True, help="folder of the parsed dataset")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_split)
@@ -215,6 +273,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("tables", nargs="+", help="per-model budget tables (CSV)")
     p.set_defaults(func=cmd_collect_budgets)
+
+    p = sub.add_parser("experiment", help=cmd_experiment.__doc__)
+    p.add_argument("--name", required=True)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--data", required=True)
+    p.add_argument("--split", required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_experiment)
+
+    p = sub.add_parser("reproduction", help=cmd_reproduction.__doc__)
+    p.add_argument("--references", default="config/reference_numbers.csv")
+    p.add_argument("--dataset", default="ml-100k")
+    p.add_argument("--seeds", type=int, nargs="+", required=True)
+    p.add_argument("--results", default="results")
+    p.add_argument("--out", required=True, help="the table (CSV)")
+    p.add_argument("--markdown", required=True, help="the table as Markdown")
+    p.add_argument("--readme", help="also refresh the README's generated reproduction block")
+    p.set_defaults(func=cmd_reproduction)
 
     p = sub.add_parser("summarize", help=cmd_summarize.__doc__)
     p.add_argument("--out", required=True)

@@ -64,6 +64,7 @@ def check_config(
 
 def _check_semantics(config: dict[str, Any]) -> None:
     from recrepro.data.movielens import DATASETS
+    from recrepro.data.splits import check_protocol
     from recrepro.models.registry import build_model
 
     for dataset in config["datasets"]:
@@ -75,6 +76,9 @@ def _check_semantics(config: dict[str, Any]) -> None:
             f"split fractions valid={split['valid_fraction']} + test={split['test_fraction']} "
             "leave nothing to train on; they must sum to less than 1"
         )
+    for protocol in config["protocols"]:
+        for dataset in config["datasets"]:
+            check_protocol(protocol, dataset, config["settings"])  # unknown / impossible -> stop
     for name, params in config["models"].items():
         build_model(name, params)  # unknown model or hyperparameter -> ConfigError
     if "tuned" in config["settings"]:

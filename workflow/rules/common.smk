@@ -5,6 +5,7 @@ import shlex
 import sys
 
 from recrepro.config import check_config
+from recrepro.data.splits import PROTOCOLS
 from recrepro.errors import ConfigError
 from recrepro.runs import RunKey
 

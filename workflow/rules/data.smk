@@ -15,9 +15,35 @@ rule prepare_data:
         " --data-dir '{params.data_dir}' --cache-dir data/raw --out results/data/{wildcards.dataset}"
 
 
+rule protocol_source:
+    # The rows of a published split (recrepro.data.splits: tfrs_tutorial via TFDS, grouplens_*
+    # from GroupLens' fold files), written once and shared by every seed's split.
+    input:
+        "results/data/{dataset}/ratings.parquet",  # the dataset was located and verified
+    output:
+        "results/data/{dataset}/sources/{protocol}.parquet",
+    params:
+        data_dir=config.get("data_dir") or "",
+    log:
+        "results/logs/protocol_source/{dataset}/{protocol}.log",
+    benchmark:
+        "results/benchmarks/protocol_source/{dataset}/{protocol}.tsv"
+    shell:
+        "recrepro --log {log} source --dataset {wildcards.dataset} --protocol {wildcards.protocol}"
+        " --data-dir '{params.data_dir}' --cache-dir data/raw --out {output}"
+
+
+def split_source(wildcards):
+    """The source frame of a published split; drawn protocols need none."""
+    if not PROTOCOLS[wildcards.protocol].source:
+        return []
+    return f"results/data/{wildcards.dataset}/sources/{wildcards.protocol}.parquet"
+
+
 rule split_data:
     input:
-        "results/data/{dataset}/ratings.parquet",
+        ratings="results/data/{dataset}/ratings.parquet",
+        source=split_source,
     output:
         expand(
             "results/splits/{{dataset}}/{{protocol}}/seed{{seed}}/{part}.parquet",
@@ -26,6 +52,8 @@ rule split_data:
     params:
         valid=config["split"]["valid_fraction"],
         test=config["split"]["test_fraction"],
+        test_seed=config["split"]["test_seed"],
+        source=lambda w, input: f"--source {input.source}" if input.source else "",
     log:
         "results/logs/split_data/{dataset}/{protocol}/seed{seed}.log",
     benchmark:
@@ -33,5 +61,6 @@ rule split_data:
     shell:
         "recrepro --log {log} split --dataset {wildcards.dataset} --protocol {wildcards.protocol}"
         " --seed {wildcards.seed} --valid {params.valid} --test {params.test}"
+        " --test-seed {params.test_seed} {params.source}"
         " --data results/data/{wildcards.dataset}"
         " --out results/splits/{wildcards.dataset}/{wildcards.protocol}/seed{wildcards.seed}"

@@ -99,7 +99,7 @@ rule make_figures:
 
 rule make_numbers:
     input:
-        **{n: PAPER_INPUTS[n] for n in ("references", "provenance", "figdata_example_user",
+        **{n: PAPER_INPUTS[n] for n in ("references", "reproduction_table", "provenance", "figdata_example_user",
             *registry.RESULT_TABLES, "ratings", "item_table", "run_metrics", "tuning_files", "budget")},
     output:
         "paper/generated/numbers.tex",

@@ -108,9 +108,9 @@ class BiasedMF(Recommender):
 
     def _check_params(self) -> None:
         p = self.params
-        if int(p["factors"]) < 1 or int(p["epochs"]) < 1 or int(p["patience"]) < 0:
-            raise ConfigError(
-                "model 'biased_mf': need factors >= 1, epochs >= 1 and patience >= 0, got "
+        if int(p["factors"]) < 0 or int(p["epochs"]) < 1 or int(p["patience"]) < 0:
+            raise ConfigError(  # factors 0: the biases alone (Surprise's BaselineOnly)
+                "model 'biased_mf': need factors >= 0, epochs >= 1 and patience >= 0, got "
                 f"{p['factors']}, {p['epochs']}, {p['patience']}"
             )
         if float(p["reg"]) <= 0 or float(p["bias_reg"]) < 0 or float(p["init_std"]) < 0:

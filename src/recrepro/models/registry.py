@@ -52,11 +52,18 @@ def available_models() -> list[str]:
     return sorted(_REGISTRY)
 
 
+#: ``<model>__<variant>`` names a variant of a registered model: the same class under its own
+#: name in the config, e.g. ``multitask__rating_only: {retrieval_weight: 0.0}`` (the reproduction
+#: table runs the TFRS multitask tutorial's three loss weightings this way).
+VARIANT_SEPARATOR = "__"
+
+
 def get_model_class(name: str) -> type[Recommender]:
-    """The class registered as ``name``; a clear error lists the known names otherwise."""
+    """The class registered as ``name`` (or as the part of ``name`` before ``__``, a variant);
+    a clear error lists the known names otherwise."""
     _discover()
     try:
-        return _REGISTRY[name]
+        return _REGISTRY[name if name in _REGISTRY else name.split(VARIANT_SEPARATOR)[0]]
     except KeyError:
         raise ConfigError(
             f"unknown model '{name}'; registered models: {', '.join(sorted(_REGISTRY))}"

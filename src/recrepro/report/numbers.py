@@ -379,11 +379,14 @@ def _protocol_sentences(data: ReportData, cfg: PaperConfig) -> str:
 
 
 def reproduction_numbers(frame: pd.DataFrame) -> dict[str, str]:
-    with_result = frame[frame["ours_mean"].notna()]
+    """Verdict counts of the reproduction table (``reported/reproduction.csv``)."""
+    counts = frame["verdict"].value_counts()
     return {
         "ReproRows": str(len(frame)),
-        "ReproWithResults": str(len(with_result)),
-        "ReproWithin": str(int(with_result["within"].astype("boolean").fillna(False).sum())),
+        "ReproWithResults": str(int(frame["ours_mean"].notna().sum())),
+        "ReproReproduced": str(int(counts.get("reproduced", 0))),
+        "ReproNotReproduced": str(int(counts.get("not reproduced", 0))),
+        "ReproInconclusive": str(int(counts.get("inconclusive", 0))),
     }
 
 

@@ -22,7 +22,6 @@ from recrepro.report.config import PaperConfig
 from recrepro.report.data import COLUMNS, ReportData, read_budget
 from recrepro.report.method_tables import cost_frame, read_tuning
 from recrepro.report.registry import Context
-from recrepro.report.reproduction import load_references, reproduction_frame
 
 LOG = logging.getLogger("recrepro.report")
 PathLike = str | os.PathLike
@@ -34,18 +33,6 @@ def _listed(value: Any) -> list[str]:
 
 def load_data(inputs: Mapping[str, Any]) -> ReportData:
     return ReportData.load({name: inputs[name] for name in COLUMNS})
-
-
-def load_reproduction(
-    inputs: Mapping[str, Any], data: ReportData, cfg: PaperConfig
-) -> pd.DataFrame:
-    return reproduction_frame(
-        load_references(inputs["references"]),
-        data.summary,
-        data.seed_summary,
-        cfg.dataset,
-        cfg.main_protocol,
-    )
 
 
 def make_tables(
@@ -112,7 +99,7 @@ def make_numbers(inputs: Mapping[str, Any], config: Mapping[str, Any], output: P
         cfg,
         ratings=pd.read_parquet(inputs["ratings"]),
         items=pd.read_parquet(inputs["item_table"]),
-        reproduction=load_reproduction(inputs, data, cfg),
+        reproduction=pd.read_csv(inputs["reproduction_table"]),
         provenance=numbers.read_provenance(provenance_paths),
         picks=figures.example_models(example, cfg, figures.model_preference(data, cfg)),
         n_runs=len(provenance_paths),

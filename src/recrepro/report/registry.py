@@ -211,6 +211,7 @@ def input_paths(config: Mapping[str, Any]) -> dict[str, Any]:
         "skipped": "results/skipped.csv",
         **{n: f"results/stats/{n}.csv" for n in COLUMNS if n not in ("summary", "skipped")},
         "references": "config/reference_numbers.csv",
+        "reproduction_table": "reported/reproduction.csv",  # snakemake reproduce + publish_reproduction
         "ratings": f"results/data/{cfg.dataset}/ratings.parquet",
         "item_table": f"results/data/{cfg.dataset}/items.parquet",
         "splits": [

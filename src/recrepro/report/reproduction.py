@@ -1,20 +1,36 @@
-"""Published reference numbers (``config/reference_numbers.csv``) beside ours.
+"""Published reference numbers (``config/reference_numbers.csv``) beside ours, with a verdict.
 
-Each reference row names the system, our model that reproduces it, our metric name that matches
-the published one, the published value with its range, and where it was published. Our side is
-the model's result under the faithful setting of the row's protocol.
+Each reference row is one published number: the system, our model that reproduces it (a model of
+the study, or ``experiment:<name>`` for a source's own evaluation code, :mod:`recrepro.experiments`),
+our metric name that matches the published one, the protocol (the source's own split), the
+published value with its range across the source's renders, and where it was published. Our
+side is the model's result under the faithful setting of the row's protocol, over the seeds.
+
+The verdict rule was fixed before any number was compared (:func:`verdict`): an equivalence
+test (TOST, two one-sided t-tests at level 0.05 over the seeds, i.e. the 90% t-interval of our
+mean) against the published range widened by a margin per metric type (:func:`margin`):
+
+* rating errors (``rmse``, ``mae``): 0.02 absolute;
+* rates (top-K accuracies, precision, recall, AUC, ...): 10% of the published value, at least
+  0.005 absolute.
+
+``reproduced``: the 90% interval lies inside [low - margin, high + margin]; ``not reproduced``:
+it lies entirely outside; ``inconclusive``: it straddles a bound; ``one seed``: no interval;
+``not run``: no result (the model or protocol is not in the configuration).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from recrepro.errors import ConfigError
-from recrepro.report.data import lookup
 
 REFERENCE_COLUMNS = (
     "system",
@@ -48,6 +64,8 @@ def load_references(path: str | os.PathLike) -> pd.DataFrame:
         if column == "value" and numbers.isna().any():
             raise ConfigError(f"{path}: every row needs a numeric 'value'")
         frame[column] = numbers
+    if (frame["setting"].replace("", "faithful") != "faithful").any():
+        raise ConfigError(f"{path}: published numbers are reproduced in the faithful setting only")
     frame["low"] = frame["low"].fillna(frame["value"])
     frame["high"] = frame["high"].fillna(frame["value"])
     if not frame["cite_key"].str.fullmatch(r"[A-Za-z0-9:_-]+").all():
@@ -55,53 +73,182 @@ def load_references(path: str | os.PathLike) -> pd.DataFrame:
     return frame
 
 
-def reproduction_frame(
+# ------------------------------------------------------------------------------ verdict rule
+ALPHA = 0.05
+ERROR_METRICS = frozenset({"rmse", "mae"})
+REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, ONE_SEED, NOT_RUN = (
+    "reproduced", "not reproduced", "inconclusive", "one seed", "not run",
+)  # fmt: skip
+
+
+def margin(metric: str, published: float) -> float:
+    """Equivalence margin of a metric: 0.02 for rating errors, else 10% (at least 0.005)."""
+    if metric.split(":")[-1].split("@")[0] in ERROR_METRICS:
+        return 0.02
+    return max(0.1 * abs(published), 0.005)
+
+
+def verdict(
+    values: Sequence[float], low: float, high: float, delta: float, alpha: float = ALPHA
+) -> tuple[str, float, float]:
+    """``(verdict, lower, upper)``: TOST of our per-seed ``values`` against the published range
+    ``[low, high]`` widened by ``delta``; ``lower, upper`` is the (1 - 2 alpha) t-interval."""
+    from scipy import stats
+
+    values = np.asarray([v for v in values if math.isfinite(v)], np.float64)
+    if len(values) == 0:
+        return NOT_RUN, math.nan, math.nan
+    mean = float(values.mean())
+    if len(values) == 1:
+        return ONE_SEED, mean, mean
+    half = float(stats.t.ppf(1 - alpha, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values)))
+    lower, upper = mean - half, mean + half
+    if lower >= low - delta and upper <= high + delta:
+        return REPRODUCED, lower, upper
+    if upper < low - delta or lower > high + delta:
+        return NOT_REPRODUCED, lower, upper
+    return INCONCLUSIVE, lower, upper
+
+
+# ------------------------------------------------------------------------ the reproduction table
+EXPERIMENT_PREFIX = "experiment:"
+TABLE_COLUMNS = (
+    "system", "model", "protocol", "metric", "value", "low", "high", "margin", "n_seeds",
+    "ours_mean", "ours_std", "ours_ci90_low", "ours_ci90_high", "verdict", "source", "url",
+    "cite_key", "note",
+)  # fmt: skip
+
+
+def result_path(
+    results: str | os.PathLike, dataset: str, protocol: str, model: str, seed: int
+) -> Path:
+    """Where the faithful result of a reference row's (protocol, model) and seed is written."""
+    if model.startswith(EXPERIMENT_PREFIX):
+        name = model.removeprefix(EXPERIMENT_PREFIX)
+        return Path(results) / "reproduction" / dataset / protocol / name / f"seed{seed}.json"
+    return Path(results) / "runs" / dataset / protocol / model / "faithful" / f"seed{seed}" / "metrics.json"
+
+
+def needed_results(
     references: pd.DataFrame,
-    summary: pd.DataFrame,
-    seed_summary: pd.DataFrame,
     dataset: str,
-    default_protocol: str,
+    seeds: Iterable[int],
+    models: Iterable[str],
+    protocols: Iterable[str],
+    results: str | os.PathLike = "results",
+) -> list[Path]:
+    """The result files the table needs: rows whose model (or experiment) and protocol the
+    configuration runs, for every seed. Other rows are reported as not run."""
+    models, protocols, seeds = set(models), set(protocols), list(seeds)
+    paths = []
+    for ref in references.to_dict("records"):
+        runnable = ref["model"].startswith(EXPERIMENT_PREFIX) or ref["model"] in models
+        parts = str(ref["protocol"]).split("+")
+        if runnable and set(parts) <= protocols:
+            paths += [result_path(results, dataset, p, ref["model"], s) for p in parts for s in seeds]
+    return sorted(set(paths))
+
+
+def _seed_values(
+    ref: Mapping[str, object], dataset: str, seeds: Sequence[int], results: str | os.PathLike
+) -> list[float]:
+    """Our value per seed; a row over several protocols (``a+b+...``, e.g. the five GroupLens
+    folds of a 5-fold cross-validation) takes each seed's mean over them, as the sources do."""
+    values = []
+    for seed in seeds:
+        per_protocol = []
+        for protocol in str(ref["protocol"]).split("+"):
+            path = result_path(results, dataset, protocol, str(ref["model"]), seed)
+            value = json.loads(path.read_text()).get("metrics", {}).get(ref["metric"]) \
+                if path.is_file() else None  # fmt: skip
+            per_protocol.append(math.nan if value is None else float(value))
+        if per_protocol and all(math.isfinite(v) for v in per_protocol):
+            values.append(float(np.mean(per_protocol)))
+    return values
+
+
+def reproduction_table(
+    references: pd.DataFrame,
+    dataset: str,
+    seeds: Sequence[int],
+    results: str | os.PathLike = "results",
 ) -> pd.DataFrame:
-    """References with our mean, s.d., 95% CI and whether the CI meets the reference range."""
+    """One row per published number with our mean, s.d., 90% interval and the verdict."""
     rows = []
     for ref in references.to_dict("records"):
-        key = {
-            "dataset": dataset,
-            "protocol": ref["protocol"] or default_protocol,
-            "setting": ref["setting"] or "faithful",
-            "model": ref["model"],
-            "metric": ref["metric"],
-        }
-        mean = lookup(summary, "mean", **key)
-        std = lookup(summary, "std", **key)
-        ci_low = lookup(seed_summary, "ci_low", **key)
-        ci_high = lookup(seed_summary, "ci_high", **key)
+        values = _seed_values(ref, dataset, seeds, results)
+        delta = margin(ref["metric"], ref["value"])
+        decided, lower, upper = verdict(values, ref["low"], ref["high"], delta)
         rows.append(
             {
-                **ref,
-                "protocol": key["protocol"],
-                "setting": key["setting"],
-                "ours_mean": mean,
-                "ours_std": std,
-                "ours_ci_low": ci_low,
-                "ours_ci_high": ci_high,
-                "within": _within(mean, ci_low, ci_high, ref["low"], ref["high"]),
+                **{c: ref[c] for c in ("system", "model", "protocol", "metric", "value", "low",
+                                       "high", "source", "url", "cite_key", "note")},
+                "margin": delta,
+                "n_seeds": len(values),
+                "ours_mean": float(np.mean(values)) if values else math.nan,
+                "ours_std": float(np.std(values, ddof=1)) if len(values) > 1 else math.nan,
+                "ours_ci90_low": lower,
+                "ours_ci90_high": upper,
+                "verdict": decided,
             }
+        )  # fmt: skip
+    return pd.DataFrame.from_records(rows, columns=list(TABLE_COLUMNS))
+
+
+def _fmt(value: float, digits: int = 4) -> str:
+    return "" if not math.isfinite(value) else f"{value:.{digits}g}"
+
+
+def reproduction_markdown(table: pd.DataFrame) -> str:
+    """The table as Markdown, reproduced rows first, then the others (README section)."""
+    lines = []
+    order = {REPRODUCED: 0, INCONCLUSIVE: 1, NOT_REPRODUCED: 2, ONE_SEED: 3, NOT_RUN: 4}
+    table = table.assign(_o=table["verdict"].map(order)).sort_values("_o", kind="stable")
+    lines.append("| verdict | system | our model | protocol | metric | published | ours (90% CI) | n |")
+    lines.append("|---|---|---|---|---|---|---|---|")
+    for r in table.itertuples(index=False):
+        published = _fmt(r.value) + ("" if r.low == r.high else f" ({_fmt(r.low)}-{_fmt(r.high)})")
+        ours = _fmt(r.ours_mean)
+        if ours and math.isfinite(r.ours_ci90_low) and r.n_seeds > 1:
+            ours += f" ({_fmt(r.ours_ci90_low)}-{_fmt(r.ours_ci90_high)})"
+        lines.append(
+            f"| {r.verdict} | {r.system} | {r.model} | {r.protocol} | {r.metric} | {published} "
+            f"| {ours} | {r.n_seeds} |"
         )
-    columns = list(REFERENCE_COLUMNS) + [
-        "ours_mean",
-        "ours_std",
-        "ours_ci_low",
-        "ours_ci_high",
-        "within",
-    ]
-    return pd.DataFrame.from_records(rows, columns=columns)
+    return "\n".join(lines) + "\n"
 
 
-def _within(mean: float, ci_low: float, ci_high: float, low: float, high: float) -> bool | None:
-    """Does our CI (or the mean, without a CI) overlap the reference range? None if no result."""
-    if not math.isfinite(mean):
-        return None
-    if not (math.isfinite(ci_low) and math.isfinite(ci_high)):
-        ci_low = ci_high = mean
-    return bool(ci_low <= high and ci_high >= low)
+README_START = "<!-- reproduction table: generated by `snakemake publish_reproduction`; do not edit -->"
+README_END = "<!-- end of the generated reproduction table -->"
+
+
+def readme_section(table: pd.DataFrame) -> str:
+    """What reproduces and what does not, side by side, for the README (from the table only)."""
+    lines = [README_START, ""]
+    groups = (
+        ("Reproduced", [REPRODUCED]),
+        ("Not reproduced", [NOT_REPRODUCED]),
+        ("Inconclusive, or not run", [INCONCLUSIVE, ONE_SEED, NOT_RUN]),
+    )
+    for title, verdicts in groups:
+        rows = table[table["verdict"].isin(verdicts)]
+        lines.append(f"**{title}** ({len(rows)} of {len(table)} published numbers)")
+        lines.append("")
+        for r in rows.itertuples(index=False):
+            ours = _fmt(r.ours_mean) or "no result"
+            cause = f" Why: {r.note}" if r.verdict == NOT_REPRODUCED and r.note else ""
+            lines.append(
+                f"- {r.system}: {r.metric} on `{r.protocol}`, published {_fmt(r.value)}, "
+                f"ours ({r.model}) {ours} [{r.verdict}].{cause}"
+            )
+        lines.append("")
+    lines.append(README_END)
+    return "\n".join(lines)
+
+
+def replace_readme_section(text: str, section: str) -> str:
+    """``text`` with the block between the README markers replaced by ``section``."""
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        raise ConfigError("README.md lacks the reproduction-table markers; restore them from git")
+    return text[:start] + section + text[end + len(README_END) :]

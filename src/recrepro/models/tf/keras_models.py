@@ -101,7 +101,7 @@ class GraphRetrievalModel(RetrievalModel):
 
 class JointModel(RetrievalModel):
     """Weighted sum of the rating (MSE on ``features["rating"]``) and retrieval losses; a zero
-    weight skips a task. ``rating`` maps concatenated ``[B, 2d]`` embeddings to ``[B, 1]``."""
+    retrieval weight skips retrieval. ``rating`` maps concatenated ``[B, 2d]`` embeddings to ``[B, 1]``."""
 
     def __init__(
         self,
@@ -128,9 +128,11 @@ class JointModel(RetrievalModel):
             rows = tf.gather(candidates, positive)  # [B, d]
         else:
             query, rows = self.encode(features, tf.cast(features["item"], tf.int32))
-        if self.rating_weight:
-            predicted = self.rating(tf.concat([query, rows], axis=1))
-            loss += self.rating_weight * self.ranking_task(
-                labels=features["rating"], predictions=predicted[:, 0], compute_metrics=False
-            )
+        # The rating term is computed even at weight 0, as in the TFRS multitask tutorial: it
+        # builds the rating head (the tutorial's retrieval-only model still predicts ratings, from
+        # an untrained head) and its zero-weighted gradients change nothing.
+        predicted = self.rating(tf.concat([query, rows], axis=1))
+        loss += self.rating_weight * self.ranking_task(
+            labels=features["rating"], predictions=predicted[:, 0], compute_metrics=False
+        )
         return loss + self.penalty() if self.l2 else loss

@@ -1,0 +1,86 @@
+# The reproduction table: every published number (config/reference_numbers.csv) beside ours.
+#   snakemake reproduce --cores 4 --configfile config/reproduce.yaml
+# Builds only the runs the rows need (their models on their protocols, faithful setting, every
+# seed, through train_and_evaluate), the sources' own evaluation code where a row asks for it
+# (experiment:<name>, recrepro.experiments), then results/reproduction/table.{csv,md}.
+# Rows whose model or protocol the config does not run are listed as "not run".
+from recrepro.report.reproduction import load_references, needed_results
+
+REFERENCES = "config/reference_numbers.csv"
+REPRODUCTION_DATASET = config["datasets"][0]
+
+
+localrules:
+    reproduce,
+    reproduction_table,
+
+
+rule reproduce:
+    input:
+        "results/reproduction/table.csv",
+        "results/reproduction/table.md",
+
+
+rule reproduction_table:
+    input:
+        references=REFERENCES,
+        results=[
+            str(path)
+            for path in needed_results(
+                load_references(REFERENCES), REPRODUCTION_DATASET, config["seeds"],
+                config["models"], config["protocols"],
+            )
+        ],  # fmt: skip
+    output:
+        csv="results/reproduction/table.csv",
+        md="results/reproduction/table.md",
+    params:
+        seeds=" ".join(str(seed) for seed in config["seeds"]),
+    log:
+        "results/logs/reproduction_table.log",
+    shell:
+        "recrepro --log {log} reproduction --references {input.references}"
+        " --dataset {REPRODUCTION_DATASET} --seeds {params.seeds} --results results"
+        " --out {output.csv} --markdown {output.md}"
+
+
+rule reproduction_experiment:
+    input:
+        data=expand("results/data/{{dataset}}/{table}.parquet", table=["ratings", "items", "users"]),
+        split=expand(
+            "results/splits/{{dataset}}/{{protocol}}/seed{{seed}}/{part}.parquet",
+            part=["train", "valid", "test"],
+        ),
+    output:
+        "results/reproduction/{dataset}/{protocol}/{experiment}/seed{seed}.json",
+    log:
+        "results/logs/reproduction_experiment/{dataset}/{protocol}/{experiment}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/reproduction_experiment/{dataset}/{protocol}/{experiment}/seed{seed}.tsv"
+    shell:
+        "recrepro --log {log} experiment --name {wildcards.experiment} --seed {wildcards.seed}"
+        " --data results/data/{wildcards.dataset}"
+        " --split results/splits/{wildcards.dataset}/{wildcards.protocol}/seed{wildcards.seed}"
+        " --out {output}"
+
+
+localrules:
+    publish_reproduction,
+
+
+rule publish_reproduction:
+    # Copies the table into reported/ and refreshes the README's "Reproduction" block from it.
+    input:
+        references=REFERENCES,
+        table="results/reproduction/table.csv",
+    output:
+        csv=f"{REPORTED}/reproduction.csv",
+        md=f"{REPORTED}/reproduction.md",
+    params:
+        seeds=" ".join(str(seed) for seed in config["seeds"]),
+    log:
+        "results/logs/publish_reproduction.log",
+    shell:
+        "recrepro --log {log} reproduction --references {input.references}"
+        " --dataset {REPRODUCTION_DATASET} --seeds {params.seeds} --results results"
+        " --out {output.csv} --markdown {output.md} --readme README.md"
