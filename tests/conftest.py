@@ -68,6 +68,24 @@ def shared_data_dir() -> str:
 
 # -- running the workflow in a scratch copy --------------------------------------------------
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def needs_tex() -> None:
+    """For tests that compile the paper or read it with pdftotext: if TeX (or poppler-utils) is
+    missing, say which piece and the command that installs it. In CI (CI=true), where .ci/run
+    installs TeX, that is a failure; on a developer's machine the test is skipped with that reason.
+    """
+    from recrepro.texcheck import APT_COMMAND, TexMissing, check_paper
+
+    try:
+        check_paper(ROOT / "paper" / "main.tex")
+        if shutil.which("pdftotext") is None:
+            raise TexMissing(f"program pdftotext not found; install it with `{APT_COMMAND}`")
+    except TexMissing as missing:
+        if os.environ.get("CI", "").lower() in ("true", "1"):
+            pytest.fail(f"TeX is required in CI: {missing}", pytrace=False)
+        pytest.skip(f"needs TeX: {missing}")
 COPY = ("Snakefile", "workflow", "config", "paper")
 
 

@@ -8,11 +8,29 @@ from recrepro.errors import ConfigError
 from recrepro.report.config import PaperConfig
 from recrepro.report.figures import FIGURES
 from recrepro.report.tables import table_names
+from recrepro.texcheck import TexMissing, check_paper
 
 try:
     PAPER = PaperConfig.from_config(config)
 except ConfigError as error:
     sys.exit(f"recrepro: config error: {error}")
+# paper: {compile: false} makes everything but the PDF (machines without TeX).
+COMPILE_PAPER = config["paper"]["compile"]
+# Targets that need paper/main.pdf; no target on the command line means rule all.
+NEEDS_PDF = {"all", "compile_paper", "paper/main.pdf", "publish_reported", "bench"}
+
+
+def check_tex_first():
+    """Stop before any job if the PDF is wanted and TeX cannot build it (one line, with the fix)."""
+    targets = set(workflow.dag_settings.targets) if workflow.dag_settings else set()
+    if COMPILE_PAPER and (not targets or targets & NEEDS_PDF):
+        try:
+            check_paper("paper/main.tex")
+        except TexMissing as error:
+            sys.exit(f"recrepro: error: {error}")
+
+
+check_tex_first()
 TABLES_DIR = "paper/generated/tables"
 FIGURES_DIR = "figures"
 FIGDATA_DIR = "results/report"
@@ -32,7 +50,6 @@ FIGDATA = {
     "popularity": f"{FIGDATA_DIR}/popularity.csv",
     "example_user": f"{FIGDATA_DIR}/example_user.csv",
 }
-PAPER_TARGETS = ["paper/main.pdf"]
 
 # Light steps; on a cluster they run on the submitting node (where TeX is installed), not as jobs.
 localrules:
@@ -141,3 +158,11 @@ rule compile_paper:
         # Fixed dates and PDF ids make the PDF reproducible; -g always rebuilds on request.
         "SOURCE_DATE_EPOCH=0 FORCE_SOURCE_DATE=1 latexmk -pdf -g -cd -interaction=nonstopmode"
         " -halt-on-error paper/main.tex > {log} 2>&1"
+
+
+# What rule all asks of this file: the PDF, or without TeX everything the PDF is made from.
+PAPER_TARGETS = (
+    ["paper/main.pdf"]
+    if COMPILE_PAPER
+    else [*rules.make_tables.output, *rules.make_figures.output, *rules.make_numbers.output]
+)

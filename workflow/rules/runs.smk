@@ -63,8 +63,8 @@ rule summarize:
 
 def tuning_metric(model):
     """Rating-only models are tuned on validation RMSE, the others on validation NDCG@10."""
-    tuning = config.get("tuning", {})
-    return tuning.get("metrics", {}).get(model, tuning.get("metric", "ndcg@10"))
+    tuning = config["tuning"]  # validated: trials, seed and metric have their schema defaults
+    return tuning.get("metrics", {}).get(model, tuning["metric"])
 
 
 rule tune_model:
@@ -80,9 +80,9 @@ rule tune_model:
         "results/tuning/{dataset}/{protocol}/{model}.json",
     params:
         model=lambda w: as_json_arg(config["models"][w.model]),
-        space=lambda w: as_json_arg(config.get("tuning", {}).get("spaces", {}).get(w.model, {})),
-        trials=config.get("tuning", {}).get("trials", 8),
-        seed=config.get("tuning", {}).get("seed", 0),
+        space=lambda w: as_json_arg(config["tuning"].get("spaces", {}).get(w.model, {})),
+        trials=config["tuning"]["trials"],
+        seed=config["tuning"]["seed"],
         metric=lambda w: tuning_metric(w.model),
         split=lambda w, input: Path(input.split[0]).parent,
     threads: config["threads_per_job"]

@@ -14,7 +14,7 @@ rule compute_stats:
         ranks="results/stats/ranks.csv",
         nemenyi="results/stats/nemenyi.csv",
     params:
-        stats=config.get("stats", {}),
+        stats=config["stats"],
     log:
         "results/logs/compute_stats.log",
     benchmark:

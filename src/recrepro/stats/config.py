@@ -6,8 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from recrepro.config import block_defaults
 from recrepro.errors import ConfigError
 
+_DEFAULTS = block_defaults("stats")  # the schema's defaults (their one home)
 TESTS = ("wilcoxon", "ttest")
 CORRECTIONS = ("holm", "fdr_bh")
 #: Metrics tested when ``stats.metrics`` is not set (each only where the per-user files have it).
@@ -27,11 +29,11 @@ def higher_is_better(metric: str) -> bool:
 class StatsConfig:
     """Settings of the statistics layer; ``metrics=None`` means :data:`DEFAULT_METRICS`."""
 
-    test: str = "wilcoxon"
-    correction: str = "holm"
-    alpha: float = 0.05
-    reference: str | None = "popularity"
-    bootstrap: int = 2000
+    test: str = _DEFAULTS["test"]
+    correction: str = _DEFAULTS["correction"]
+    alpha: float = _DEFAULTS["alpha"]
+    reference: str | None = _DEFAULTS["reference"]
+    bootstrap: int = _DEFAULTS["bootstrap"]
     metrics: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
