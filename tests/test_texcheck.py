@@ -95,6 +95,10 @@ def test_the_workflow_stops_before_any_job_without_a_latex_package(
     assert len(errors) == 1, proc.stderr[-2000:]
     assert "LaTeX file lmodern.sty not found" in errors[0] and APT_COMMAND in errors[0]
     assert not (workdir / "results").exists()
+    # A target that does not need the PDF is not held up by TeX.
+    proc = run_snakemake(workdir, "-n", "results/summary.csv", "--configfile", "config/smoke.yaml",
+                         data_dir=shared_data_dir, **_without_tex(fake_tex))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
 
 
 def test_compile_false_plans_everything_but_the_pdf_without_tex(

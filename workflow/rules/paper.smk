@@ -16,21 +16,18 @@ except ConfigError as error:
     sys.exit(f"recrepro: config error: {error}")
 # paper: {compile: false} makes everything but the PDF (machines without TeX).
 COMPILE_PAPER = config["paper"]["compile"]
-# Targets that need paper/main.pdf; no target on the command line means rule all.
-NEEDS_PDF = {"all", "compile_paper", "paper/main.pdf", "publish_reported", "bench"}
 
 
-def check_tex_first():
-    """Stop before any job if the PDF is wanted and TeX cannot build it (one line, with the fix)."""
-    targets = set(workflow.dag_settings.targets) if workflow.dag_settings else set()
-    if COMPILE_PAPER and (not targets or targets & NEEDS_PDF):
-        try:
-            check_paper("paper/main.tex")
-        except TexMissing as error:
-            sys.exit(f"recrepro: error: {error}")
-
-
-check_tex_first()
+def tex_checked(wildcards):
+    """compile_paper's main.tex, once TeX was found able to compile it. Input functions run while
+    Snakemake builds the DAG, before any job, and only when the PDF is wanted: without TeX the
+    study stops there with one line naming the missing piece and the install command."""
+    try:
+        check_paper("paper/main.tex")
+    except TexMissing as error:
+        print(f"recrepro: error: {error}", file=sys.stderr)
+        sys.exit(1)  # not an exception: Snakemake would wrap that in a multi-line report
+    return "paper/main.tex"
 TABLES_DIR = "paper/generated/tables"
 FIGURES_DIR = "figures"
 FIGDATA_DIR = "results/report"
@@ -143,7 +140,7 @@ rule make_numbers:
 
 rule compile_paper:
     input:
-        tex="paper/main.tex",
+        tex=tex_checked,
         bib="paper/references.bib",
         tables=rules.make_tables.output,
         figures=rules.make_figures.output,
