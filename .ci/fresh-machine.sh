@@ -13,6 +13,7 @@
 #   MIRROR     Debian mirror for debootstrap (default: the first one of this machine's apt sources)
 #   KEEP=1     keep root/ afterwards (to look inside with `chroot $FRESH_DIR/root`)
 #   BASE_ONLY=1  only build base/ (light: downloads and unpacks; the CI run is the heavy part)
+#   NICE       niceness of the CI run (default 10); PYTEST_ADDOPTS is passed on (e.g. --durations=0)
 # Needs debootstrap (apt-get install debootstrap) and the same network access to the Debian and
 # Python package registries as this machine; the registry settings of apt and pip (sources,
 # pip.conf, PIP_* variables, local wheel folders they name) are carried over, no package is.
@@ -34,7 +35,11 @@ mounts=()
 cleanup() {
   local i
   for (( i=${#mounts[@]}-1; i>=0; i-- )); do umount -l "${mounts[i]}" 2>/dev/null || true; done
-  [ "${KEEP:-0}" = 1 ] || rm -rf --one-file-system "$root"
+  if grep -q " $root/" /proc/mounts; then
+    echo "fresh-machine: mounts remain under $root; not removing it" >&2
+  elif [ "${KEEP:-0}" != 1 ]; then
+    rm -rf --one-file-system "$root"
+  fi
 }
 trap cleanup EXIT
 
@@ -93,12 +98,15 @@ for path in $( (cat /etc/pip.conf /etc/xdg/pip/pip.conf "$HOME/.config/pip/pip.c
   fi
 done
 
+extra_env=()
+[ -z "${PYTEST_ADDOPTS:-}" ] || extra_env+=("PYTEST_ADDOPTS=$PYTEST_ADDOPTS")
+
 # 3. CI itself, as CI runs it: `bash .ci/run` with CI=true, no standard input, a clean environment.
 echo "== bash .ci/run on $commit (log: $fresh/ci.log)"
 start=$(date +%s)
 set +e
 chroot "$root" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-  HOME=/root LANG=C.UTF-8 CI=true "${pip_env[@]}" \
+  HOME=/root LANG=C.UTF-8 CI=true "${pip_env[@]}" "${extra_env[@]}" \
   nice -n "${NICE:-10}" bash -c 'cd /work/recrepro && bash .ci/run' </dev/null 2>&1 | tee "$fresh/ci.log"
 status=${PIPESTATUS[0]}
 set -e

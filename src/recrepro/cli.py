@@ -315,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
                 with open(args.log, "a", encoding="utf-8") as handle:
                     handle.write(message + "\n")
             return 1
+        except BrokenPipeError:  # e.g. `recrepro models | head`: the reader left, nothing is wrong
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
