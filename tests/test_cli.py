@@ -73,18 +73,109 @@ def test_a_model_that_refuses_the_dataset_is_recorded_as_not_applicable(tmp_path
     assert skipped["reason"].iloc[0] == record["reason"]
 
 
-def test_recommend_prints_titles_of_a_finished_run(tmp_path: Path, capsys) -> None:
+@pytest.fixture
+def finished_runs(tmp_path: Path) -> Path:
+    """A results folder with popularity's faithful runs of seeds 1 and 2 (K up to 5)."""
     data, split = _write_dataset(tmp_path)
-    run = tmp_path / "runs" / "synthetic" / "random" / "popularity" / "faithful" / "seed1"
-    train_and_evaluate(RunKey("synthetic", "random", "popularity", "faithful", 1), {},
-                       {"ks": [5]}, data, split, run)  # fmt: skip
-    results = tmp_path
-    (results / "data" / "synthetic").mkdir(exist_ok=True)
+    for seed in (1, 2):
+        run = tmp_path / "runs" / "synthetic" / "random" / "popularity" / "faithful" / f"seed{seed}"
+        train_and_evaluate(RunKey("synthetic", "random", "popularity", "faithful", seed), {},
+                           {"ks": [5]}, data, split, run)  # fmt: skip
+    return tmp_path
+
+
+def _recommend(results: Path, *args: str) -> list[str]:
+    return ["recommend", "--results", str(results), "--dataset", "synthetic", "--model", "popularity", *args]
+
+
+def test_recommend_prints_titles_of_a_finished_run_and_which_run(finished_runs: Path, capsys) -> None:
+    run = finished_runs / "runs" / "synthetic" / "random" / "popularity" / "faithful" / "seed1"
     user = int(pd.read_parquet(run / "topk.parquet")["user"].iloc[0])
-    assert main(["recommend", "--results", str(results), "--dataset", "synthetic",
-                 "--model", "popularity", "--user", str(user), "-k", "3"]) == 0  # fmt: skip
+    assert main(_recommend(finished_runs, "--user", str(user), "-k", "3")) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 4 and "Synthetic movie" in lines[1]
+    expected = "run: popularity, dataset synthetic, protocol random, setting faithful, seed 1 ("
+    assert lines[0].startswith(expected)
+    assert len(lines) == 5 and "Synthetic movie" in lines[2]  # run line, header, 3 movies
+    assert main(_recommend(finished_runs, "--user", str(user), "--seed", "2")) == 0
+    assert "seed 2 (" in capsys.readouterr().out.splitlines()[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--user", "100000"], "user 100000 does not exist; the dataset's user ids are 1-60"),
+        (["--seed", "7"], "no finished run of seed 7 in "),
+        (["-k", "6"], "-k 6 is more than the 5 movies per user the run kept"),
+        (["--setting", "tuned"], "no run of setting 'tuned' in "),
+        (["--model", "ease"], "no run of model 'ease' in "),
+    ],
+)
+def test_recommend_errors_name_what_exists(finished_runs: Path, capsys, args: list, message: str) -> None:
+    assert main(_recommend(finished_runs, *args)) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("recrepro: error: ") and message in err and "\n" not in err
+    if "--seed" in args:
+        assert err.endswith("available seeds: 1, 2")
+    if "--model" in args:
+        assert err.endswith("available: popularity")
+
+
+@pytest.mark.parametrize("k", ["0", "-3", "five"])
+def test_recommend_rejects_a_bad_k(finished_runs: Path, capsys, k: str) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(_recommend(finished_runs, "-k", k))
+    assert exit_.value.code == 2
+    assert "argument -k" in capsys.readouterr().err
+
+
+def test_models_lists_summary_and_source(capsys) -> None:
+    from recrepro.models.registry import available_models, get_model_class
+
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    for name in available_models():
+        cls = get_model_class(name)
+        summary = cls.__doc__.strip().splitlines()[0].replace("``", "")
+        assert f"{name:20s} {summary[:40]}" in out, name
+        assert f"source: {cls.source}" in out, name
+    assert "``" not in out
+
+
+def _parsers() -> list:
+    from recrepro.cli import build_parser
+
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    return [parser, *subparsers.choices.values()]
+
+
+def test_every_option_has_plain_text_help(capsys) -> None:
+    for parser in _parsers():
+        for action in parser._actions:
+            if action.dest != "help" and action.__class__.__name__ != "_SubParsersAction":
+                assert action.help, f"{parser.prog} {action.option_strings or action.dest}"
+        parser.print_help()
+    text = capsys.readouterr().out
+    for markup in ("``", ":func:", ":class:", ":data:"):
+        assert markup not in text, markup
+
+
+def test_a_failing_call_inside_pytest_leaves_no_logging_errors(tmp_path: Path, capfd) -> None:
+    """Handlers live as long as one CLI call: a second call (and later logging) never writes to
+    a stream the first call's capture closed ("--- Logging error ---")."""
+    import logging
+
+    log = tmp_path / "logs" / "x.log"
+    for _ in range(2):
+        assert main(["--log", str(log), "recommend", "--results", str(tmp_path), "--model", "nope"]) == 1
+        logging.getLogger("recrepro.test").warning("after the call")
+        logging.getLogger("fontTools.subset").warning("third-party chatter")
+    out, err = capfd.readouterr()
+    assert "Logging error" not in out + err and "Traceback" not in err
+    assert err.count("recrepro: error: no finished run in") == 2
+    assert log.read_text().count("recrepro: error:") == 2
+    assert all(type(h).__module__ == "_pytest.logging" for h in logging.getLogger().handlers)
+    assert not logging.getLogger("recrepro").handlers
 
 
 def test_errors_are_one_line(tmp_path: Path) -> None:
@@ -140,3 +231,5 @@ def test_a_diverging_model_fails_its_run_cleanly(tmp_path: Path, model, params, 
     errors = [line for line in proc.stderr.splitlines() if line.startswith("recrepro: error:")]
     assert len(errors) == 1 and message in errors[0], proc.stderr[-2000:]
     assert not (tmp_path / "run" / "metrics.json").exists()  # no row of NaNs reaches the tables
+    for chatter in ("cuInit", "cuda", "oneDNN", "absl::InitializeLog"):  # TensorFlow's, unless --verbose
+        assert chatter not in proc.stderr, proc.stderr[-2000:]

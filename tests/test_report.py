@@ -580,7 +580,7 @@ def test_bad_inputs_raise_clear_errors(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- paper
 
 
-def test_paper_compiles_from_generated_inputs(built: Path) -> None:
+def test_paper_compiles_from_generated_inputs(built: Path, needs_tex: None) -> None:
     result = _compile(built)
     assert result.returncode == 0, result.stdout[-3000:]
     log = (built / "paper/main.log").read_text(errors="replace")
@@ -588,7 +588,7 @@ def test_paper_compiles_from_generated_inputs(built: Path) -> None:
     assert (built / "paper/main.pdf").read_bytes()[:5] == b"%PDF-"
 
 
-def test_paper_compiles_with_one_model_and_no_tests(tmp_path: Path) -> None:
+def test_paper_compiles_with_one_model_and_no_tests(tmp_path: Path, needs_tex: None) -> None:
     """A smoke-sized study: one model, one seed, no significance tests, no example user."""
     frames = _stats_frames()
     frames = {
@@ -604,7 +604,7 @@ def test_paper_compiles_with_one_model_and_no_tests(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout[-3000:]
 
 
-def test_a_model_not_applicable_to_the_dataset_is_a_noted_row(tmp_path: Path) -> None:
+def test_a_model_not_applicable_to_the_dataset_is_a_noted_row(tmp_path: Path, needs_tex: None) -> None:
     """The runner's record of a refused model (no metrics) flows into an n/a row with the reason."""
     reason = "model 'delta' does not fit this dataset: 80 items, more than max_items=10; raise it"
     frames = _stats_frames()

@@ -1,7 +1,8 @@
-"""``recrepro`` command line: the steps the Snakemake rules call, plus ``recommend`` and ``models``.
+"""recrepro command line: the steps the Snakemake rules call, plus recommend, models and check-paper.
 
-Errors a user can cause print one line (``recrepro: error: ...``) and exit with status 1.
-Thread limits are set from ``--threads`` before NumPy or TensorFlow is imported.
+Errors a user can cause print one line ("recrepro: error: ...") and exit with status 1.
+Thread limits are set from --threads before NumPy or TensorFlow is imported. Logging is set up
+by recrepro.logs for the duration of one call.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ import argparse
 import json
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 
+log = logging.getLogger("recrepro.cli")
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "RECREPRO_THREADS")
 
 
@@ -30,7 +33,7 @@ def cmd_prepare_data(args: argparse.Namespace) -> None:
     tables = load_tables(args.dataset, folder)
     for name in TABLES:
         write_parquet(Path(args.out) / f"{name}.parquet", tables[name])
-    logging.info("%s: %d ratings from %s", args.dataset, len(tables["ratings"]), folder)
+    log.info("%s: %d ratings from %s", args.dataset, len(tables["ratings"]), folder)
 
 
 def cmd_source(args: argparse.Namespace) -> None:
@@ -42,8 +45,8 @@ def cmd_source(args: argparse.Namespace) -> None:
     folder = locate(args.dataset, args.data_dir or None, args.cache_dir)
     frame = source_frame(args.protocol, folder, Path(args.cache_dir))
     write_parquet(args.out, frame)
-    logging.info("%s: %d train / %d test rows", args.protocol, (frame["part"] == 0).sum(),
-                 (frame["part"] == 2).sum())  # fmt: skip
+    log.info("%s: %d train / %d test rows", args.protocol, (frame["part"] == 0).sum(),
+             (frame["part"] == 2).sum())  # fmt: skip
 
 
 def cmd_split(args: argparse.Namespace) -> None:
@@ -62,7 +65,7 @@ def cmd_split(args: argparse.Namespace) -> None:
     )  # fmt: skip
     for name, frame in parts.items():
         write_parquet(Path(args.out) / f"{name}.parquet", frame)
-        logging.info("%s: %d interactions", name, len(frame))
+        log.info("%s: %d interactions", name, len(frame))
 
 
 def cmd_train_evaluate(args: argparse.Namespace) -> None:
@@ -77,7 +80,7 @@ def cmd_train_evaluate(args: argparse.Namespace) -> None:
     record = train_and_evaluate(
         key, params, json.loads(args.evaluation), args.data, args.split, args.out
     )
-    logging.info("metrics: %s", json.dumps(record["metrics"], sort_keys=True))
+    log.info("metrics: %s", json.dumps(record["metrics"], sort_keys=True))
 
 
 def cmd_tune(args: argparse.Namespace) -> None:
@@ -89,7 +92,7 @@ def cmd_tune(args: argparse.Namespace) -> None:
         trials=args.trials, metric=args.metric, seed=args.seed, data_dir=args.data,
         split_dir=args.split, out=args.out,
     )  # fmt: skip
-    logging.info("best %s = %s with %s", args.metric, record["score"], record["params"])
+    log.info("best %s = %s with %s", args.metric, record["score"], record["params"])
 
 
 def cmd_tuning_budget(args: argparse.Namespace) -> None:
@@ -100,7 +103,7 @@ def cmd_tuning_budget(args: argparse.Namespace) -> None:
         args.out, args.record, json.loads(args.budgets), first_seed=args.first_seed,
         data_dir=args.data, split_dir=args.split, final_run=args.final_run,
     )  # fmt: skip
-    logging.info("wrote %d budget rows to %s", len(table), args.out)
+    log.info("wrote %d budget rows to %s", len(table), args.out)
 
 
 def cmd_collect_budgets(args: argparse.Namespace) -> None:
@@ -118,7 +121,7 @@ def cmd_experiment(args: argparse.Namespace) -> None:
 
     metrics = run_experiment(args.name, Path(args.data), Path(args.split), args.seed)
     write_json(args.out, {"experiment": args.name, "seed": args.seed, "metrics": metrics})
-    logging.info("%s: %s", args.name, json.dumps(metrics, sort_keys=True))
+    log.info("%s: %s", args.name, json.dumps(metrics, sort_keys=True))
 
 
 def cmd_reproduction(args: argparse.Namespace) -> None:
@@ -141,7 +144,7 @@ def cmd_reproduction(args: argparse.Namespace) -> None:
         readme = Path(args.readme)
         write_text(readme, replace_readme_section(readme.read_text(encoding="utf-8"),
                                                   readme_section(table)))  # fmt: skip
-    logging.info("verdicts: %s", table["verdict"].value_counts().to_dict())
+    log.info("verdicts: %s", table["verdict"].value_counts().to_dict())
 
 
 def cmd_summarize(args: argparse.Namespace) -> None:
@@ -167,7 +170,7 @@ def cmd_publish_reported(args: argparse.Namespace) -> None:
     from recrepro.verify import publish
 
     for path in publish(args.summary, args.stats, args.paper, args.out):
-        logging.info("wrote %s", path)
+        log.info("wrote %s", path)
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
@@ -177,14 +180,18 @@ def cmd_bench(args: argparse.Namespace) -> None:
     layouts = json.loads(args.layouts) if args.layouts else LAYOUTS
     table = collect(args.benchmarks, args.files or None, layouts)
     for path in write_all(table, args.out):
-        logging.info("wrote %s", path)
-    logging.info("%d benchmarked jobs, %.0f s wall time in total", len(table), table["wall_s"].sum())
+        log.info("wrote %s", path)
+    log.info("%d benchmarked jobs, %.0f s wall time in total", len(table), table["wall_s"].sum())
 
 
 def cmd_recommend(args: argparse.Namespace) -> None:
     """Print a user's top-k titles from a finished run (or a movie's most similar movies)."""
     from recrepro.recommend import recommendations, similar_movies
+    from recrepro.runs import parse_run_path
 
+    run = parse_run_path(args.run)
+    print(f"run: {run.model}, dataset {run.dataset}, protocol {run.protocol}, setting {run.setting}, "
+          f"seed {run.seed} ({args.run})")  # fmt: skip
     if args.similar_to is not None:
         frame = similar_movies(args.run, args.data, args.similar_to, args.k)
     else:
@@ -193,194 +200,228 @@ def cmd_recommend(args: argparse.Namespace) -> None:
 
 
 def cmd_models(args: argparse.Namespace) -> None:
-    """List registered models with their source."""
+    """List registered models: name, what it is (its docstring's first line) and its source."""
     from recrepro.models.registry import available_models, get_model_class
 
     for name in available_models():
         cls = get_model_class(name)
-        print(f"{name:20s} {cls.source}")
+        print(f"{name:20s} {_plain(_summary(cls.__doc__))}")
+        print(f"{'':20s} source: {cls.source or 'not stated'}")
+
+
+def cmd_check_paper(args: argparse.Namespace) -> None:
+    """Check that TeX can compile the paper (latexmk, pdflatex, every LaTeX package it loads)."""
+    from recrepro.texcheck import check_paper
+
+    check_paper(args.tex)
+    print(f"TeX can compile {args.tex}")
+
+
+def _summary(doc: str | None) -> str:
+    """The first sentence-line of a docstring ('' if none)."""
+    return (doc or "").strip().splitlines()[0].strip() if (doc or "").strip() else ""
+
+
+def _plain(text: str) -> str:
+    """reST markup as plain text: ``code`` -> code, :func:`x` -> x."""
+    return re.sub(r":[a-z]+:`~?([^`]+)`", r"\1", text).replace("``", "")
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
+
+
+def _command(sub: argparse._SubParsersAction, name: str, func) -> argparse.ArgumentParser:
+    """A subcommand whose help is its function's docstring, as plain text."""
+    p = sub.add_parser(name, help=_plain(_summary(func.__doc__)), description=_plain(func.__doc__ or ""))
+    p.set_defaults(func=func)
+    return p
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="recrepro", description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=1, help="threads for NumPy and TensorFlow")
+    from recrepro.config import block_defaults
+
+    split, tuning = block_defaults("split"), block_defaults("tuning")  # the schema's defaults
+    evaluation = json.dumps(block_defaults("evaluation"))
+    parser = argparse.ArgumentParser(prog="recrepro", description=_summary(__doc__))
+    parser.add_argument("--threads", type=_positive, default=1, help="threads for NumPy and TensorFlow")
     parser.add_argument("--log", help="also append log messages to this file")
+    parser.add_argument(
+        "--verbose", action="store_true", help="also log third-party libraries (TensorFlow, fontTools)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("prepare-data", help=cmd_prepare_data.__doc__)
-    p.add_argument("--dataset", required=True)
+    p = _command(sub, "prepare-data", cmd_prepare_data)
+    p.add_argument("--dataset", required=True, help="dataset name, e.g. ml-100k")
     p.add_argument("--data-dir", default="", help="folder holding the raw dataset folder")
     p.add_argument("--cache-dir", default="data/raw", help="download cache")
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=cmd_prepare_data)
+    p.add_argument("--out", required=True, help="folder for ratings/items/users.parquet")
 
-    p = sub.add_parser("source", help=cmd_source.__doc__)
-    p.add_argument("--dataset", required=True)
-    p.add_argument("--protocol", required=True)
+    p = _command(sub, "source", cmd_source)
+    p.add_argument("--dataset", required=True, help="dataset name, e.g. ml-100k")
+    p.add_argument("--protocol", required=True, help="a published-split protocol, e.g. grouplens_u1")
     p.add_argument("--data-dir", default="", help="folder holding the raw dataset folder")
     p.add_argument("--cache-dir", default="data/raw", help="download cache (and TFDS's build)")
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=cmd_source)
+    p.add_argument("--out", required=True, help="the source frame (Parquet)")
 
-    p = sub.add_parser("split", help=cmd_split.__doc__)
-    p.add_argument("--dataset", required=True)
-    p.add_argument("--protocol", required=True)
-    p.add_argument("--seed", type=int, required=True)
-    p.add_argument("--valid", type=float, default=0.1)
-    p.add_argument("--test", type=float, default=0.1)
-    p.add_argument("--test-seed", type=int, default=0, help="fixed seed of the random test part")
+    p = _command(sub, "split", cmd_split)
+    p.add_argument("--dataset", required=True, help="dataset name (seeds the split)")
+    p.add_argument("--protocol", required=True, help="split protocol, e.g. random or temporal_user")
+    p.add_argument("--seed", type=int, required=True, help="run seed")
+    p.add_argument("--valid", type=float, default=split["valid_fraction"], help="validation fraction")
+    p.add_argument("--test", type=float, default=split["test_fraction"], help="test fraction")
+    p.add_argument("--test-seed", type=int, default=split["test_seed"], help="seed of the random test part")
     p.add_argument("--source", default="", help="source frame of a published split (Parquet)")
     p.add_argument("--data", required=True, help="folder of the parsed dataset")
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=cmd_split)
+    p.add_argument("--out", required=True, help="folder for train/valid/test.parquet")
 
-    p = sub.add_parser("train-evaluate", help=cmd_train_evaluate.__doc__)
+    p = _command(sub, "train-evaluate", cmd_train_evaluate)
     for name in ("dataset", "protocol", "model", "setting"):
-        p.add_argument(f"--{name}", required=True)
-    p.add_argument("--seed", type=int, required=True)
+        p.add_argument(f"--{name}", required=True, help=f"the run's {name}")
+    p.add_argument("--seed", type=int, required=True, help="the run's seed")
     p.add_argument("--params", default="{}", help="hyperparameter overrides as JSON")
     p.add_argument("--params-file", help="JSON file with tuned hyperparameters under 'params'")
-    p.add_argument("--evaluation", default='{"ks": [5, 10, 20, 50, 100]}', help="as JSON")
-    p.add_argument("--data", required=True)
-    p.add_argument("--split", required=True)
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=cmd_train_evaluate)
+    p.add_argument("--evaluation", default=evaluation, help="the config's evaluation block as JSON")
+    p.add_argument("--data", required=True, help="folder of the parsed dataset")
+    p.add_argument("--split", required=True, help="folder of the split")
+    p.add_argument("--out", required=True, help="run folder to write")
 
-    p = sub.add_parser("tune", help=cmd_tune.__doc__)
+    p = _command(sub, "tune", cmd_tune)
     for name in ("dataset", "protocol", "model"):
-        p.add_argument(f"--{name}", required=True)
+        p.add_argument(f"--{name}", required=True, help=f"the {name} to tune for")
     p.add_argument("--params", default="{}", help="base hyperparameters as JSON")
     p.add_argument("--space", default="{}", help="search space as JSON (see recrepro.tuning)")
-    p.add_argument("--trials", type=int, default=16)
-    p.add_argument("--metric", default="ndcg@10")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--data", required=True)
-    p.add_argument("--split", required=True)
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=cmd_tune)
+    p.add_argument("--trials", type=_positive, default=tuning["trials"], help="number of trials")
+    p.add_argument("--metric", default=tuning["metric"], help="validation metric to optimise")
+    p.add_argument("--seed", type=int, default=tuning["seed"], help="seed of the search")
+    p.add_argument("--data", required=True, help="folder of the parsed dataset")
+    p.add_argument("--split", required=True, help="folder of the split (train and valid only)")
+    p.add_argument("--out", required=True, help="JSON file of the trials and the winner")
 
-    p = sub.add_parser("tuning-budget", help=cmd_tuning_budget.__doc__)
+    p = _command(sub, "tuning-budget", cmd_tuning_budget)
     p.add_argument("--record", required=True, help="the tuning record (JSON)")
-    p.add_argument("--budgets", default="[1, 2, 4, 8, 16]", help="trial counts as JSON")
+    p.add_argument("--budgets", default=json.dumps(tuning["budgets"]), help="trial counts as JSON")
     p.add_argument("--first-seed", type=int, required=True, help="the seed whose split tuning used")
     p.add_argument("--final-run", default=None, help="metrics.json of that seed's tuned run (reused)")
-    p.add_argument("--data", required=True)
-    p.add_argument("--split", required=True)
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=cmd_tuning_budget)
+    p.add_argument("--data", required=True, help="folder of the parsed dataset")
+    p.add_argument("--split", required=True, help="folder of the first seed's split")
+    p.add_argument("--out", required=True, help="budget table (CSV)")
 
-    p = sub.add_parser("collect-budgets", help=cmd_collect_budgets.__doc__)
-    p.add_argument("--out", required=True)
+    p = _command(sub, "collect-budgets", cmd_collect_budgets)
+    p.add_argument("--out", required=True, help="the combined table (CSV)")
     p.add_argument("tables", nargs="+", help="per-model budget tables (CSV)")
-    p.set_defaults(func=cmd_collect_budgets)
 
-    p = sub.add_parser("experiment", help=cmd_experiment.__doc__)
-    p.add_argument("--name", required=True)
-    p.add_argument("--seed", type=int, required=True)
-    p.add_argument("--data", required=True)
-    p.add_argument("--split", required=True)
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=cmd_experiment)
+    p = _command(sub, "experiment", cmd_experiment)
+    p.add_argument("--name", required=True, help="experiment name, e.g. lightfm_example")
+    p.add_argument("--seed", type=int, required=True, help="the run's seed")
+    p.add_argument("--data", required=True, help="folder of the parsed dataset")
+    p.add_argument("--split", required=True, help="folder of the split")
+    p.add_argument("--out", required=True, help="JSON file of the source's own metrics")
 
-    p = sub.add_parser("reproduction", help=cmd_reproduction.__doc__)
-    p.add_argument("--references", default="config/reference_numbers.csv")
-    p.add_argument("--dataset", default="ml-100k")
-    p.add_argument("--seeds", type=int, nargs="+", required=True)
-    p.add_argument("--results", default="results")
+    p = _command(sub, "reproduction", cmd_reproduction)
+    p.add_argument("--references", default="config/reference_numbers.csv", help="published numbers (CSV)")
+    p.add_argument("--dataset", default="ml-100k", help="dataset of the runs")
+    p.add_argument("--seeds", type=int, nargs="+", required=True, help="seeds of the runs")
+    p.add_argument("--results", default="results", help="results folder of the runs")
     p.add_argument("--out", required=True, help="the table (CSV)")
     p.add_argument("--markdown", required=True, help="the table as Markdown")
     p.add_argument("--readme", help="also refresh the README's generated reproduction block")
-    p.set_defaults(func=cmd_reproduction)
 
-    p = sub.add_parser("summarize", help=cmd_summarize.__doc__)
-    p.add_argument("--out", required=True)
+    p = _command(sub, "summarize", cmd_summarize)
+    p.add_argument("--out", required=True, help="summary table (CSV)")
     p.add_argument("--skipped", help="also list runs whose model was not applicable (CSV)")
     p.add_argument("metrics", nargs="+", help="metrics.json files")
-    p.set_defaults(func=cmd_summarize)
 
-    p = sub.add_parser("verify", help=cmd_verify.__doc__)
-    p.add_argument("--current", default="results/summary.csv")
-    p.add_argument("--reported", default="reported/summary.csv")
-    p.add_argument("--atol", type=float, default=None, help="absolute tolerance (default 1e-6)")
-    p.add_argument("--rtol", type=float, default=None, help="relative tolerance (default 1e-3)")
+    p = _command(sub, "verify", cmd_verify)
+    p.add_argument("--current", default="results/summary.csv", help="summary of this run")
+    p.add_argument("--reported", default="reported/summary.csv", help="summary to compare with")
+    p.add_argument("--atol", type=float, default=None, help="absolute tolerance (default: verify.atol)")
+    p.add_argument("--rtol", type=float, default=None, help="relative tolerance (default: verify.rtol)")
     p.add_argument("--tolerances", default="{}", help="the config's verify: block as JSON")
     p.add_argument("--out", help="write the comparison table (CSV) here")
-    p.set_defaults(func=cmd_verify)
 
-    p = sub.add_parser("publish-reported", help=cmd_publish_reported.__doc__)
-    p.add_argument("--summary", default="results/summary.csv")
+    p = _command(sub, "publish-reported", cmd_publish_reported)
+    p.add_argument("--summary", default="results/summary.csv", help="summary table to publish")
     p.add_argument("--stats", nargs="*", default=[], help="statistics tables (CSV)")
-    p.add_argument("--paper", default="paper/main.pdf")
-    p.add_argument("--out", default="reported")
-    p.set_defaults(func=cmd_publish_reported)
+    p.add_argument("--paper", default="paper/main.pdf", help="the compiled paper")
+    p.add_argument("--out", default="reported", help="folder to publish into")
 
-    p = sub.add_parser("bench", help=cmd_bench.__doc__)
+    p = _command(sub, "bench", cmd_bench)
     p.add_argument("--benchmarks", default="results/benchmarks", help="folder of the benchmark files")
     p.add_argument("--out", default="results/benchmarks/summary.csv",
                    help="per-job table; by_rule_model.csv and <stem>.png/.pdf go beside it")  # fmt: skip
     p.add_argument("--layouts", default=None, help="rule -> benchmark path pattern (JSON)")
     p.add_argument("files", nargs="*", help="benchmark files (default: every *.tsv under --benchmarks)")
-    p.set_defaults(func=cmd_bench)
 
-    p = sub.add_parser("recommend", help=cmd_recommend.__doc__)
+    p = _command(sub, "recommend", cmd_recommend)
     p.add_argument("--model", default=None, help="model name (with --dataset etc.) instead of --run")
     p.add_argument("--run", default=None, help="a run folder under results/runs/")
-    p.add_argument("--user", type=int, default=42, help="MovieLens user id")
+    p.add_argument("--user", type=int, default=42, help="MovieLens user id (default 42, as in the seeds)")
     p.add_argument("--similar-to", type=int, default=None, help="MovieLens movie id (multitask)")
-    p.add_argument("-k", type=int, default=5)
-    p.add_argument("--dataset", default="ml-100k")
-    p.add_argument("--protocol", default="random")
-    p.add_argument("--setting", default="faithful")
-    p.add_argument("--seed", type=int, default=None, help="default: the first seed run")
-    p.add_argument("--results", default="results")
-    p.set_defaults(func=cmd_recommend)
+    p.add_argument("-k", type=_positive, default=5, help="number of movies to show (default 5)")
+    p.add_argument("--dataset", default="ml-100k", help="dataset of the run (default ml-100k)")
+    p.add_argument("--protocol", default="random", help="protocol of the run (default random)")
+    p.add_argument("--setting", default="faithful", help="faithful or tuned (default faithful)")
+    p.add_argument("--seed", type=int, default=None, help="seed of the run (default: the lowest seed run)")
+    p.add_argument("--results", default="results", help="results folder of the study (default results)")
 
-    p = sub.add_parser("models", help=cmd_models.__doc__)
-    p.set_defaults(func=cmd_models)
+    _command(sub, "models", cmd_models)
+
+    p = _command(sub, "check-paper", cmd_check_paper)
+    p.add_argument("--tex", default="paper/main.tex", help="LaTeX file to check (default paper/main.tex)")
     return parser
 
 
 def _resolve_run(args: argparse.Namespace) -> None:
-    """For ``recommend``: turn --model/--dataset/... into --run, and find the data folder."""
+    """For recommend: turn --model/--dataset/... into --run, and find the data folder."""
     from recrepro.errors import RecreproError
+    from recrepro.recommend import find_run
+    from recrepro.runs import parse_run_path
 
     if args.run is None:
         if args.model is None:
             raise RecreproError("recommend needs --model NAME or --run FOLDER")
-        base = Path(args.results) / "runs" / args.dataset / args.protocol / args.model / args.setting
-        seeds = sorted(base.glob("seed*"), key=lambda p: int(p.name[4:])) if base.is_dir() else []
-        if args.seed is not None:
-            seeds = [base / f"seed{args.seed}"]
-        if not seeds or not (seeds[0] / "topk.parquet").is_file():
-            raise RecreproError(f"no finished run in {base}; run the study first (snakemake)")
-        args.run = str(seeds[0])
-    from recrepro.runs import parse_run_path
-
-    args.data = str(Path(args.results) / "data" / parse_run_path(args.run).dataset)
+        where = (args.dataset, args.protocol, args.model, args.setting)
+        args.run = str(find_run(args.results, *where, args.seed))
+        results = Path(args.results)
+    else:
+        try:
+            parse_run_path(args.run)
+        except ValueError:
+            raise RecreproError(
+                f"--run {args.run} is not a run folder (results/runs/DATASET/PROTOCOL/MODEL/SETTING/seedN)"
+            ) from None
+        results = Path(args.run).resolve().parents[5]
+    args.data = str(results / "data" / parse_run_path(args.run).dataset)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _set_threads(args.threads)
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    if args.log:
-        Path(args.log).parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(args.log))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", handlers=handlers, force=True)
+    from recrepro.logs import VERBOSE, log_to
 
+    if args.verbose:
+        os.environ[VERBOSE] = "1"
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
     from recrepro.errors import RecreproError
 
-    try:
-        if args.command == "recommend":
-            _resolve_run(args)
-        args.func(args)
-    except RecreproError as exc:
-        message = f"recrepro: error: {exc}"
-        print(message, file=sys.stderr)
-        if args.log:
-            with open(args.log, "a", encoding="utf-8") as handle:
-                handle.write(message + "\n")
-        return 1
+    with log_to(args.log):
+        try:
+            if args.command == "recommend":
+                _resolve_run(args)
+            args.func(args)
+        except RecreproError as exc:
+            message = f"recrepro: error: {exc}"
+            print(message, file=sys.stderr)
+            if args.log:
+                with open(args.log, "a", encoding="utf-8") as handle:
+                    handle.write(message + "\n")
+            return 1
+        except BrokenPipeError:  # e.g. `recrepro models | head`: the reader left, nothing is wrong
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 

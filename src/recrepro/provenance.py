@@ -11,8 +11,9 @@ from importlib import metadata
 from typing import Any
 
 PACKAGES = (
-    "recrepro", "tensorflow-cpu", "tf-keras", "tensorflow-recommenders", "lightfm-next", "numpy",
-    "pandas", "scipy", "statsmodels", "matplotlib", "snakemake",
+    "recrepro", "tensorflow", "tensorflow-datasets", "tf-keras", "tensorflow-recommenders",
+    "lightfm-next", "implicit", "optuna", "numpy", "pandas", "scipy", "statsmodels", "matplotlib",
+    "snakemake",
 )  # fmt: skip
 
 

@@ -27,15 +27,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from recrepro.config import block_defaults
 from recrepro.errors import DataError, RecreproError
 from recrepro.io import atomic_path, write_csv, write_text
 
 log = logging.getLogger(__name__)
 KEY = ["dataset", "protocol", "model", "setting", "metric"]
 COLUMNS = [*KEY, "reported", "current", "diff", "atol", "rtol", "ok", "status"]
-DEFAULT_ATOL = 1e-6
-DEFAULT_RTOL = 1e-3
-DEFAULT_IGNORE = ("fit_seconds", "eval_seconds")
+_DEFAULTS = block_defaults("verify")  # the schema's defaults (their one home)
+DEFAULT_ATOL = _DEFAULTS["atol"]
+DEFAULT_RTOL = _DEFAULTS["rtol"]
+DEFAULT_IGNORE = tuple(_DEFAULTS["ignore"])
 
 
 class ResultsDiffer(RecreproError):

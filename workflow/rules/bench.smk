@@ -39,6 +39,7 @@ def study_benchmarks():
         **{
             name: [{}]
             for name in ("compute_stats", "figure_data", "make_figures", "compile_paper")
+            if name != "compile_paper" or COMPILE_PAPER
         },
     }
     files = []

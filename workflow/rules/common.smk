@@ -12,7 +12,7 @@ from recrepro.runs import RunKey
 try:
     config = check_config(config, workflow.source_path("../schemas/config.schema.yaml"))
 except ConfigError as error:
-    sys.exit(f"recrepro: config error: {error}")
+    sys.exit(f"recrepro: config error: {error}")  # e.g. "seeds: [] should be non-empty"
 
 RUNS = [
     RunKey(dataset, protocol, model, setting, seed)

@@ -5,7 +5,7 @@ rule prepare_data:
     output:
         expand("results/data/{{dataset}}/{table}.parquet", table=["ratings", "items", "users"]),
     params:
-        data_dir=config.get("data_dir") or "",
+        data_dir=config["data_dir"] or "",
     log:
         "results/logs/prepare_data/{dataset}.log",
     benchmark:

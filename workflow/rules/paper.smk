@@ -7,6 +7,7 @@ import sys
 from recrepro.errors import ConfigError
 from recrepro.report import registry
 from recrepro.report.config import PaperConfig
+from recrepro.texcheck import TexMissing, check_paper
 
 try:
     PAPER = PaperConfig.from_config(config)
@@ -16,7 +17,21 @@ except ConfigError as error:
 # the inputs and outputs below are derived from those declarations.
 PAPER_INPUTS = registry.input_paths(config)
 FIGDATA = {name: PAPER_INPUTS[f"figdata_{name}"] for name in registry.FIGDATA}
-PAPER_TARGETS = ["paper/main.pdf"]
+# paper: {compile: false} makes everything but the PDF (machines without TeX).
+COMPILE_PAPER = config["paper"]["compile"]
+
+
+def tex_checked(wildcards):
+    """compile_paper's main.tex, once TeX was found able to compile it. Input functions run while
+    Snakemake builds the DAG, before any job, and only when the PDF is wanted: without TeX the
+    study stops there with one line naming the missing piece and the install command."""
+    try:
+        check_paper("paper/main.tex")
+    except TexMissing as error:
+        print(f"recrepro: error: {error}", file=sys.stderr)
+        sys.exit(1)  # not an exception: Snakemake would wrap that in a multi-line report
+    return "paper/main.tex"
+
 
 # Light steps; on a cluster they run on the submitting node (where TeX is installed), not as jobs.
 localrules:
@@ -111,7 +126,7 @@ rule make_numbers:
 
 rule compile_paper:
     input:
-        tex="paper/main.tex",
+        tex=tex_checked,
         bib="paper/references.bib",
         tables=rules.make_tables.output,
         figures=rules.make_figures.output,
@@ -126,3 +141,11 @@ rule compile_paper:
         # Fixed dates and PDF ids make the PDF reproducible; -g always rebuilds on request.
         "SOURCE_DATE_EPOCH=0 FORCE_SOURCE_DATE=1 latexmk -pdf -g -cd -interaction=nonstopmode"
         " -halt-on-error paper/main.tex > {log} 2>&1"
+
+
+# What rule all asks of this file: the PDF, or without TeX everything the PDF is made from.
+PAPER_TARGETS = (
+    ["paper/main.pdf"]
+    if COMPILE_PAPER
+    else [*rules.make_tables.output, *rules.make_figures.output, *rules.make_numbers.output]
+)

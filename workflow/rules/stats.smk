@@ -15,7 +15,7 @@ rule compute_stats:
         seed_level="results/stats/seed_level.csv",
         power="results/stats/power.csv",
     params:
-        stats=config.get("stats", {}),
+        stats=config["stats"],
     log:
         "results/logs/compute_stats.log",
     benchmark:

@@ -7,11 +7,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from recrepro.config import block_defaults
 from recrepro.errors import ConfigError
 
 EXAMPLE_FIGURES = ("pie", "polygon", "column")
-DEFAULT_EXAMPLE_MODELS = {"pie": "gnn", "polygon": "knn_embedding", "column": "session"}
-DEFAULT_KS = (5, 10, 20, 50, 100)
+_PAPER = block_defaults("paper")  # the schema's defaults (their one home)
+DEFAULT_EXAMPLE_MODELS = _PAPER["example_models"]
 
 
 @dataclass(frozen=True)
@@ -28,8 +29,8 @@ class PaperConfig:
     main_setting: str
     main_metric: str
     headline_metrics: tuple[str, ...]
-    per_k_families: tuple[str, ...] = ("ndcg", "recall")
-    example_user: int = 42
+    per_k_families: tuple[str, ...] = tuple(_PAPER["per_k_metrics"])
+    example_user: int = _PAPER["example_user"]
     example_models: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_EXAMPLE_MODELS))
     distribution_metric: str = ""
     popularity_k: int = 10
@@ -40,13 +41,13 @@ class PaperConfig:
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> PaperConfig:
         """Build from the Snakemake config dict; missing paper keys take their defaults."""
-        paper = dict(config.get("paper") or {})
+        paper = block_defaults("paper", config.get("paper"))
         datasets = _strings(config, "datasets", ("ml-100k",))
         protocols = _strings(config, "protocols", ("random",))
         settings = _strings(config, "settings", ("faithful",))
-        ks = tuple(int(k) for k in (config.get("evaluation") or {}).get("ks", DEFAULT_KS))
+        ks = tuple(int(k) for k in block_defaults("evaluation", config.get("evaluation"))["ks"])
         if not ks:
-            raise ConfigError("config evaluation.ks is empty; list at least one cut-off K")
+            raise ConfigError("evaluation.ks is empty; list at least one cut-off K")
         k = 10 if 10 in ks else ks[0]
         headline = (
             f"ndcg@{k}",
@@ -59,7 +60,7 @@ class PaperConfig:
             "fit_seconds",
         )
         main_metric = str(paper.get("main_metric", f"ndcg@{k}"))
-        split = config.get("split") or {}
+        split = block_defaults("split", config.get("split"))
         cfg = cls(
             dataset=str(paper.get("dataset", datasets[0])),
             models=tuple(str(m) for m in (config.get("models") or {})),
@@ -71,14 +72,14 @@ class PaperConfig:
             main_setting=str(paper.get("main_setting", settings[0])),
             main_metric=main_metric,
             headline_metrics=tuple(str(m) for m in paper.get("headline_metrics", headline)),
-            per_k_families=tuple(str(f) for f in paper.get("per_k_metrics", ("ndcg", "recall"))),
-            example_user=_int(paper.get("example_user", 42), "paper.example_user"),
-            example_models={**DEFAULT_EXAMPLE_MODELS, **dict(paper.get("example_models") or {})},
+            per_k_families=tuple(str(f) for f in paper["per_k_metrics"]),
+            example_user=_int(paper["example_user"], "paper.example_user"),
+            example_models=dict(paper["example_models"]),
             distribution_metric=str(paper.get("distribution_metric", main_metric)),
             popularity_k=_int(paper.get("popularity_k", k), "paper.popularity_k"),
-            valid_fraction=float(split.get("valid_fraction", 0.1)),
-            test_fraction=float(split.get("test_fraction", 0.1)),
-            alpha=(config.get("stats") or {}).get("alpha"),
+            valid_fraction=float(split["valid_fraction"]),
+            test_fraction=float(split["test_fraction"]),
+            alpha=block_defaults("stats", config.get("stats"))["alpha"],
         )
         cfg.check()
         return cfg
@@ -91,18 +92,18 @@ class PaperConfig:
         ):
             if value not in allowed:
                 raise ConfigError(
-                    f"config paper.{key} '{value}' is not configured; use one of: "
+                    f"paper.{key} '{value}' is not configured; use one of: "
                     f"{', '.join(allowed)}"
                 )
         if self.main_metric not in self.headline_metrics:
             raise ConfigError(
-                f"config paper.main_metric '{self.main_metric}' must be one of "
+                f"paper.main_metric '{self.main_metric}' must be one of "
                 "paper.headline_metrics"
             )
         unknown = sorted(set(self.example_models) - set(EXAMPLE_FIGURES))
         if unknown:
             raise ConfigError(
-                f"config paper.example_models has unknown figure(s) {', '.join(unknown)}; "
+                f"paper.example_models has unknown figure(s) {', '.join(unknown)}; "
                 f"known: {', '.join(EXAMPLE_FIGURES)}"
             )
 
@@ -111,7 +112,7 @@ def _strings(config: Mapping[str, Any], key: str, default: Sequence[str]) -> tup
     raw = config.get(key)
     values = tuple(str(v) for v in (default if raw is None else raw))
     if not values:
-        raise ConfigError(f"config {key} is empty; list at least one")
+        raise ConfigError(f"{key} is empty; list at least one")
     return values
 
 
@@ -119,4 +120,4 @@ def _int(value: Any, key: str) -> int:
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise ConfigError(f"config {key} must be an integer, got {value!r}") from None
+        raise ConfigError(f"{key} must be an integer, got {value!r}") from None

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from recrepro.io import write_text
+from recrepro.logs import log_to
 from recrepro.report import figdata, figures, numbers, registry, tables
 from recrepro.report.config import PaperConfig
 from recrepro.report.data import COLUMNS, ReportData, read_budget
@@ -117,23 +118,13 @@ def make_numbers(inputs: Mapping[str, Any], config: Mapping[str, Any], output: P
 
 @contextmanager
 def step_log(path: PathLike | None) -> Iterator[None]:
-    """Send this step's log (and warnings, and a failure's traceback) to ``path``."""
-    root = logging.getLogger()
-    handler: logging.Handler = (
-        logging.FileHandler(path, mode="w") if path else logging.StreamHandler()
-    )
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    logging.captureWarnings(True)
-    try:
-        yield
-    except Exception:
-        LOG.exception("step failed")
-        raise
-    finally:
-        root.removeHandler(handler)
-        handler.close()
+    """Send this step's log (and warnings, and a failure's traceback) to ``path`` (recrepro.logs)."""
+    with log_to(path, console=not path, mode="w"):
+        try:
+            yield
+        except Exception:
+            LOG.exception("step failed")
+            raise
 
 
 def run_step(smk: Any, step: Callable[..., Any], target: str) -> None:

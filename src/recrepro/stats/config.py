@@ -6,9 +6,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from recrepro.config import block_defaults
 from recrepro.errors import ConfigError
 from recrepro.evaluation import catalogue
 
+_DEFAULTS = block_defaults("stats")  # the schema's defaults (their one home)
 TESTS = ("signflip", "wilcoxon", "ttest")
 CORRECTIONS = ("holm", "fdr_bh")
 #: Metrics tested when ``stats.metrics`` is not set (each only where the per-user files have it):
@@ -29,13 +31,13 @@ def higher_is_better(metric: str) -> bool | None:
 class StatsConfig:
     """Settings of the statistics layer; ``metrics=None`` means :data:`DEFAULT_METRICS`."""
 
-    test: str = "signflip"
-    correction: str = "holm"
-    alpha: float = 0.05
-    reference: str | None = "popularity"
-    bootstrap: int = 2000
-    permutations: int = 10_000
-    power: float = 0.8
+    test: str = _DEFAULTS["test"]
+    correction: str = _DEFAULTS["correction"]
+    alpha: float = _DEFAULTS["alpha"]
+    reference: str | None = _DEFAULTS["reference"]
+    bootstrap: int = _DEFAULTS["bootstrap"]
+    permutations: int = _DEFAULTS["permutations"]
+    power: float = _DEFAULTS["power"]
     metrics: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:

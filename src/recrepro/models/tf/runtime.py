@@ -22,7 +22,9 @@ def import_tensorflow(seed: int) -> Any:
 
     Thread counts follow ``RECREPRO_THREADS`` (set by the CLI from Snakemake's ``threads``).
     """
-    import tensorflow as tf
+    from recrepro.logs import import_quietly
+
+    tf = import_quietly("tensorflow")  # without the lines its native libraries print on loading
 
     threads = int(os.environ.get("RECREPRO_THREADS", "0"))
     if threads > 0:
