@@ -224,6 +224,7 @@ def _make_tree(
     refs = pd.read_csv(REPO / "config/reference_numbers.csv", dtype=str, keep_default_na=False)
     refs.loc[0, ["model", "protocol", "metric"]] = ["alpha", "random", "factorized_top@100"]  # one result
     refs.to_csv(root / "config/reference_numbers.csv", index=False)
+    _analysis_frames(root / "results/stats")
     (root / "reported").mkdir()
     results = root / "results"
     repro = reproduction_table(load_references(root / "config/reference_numbers.csv"), "ml-100k",
@@ -231,6 +232,35 @@ def _make_tree(
     repro.loc[0, ["ours_mean", "ours_std", "verdict"]] = [0.3, 0.01, "not reproduced"]  # one result
     repro.to_csv(root / "reported/reproduction.csv", index=False)
     return root
+
+
+def _analysis_frames(folder: Path) -> None:
+    """power.csv and seed_level.csv as compute_stats writes them (random: 60 users, temporal: 9)."""
+    key = {"dataset": "ml-100k", "setting": "faithful", "metric": "ndcg@10"}
+    pd.DataFrame([
+        {**key, "protocol": p, "n_users": n, "n_models": 3, "family_size": 3, "alpha": 0.05,
+         "power": 0.8, "mde_dz": dz, "mde_dz_worst": dz * 1.2, "sd_diff": 0.1, "mde": dz / 10,
+         "mde_worst": dz * 0.12}
+        for p, n, dz in (("random", 60, 0.37), ("temporal", 9, 1.1))
+    ]).to_csv(folder / "power.csv", index=False)  # fmt: skip
+    pd.DataFrame([
+        {**key, "protocol": p, "model": m, "other": "", "n_users": 60, "n_seeds": 2, "mean": 0.3,
+         "ci_low": 0.2, "ci_high": 0.4, "var_user": 0.01, "var_seed": v, "var_residual": 0.01,
+         "share_seed": share}
+        for p in ("random", "temporal") for m, v, share in (("alpha", 0.001, 0.05), ("beta", 0.002, 0.09))
+    ]).to_csv(folder / "seed_level.csv", index=False)  # fmt: skip
+
+
+def test_power_table_names_the_weakest_protocol(tree: Path) -> None:
+    from recrepro.report import analysis_tables
+    from recrepro.report.registry import Context
+
+    ctx = Context(_inputs(tree), CONFIG)
+    table = analysis_tables.power(ctx)
+    assert [r[0].text for r in table.rows] == ["random", "temporal"]
+    assert "With 9 evaluated users, the temporal protocol detects only differences of at least 0.110" \
+        in table.caption
+    assert table.rows[0][-1].text == "7.0"  # median of 5% and 9%
 
 
 def _inputs(root: Path, models: tuple[str, ...] = MODELS, seeds: tuple[int, ...] = SEEDS) -> dict:
@@ -260,6 +290,8 @@ def _inputs(root: Path, models: tuple[str, ...] = MODELS, seeds: tuple[int, ...]
         "provenance": [str(r / "provenance.json") for r in runs],
         "run_metrics": [str(r / "metrics.json") for r in runs],
         "tuning_files": [],
+        "power": root / "results/stats/power.csv",
+        "seed_level": root / "results/stats/seed_level.csv",
         **{f"figdata_{n}": report / f for n, f in registry.FIGDATA.items()},
     }
 

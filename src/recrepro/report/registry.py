@@ -45,7 +45,10 @@ RESULT_TABLES = tuple(COLUMNS)
 #: Sections of the paper in order; each gets ``generated/sections/<section>.tex``.
 SECTIONS = ("method", "results", "reproduction", "cost", "appendix")
 #: Modules whose import registers artefacts (in this order: the order within a section).
-MODULES = ("recrepro.report.method_tables", "recrepro.report.tables", "recrepro.report.figures")
+MODULES = (
+    "recrepro.report.method_tables", "recrepro.report.tables", "recrepro.report.analysis_tables",
+    "recrepro.report.figures",
+)  # fmt: skip
 TABLES_DIR = "paper/generated/tables"
 FIGURES_DIR = "figures"
 FIGURE_TEX_DIR = "paper/generated/figures"
@@ -210,6 +213,8 @@ def input_paths(config: Mapping[str, Any]) -> dict[str, Any]:
         "summary": "results/summary.csv",
         "skipped": "results/skipped.csv",
         **{n: f"results/stats/{n}.csv" for n in COLUMNS if n not in ("summary", "skipped")},
+        "power": "results/stats/power.csv",
+        "seed_level": "results/stats/seed_level.csv",
         "references": "config/reference_numbers.csv",
         "reproduction_table": "reported/reproduction.csv",  # snakemake reproduce + publish_reproduction
         "ratings": f"results/data/{cfg.dataset}/ratings.parquet",
