@@ -50,6 +50,8 @@ _LATEX_SPECIAL = {
     "↑": r"$\uparrow$",
     "↓": r"$\downarrow$",
     "±": r"$\pm$",
+    "≥": r"$\geq$",
+    "≤": r"$\leq$",
     "†": r"$^{\dagger}$",
     "–": "--",
     "<": r"\textless{}",
