@@ -86,7 +86,9 @@ def needs_tex() -> None:
         if os.environ.get("CI", "").lower() in ("true", "1"):
             pytest.fail(f"TeX is required in CI: {missing}", pytrace=False)
         pytest.skip(f"needs TeX: {missing}")
-COPY = ("Snakefile", "workflow", "config", "paper")
+#: What a run needs of the repository; reported/reproduction.csv is the published reproduction
+#: table the paper reads (made by `snakemake reproduce`, never by the study's own DAG).
+COPY = ("Snakefile", "workflow", "config", "paper", "reported/reproduction.csv")
 
 
 def workflow_copy(tmp: Path) -> Path:
@@ -97,6 +99,7 @@ def workflow_copy(tmp: Path) -> Path:
         if source.is_dir():
             shutil.copytree(source, tmp / name, ignore=shutil.ignore_patterns("generated", "*.pdf"))
         elif source.exists():
+            (tmp / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(source, tmp / name)
     return tmp
 
