@@ -260,7 +260,7 @@ SUBMITTED = re.compile(r"submitted with SLURM jobid (\d+) \(log: \S*/rule_(\w+)/
 KILLED = re.compile(
     r"^recrepro: error: SLURM killed job train_and_evaluate "
     r"\(results/runs/ml-100k/random/two_tower/faithful/seed1, SLURM job \d+\): out of memory; "
-    r"raise resources: \{train_and_evaluate: \{mem_mb: \.\.\.\}\} in the config \(now 1000\), "
+    r"raise resources: \{train_and_evaluate: \{mem_mb: \.\.\.\}\} in the config \(now 800\), "
     r"then rerun: finished jobs are kept$",
     re.M,
 )
@@ -275,7 +275,7 @@ def test_smoke_study_on_slurm_matches_the_local_run_and_resumes_after_a_kill(
     env = {"SLURM_CONF": str(slurm_cluster.conf)}
 
     # 1. Training jobs limited to 800 MB in the config (a classic model needs ~600 MB with the two
-    #    Snakemake processes of its job, two_tower ~2 GB): SLURM kills two_tower, and the workflow
+    #    Snakemake processes of its job, two_tower ~1.4 GB): SLURM kills two_tower, and the workflow
     #    stops with one line naming the job, the reason and the config key.
     config = yaml.safe_load((workdir / "config" / "smoke.yaml").read_text())
     config["resources"] = {"train_and_evaluate": {"mem_mb": 800}}
