@@ -274,11 +274,11 @@ def test_smoke_study_on_slurm_matches_the_local_run_and_resumes_after_a_kill(
     shutil.copytree(ROOT / "profiles", workdir / "profiles")
     env = {"SLURM_CONF": str(slurm_cluster.conf)}
 
-    # 1. Training jobs limited to 800 MB in the config (a classic model needs ~600 MB with the two
-    #    Snakemake processes of its job, two_tower ~1.4 GB): SLURM kills two_tower, and the workflow
+    # 1. Training jobs limited to 450 MB in the config (a classic model needs ~600 MB with the two
+    #    Snakemake processes of its job, two_tower ~0.85 GB RSS, much of it file-backed): SLURM kills two_tower, and the workflow
     #    stops with one line naming the job, the reason and the config key.
     config = yaml.safe_load((workdir / "config" / "smoke.yaml").read_text())
-    config["resources"] = {"train_and_evaluate": {"mem_mb": 800}}
+    config["resources"] = {"train_and_evaluate": {"mem_mb": 450}}
     (workdir / "config" / "lowmem.yaml").write_text(yaml.safe_dump(config))
     runs = [
         f"results/runs/ml-100k/random/{model}/faithful/seed1/metrics.json"
