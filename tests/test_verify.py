@@ -145,7 +145,7 @@ def test_environment_snapshot_lists_the_installed_packages() -> None:
 
 def _fabricated_results(workdir: Path) -> None:
     (workdir / "results").mkdir()
-    (workdir / "reported").mkdir()
+    (workdir / "reported").mkdir(exist_ok=True)  # workflow_copy brings reported/reproduction.csv
     _summary().to_csv(workdir / "reported" / "summary.csv", index=False)
     _summary().to_csv(workdir / "results" / "summary.csv", index=False)
 
