@@ -101,6 +101,15 @@ def test_gnn_layer_is_mean_of_propagated_layers():
     dense = a.toarray()
     expected = (table + dense @ table + dense @ dense @ table) / 3
     np.testing.assert_allclose(layer(tf.constant(table)).numpy(), expected, rtol=1e-5, atol=1e-6)
+    # the gradient of <layer(E), W> is P^T W with P = (I + A + A^2) / 3
+    weights = np.random.default_rng(1).normal(size=(5, 3)).astype(np.float32)
+    variable = tf.Variable(table)
+    with tf.GradientTape() as tape:
+        inner = tf.reduce_sum(layer(variable) * weights)
+    propagation = (np.eye(5) + dense + dense @ dense) / 3
+    np.testing.assert_allclose(
+        tape.gradient(inner, variable).numpy(), propagation.T @ weights, rtol=1e-5, atol=1e-6
+    )
 
 
 @pytest.mark.parametrize("objective", ["in_batch", "in_batch_logq", "full_softmax"])

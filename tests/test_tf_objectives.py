@@ -181,3 +181,52 @@ def test_faithful_objective_is_the_seeds_in_batch_softmax_without_l2():
         defaults = get_model_class(name).defaults
         assert (defaults["objective"], defaults["l2"]) == ("in_batch", 0.0), name
     assert "objective" not in get_model_class("rating_nn").defaults  # no retrieval task
+
+
+@pytest.mark.parametrize("objective", ["in_batch", "in_batch_logq", "full_softmax"])
+def test_distinct_queries_give_the_per_row_loss_and_gradients(tf, objective):
+    """Scoring each distinct user once (``rows``) gives the loss and gradients of scoring every
+    row's own copy of its query (float64), for each objective."""
+    from recrepro.models.tf import objectives
+
+    rng = np.random.default_rng(7)
+    users = rng.integers(0, 6, 40).astype(np.int32)  # 40 rows, at most 6 distinct users
+    items = rng.integers(0, 9, 40).astype(np.int32)
+    user_table = tf.Variable(rng.normal(size=(6, 4)))
+    item_table = tf.Variable(rng.normal(size=(9, 4)))
+    log_q = tf.constant(np.log(rng.uniform(0.01, 1.0, 9)))
+    results = []
+    for distinct in (False, True):
+        with tf.GradientTape() as tape:
+            if distinct:
+                queries, rows = objectives.distinct_queries(
+                    {"user": tf.constant(users), "item": tf.constant(items)}
+                )
+                query = tf.gather(user_table, queries["user"])
+            else:
+                query, rows = tf.gather(user_table, users), None
+            if objective == "full_softmax":
+                loss = objectives.full_softmax(query, item_table, tf.constant(items), rows)
+            else:
+                unique, positive, multiplicity = objectives.distinct_candidates(tf.constant(items))
+                shift = tf.gather(log_q, unique) if objective == "in_batch_logq" else None
+                candidates = tf.gather(item_table, unique)
+                loss = objectives.in_batch_softmax(
+                    query, candidates, positive, multiplicity, shift, rows
+                )
+        if distinct:
+            assert rows is not None and int(tf.shape(query)[0]) == len(np.unique(users))
+        grads = tape.gradient(loss, [user_table, item_table])
+        results.append([loss.numpy(), *(tf.convert_to_tensor(g).numpy() for g in grads)])
+    for got, expected in zip(results[1], results[0], strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_distinct_queries_only_when_the_query_is_the_user_alone(tf):
+    from recrepro.models.tf import objectives
+
+    batch = {"user": tf.constant([3, 1, 3]), "item": tf.constant([0, 1, 2])}
+    queries, rows = objectives.distinct_queries({**batch, "rating": tf.constant([1.0, 2, 3])})
+    assert queries["user"].numpy().tolist() == [3, 1] and rows.numpy().tolist() == [0, 1, 0]
+    with_time = {**batch, "timestamp": tf.constant([0.1, 0.2, 0.3])}
+    assert objectives.distinct_queries(with_time) == (with_time, None)

@@ -1,9 +1,10 @@
 """The ``tfrs.Model`` subclasses the TF models train (imports TensorFlow: import only inside
 ``fit``).
 
-Shapes: ``B`` rows of a batch, ``N`` catalogue items, ``K`` candidates scored by the objective
-(``U`` distinct batch items for the in-batch objectives, ``N`` for the full softmax), ``d``
-embedding size.
+Shapes: ``B`` rows of a batch, ``Q`` queries embedded (the distinct users of the batch when the
+query is the user alone, else ``B``), ``N`` catalogue items, ``K`` candidates scored by the
+objective (``U`` distinct batch items for the in-batch objectives, ``N`` for the full softmax),
+``d`` embedding size.
 """
 
 from __future__ import annotations
@@ -55,23 +56,32 @@ class RetrievalModel(tfrs.Model):
             self.log_q = objectives.log_q_correction(probability)
 
     def encode(self, features: dict[str, tf.Tensor], items: tf.Tensor) -> tuple[Any, Any]:
-        """Query embeddings ``[B, d]`` of the batch and candidate embeddings ``[K, d]`` of the
-        catalogue indices ``items`` (``[K]``)."""
+        """Query embeddings ``[Q, d]`` of the query ``features`` and candidate embeddings
+        ``[K, d]`` of the catalogue indices ``items`` (``[K]``)."""
         return self.query(features), self.candidate(tf.gather(self.candidate_inputs, items))
 
     def retrieval_terms(self, features: dict[str, tf.Tensor]) -> tuple[Any, Any, Any, Any]:
-        """The retrieval loss, query ``[B, d]``, scored candidates ``[K, d]`` and each row's
-        position ``[B]`` among them."""
+        """The retrieval loss, each row's query ``[B, d]``, the scored candidates ``[K, d]`` and
+        each row's position ``[B]`` among them.
+
+        Queries that depend on the user alone are embedded and scored once per distinct user of
+        the batch (:func:`~recrepro.models.tf.objectives.distinct_queries`; the same loss).
+        """
         items = tf.cast(features["item"], tf.int32)
+        queries, rows = objectives.distinct_queries(features)
         if self.objective == "full_softmax":
-            scored = tf.range(tf.shape(self.candidate_inputs)[0])
-            query, candidates = self.encode(features, scored)
-            return objectives.full_softmax(query, candidates, items), query, candidates, items
-        scored, positive, multiplicity = objectives.distinct_candidates(items)
-        query, candidates = self.encode(features, scored)
-        log_q = None if self.log_q is None else tf.gather(self.log_q, scored)
-        loss = objectives.in_batch_softmax(query, candidates, positive, multiplicity, log_q)
-        return loss, query, candidates, positive
+            positive = items
+            query, candidates = self.encode(queries, tf.range(tf.shape(self.candidate_inputs)[0]))
+            loss = objectives.full_softmax(query, candidates, positive, rows)
+        else:
+            scored, positive, multiplicity = objectives.distinct_candidates(items)
+            query, candidates = self.encode(queries, scored)
+            log_q = None if self.log_q is None else tf.gather(self.log_q, scored)
+            loss = objectives.in_batch_softmax(
+                query, candidates, positive, multiplicity, log_q, rows
+            )
+        row_query = query if rows is None else tf.gather(query, rows)
+        return loss, row_query, candidates, positive
 
     def penalty(self) -> tf.Tensor:
         """``l2 * sum ||E||^2`` over the embedding tables (0 without ``l2``)."""

@@ -49,7 +49,7 @@ class SessionTower(tf.keras.Model):
     def __init__(self, n_items: int, dim: int, n_users: int | None) -> None:
         super().__init__()
         self.items = tf.keras.layers.Embedding(n_items + 1, dim, mask_zero=True)
-        self.gru = tf.keras.layers.GRU(dim)
+        self.gru = tf.keras.layers.GRU(dim, unroll=True)
         self.user = tf.keras.layers.Embedding(n_users, dim) if n_users else None
 
     def call(self, features: dict[str, tf.Tensor]) -> tf.Tensor:
