@@ -251,3 +251,25 @@ def test_session_ranks_from_the_last_training_interactions(synthetic_split):
         mine = mine[np.lexsort((ids[mine], train.timestamp[mine]))]
         expected = train.item[mine[-3:]] + 1
         np.testing.assert_array_equal(model.query_features(np.array([u]))["history"][0], expected)
+
+
+@pytest.mark.parametrize("name, params", [
+    ("gnn", {"n_layers": 0}), ("knn_embedding", {"k": 0}), ("session", {"max_length": 0}),
+])  # fmt: skip
+def test_ablations_to_the_plain_two_tower_train_and_rank(synthetic_split, name, params):
+    """The reproduction's cause experiments remove the seed's component: no propagation, no
+    neighbours, no history; the query is then the user's own embedding."""
+    model = build_model(name, {**params, "epochs": 1})
+    features = model.train_features(synthetic_split.train) if name != "gnn" else None
+    assert features is None or set(features) == {"user", "item"}
+    model.fit(synthetic_split.train, synthetic_split.valid, np.random.default_rng(0))
+    scores = model.score(np.arange(3))
+    assert scores.shape == (3, synthetic_split.train.n_items) and np.isfinite(scores).all()
+
+
+def test_session_without_history_needs_the_user_embedding(synthetic_split):
+    from recrepro.errors import ConfigError
+
+    model = build_model("session", {"max_length": 0, "user_embedding": False})
+    with pytest.raises(ConfigError, match="max_length 0 leaves no query"):
+        model.fit(synthetic_split.train, synthetic_split.valid, np.random.default_rng(0))

@@ -37,6 +37,7 @@ SEED_SYSTEMS = ("collaborative", "basic_retrieval", "enhanced_retrieval", "gnn",
 
 def test_margins_by_metric_type() -> None:
     assert margin("rmse", 0.93) == 0.02 and margin("mae", 0.7) == 0.02
+    assert margin("rmse_all", 0.93) == 0.02 and margin("mae_all", 0.7) == 0.02
     assert margin("factorized_top@100", 0.23) == pytest.approx(0.023)
     assert margin("factorized_top@1", 0.001) == 0.005  # the absolute floor
     assert margin("precision@10_test", 0.11) == pytest.approx(0.011)
@@ -200,7 +201,8 @@ def test_readme_block_is_generated_from_the_table(tmp_path: Path) -> None:
     refs = load_references(REFS)
     table = reproduction_table(refs, "ml-100k", [1, 2], tmp_path)  # no results: all not run
     section = readme_section(table)
-    assert f"**Inconclusive, or not run** ({len(refs)} of {len(refs)} published numbers)" in section
+    n = int((refs["explains"] == "").sum())  # cause experiments are not published numbers
+    assert f"**Inconclusive, or not run** ({n} of {n} published numbers)" in section
     readme = (REPO / "README.md").read_text()
     updated = replace_readme_section(readme, section)
     assert updated.startswith(readme[: readme.index("<!-- reproduction table")])
@@ -208,3 +210,52 @@ def test_readme_block_is_generated_from_the_table(tmp_path: Path) -> None:
     assert replace_readme_section(updated, section) == updated  # idempotent
     with pytest.raises(ConfigError, match="markers"):
         replace_readme_section("no markers here", section)
+
+
+def test_a_row_that_does_not_reproduce_shows_its_cause_experiments(tmp_path: Path) -> None:
+    """A cause row (``explains``) reruns the model with one recipe change against the same number;
+    the published row's ``cause`` reports its result, and counts leave cause rows out."""
+    from recrepro.report.numbers import reproduction_numbers
+    from recrepro.report.reproduction import published_rows
+
+    refs = pd.DataFrame({
+        "system": ["seed model", "cause: tutorial recipe", "other"],
+        "model": ["m", "m__recipe", "o"], "metric": ["top@100"] * 3, "protocol": ["p"] * 3,
+        "value": [0.23] * 3, "low": [0.23] * 3, "high": [0.23] * 3,
+        **{c: "" for c in ("source", "url", "cite_key", "note")}, "explains": ["", "m", ""],
+    })  # fmt: skip
+    for seed, (ours, recipe) in enumerate([(0.15, 0.23), (0.16, 0.24), (0.14, 0.22)], start=1):
+        _write(result_path(tmp_path, "d", "p", "m", seed), {"top@100": ours})
+        _write(result_path(tmp_path, "d", "p", "m__recipe", seed), {"top@100": recipe})
+    table = reproduction_table(refs, "d", [1, 2, 3], tmp_path).set_index("system")
+    assert table.loc["seed model", "verdict"] == NOT_REPRODUCED
+    assert table.loc["cause: tutorial recipe", "verdict"] == REPRODUCED
+    assert table.loc["seed model", "cause"] == "cause: tutorial recipe: ours 0.23 [reproduced]"
+    assert table.loc["cause: tutorial recipe", "cause"] == ""
+    assert list(published_rows(table.reset_index())["system"]) == ["seed model", "other"]
+    numbers = reproduction_numbers(table.reset_index())
+    assert (numbers["ReproRows"], numbers["ReproNotReproduced"], numbers["ReproNotRun"]) == ("2", "1", "1")
+    assert numbers["ReproCauseExperiments"] == "1"
+    text = reproduction_markdown(table.reset_index())
+    assert text.index("| not run |") < text.index("(cause experiment for m)")  # cause rows last
+
+
+def test_cause_experiments_must_explain_a_published_row(tmp_path: Path) -> None:
+    from recrepro.errors import ConfigError
+
+    refs = pd.read_csv(REFS, dtype=str, keep_default_na=False)
+    refs.loc[len(refs) - 1, "explains"] = "no_such_model"
+    refs.to_csv(tmp_path / "refs.csv", index=False)
+    with pytest.raises(ConfigError, match="explains 'no_such_model'"):
+        load_references(tmp_path / "refs.csv")
+
+
+def test_every_nearest_number_comparison_has_a_cause_experiment() -> None:
+    """Seeds that print no number are compared with the nearest published one; each such row has a
+    cause experiment that removes the seed's difference from the published recipe."""
+    refs = load_references(REFS)
+    nearest = refs[refs["system"].str.contains("nearest published number") & (refs["explains"] == "")]
+    explained = set(zip(refs["explains"], refs["protocol"], strict=True))
+    rows = zip(nearest["model"], nearest["protocol"], strict=True)
+    missing = [m for m, p in rows if (m, p) not in explained]
+    assert len(nearest) >= 7 and not missing, missing

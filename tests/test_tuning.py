@@ -222,6 +222,15 @@ def test_budget_table_fits_distinct_incumbents_like_the_first_seeds_tuned_run(tm
     reused = budget_table({**record, "best_trial": 2}, [4], first_seed=1, data_dir=data, split_dir=split,
                           final_run=final)  # fmt: skip
     assert reused["test_ndcg@10"].tolist() == [0.123]
+    # With the study's relevance threshold, the refit is scored like the study's runs.
+    strict = budget_table(record, [1], first_seed=1, data_dir=data, split_dir=split,
+                          relevance_threshold=4)  # fmt: skip
+    model = build_model("ease", record["trials"][0]["params"])
+    rng = np.random.default_rng(run_seed(RunKey("synthetic", "random", "ease", "tuned", 1)))
+    model.fit(synthetic_split.train, synthetic_split.valid, rng)
+    expected = evaluate(model, synthetic_split.train, synthetic_split.test, ks=[10], seen=seen,
+                        relevance_threshold=4)  # fmt: skip
+    assert strict["test_ndcg@10"].tolist() == [expected.metrics["ndcg@10"]]
 
 
 def test_epoch_callback_is_called_after_each_epochs_history_row(synthetic_split) -> None:
@@ -230,3 +239,13 @@ def test_epoch_callback_is_called_after_each_epochs_history_row(synthetic_split)
     model.epoch_callback = lambda epoch, values: seen.append((epoch, len(model.history), sorted(values)))
     model.fit(synthetic_split.train, synthetic_split.valid, np.random.default_rng(0))
     assert seen == [(e, e, ["loss", "val_rmse"]) for e in (1, 2, 3)]
+
+
+def test_a_variant_is_tuned_on_its_base_models_metric_unless_it_names_its_own() -> None:
+    from recrepro.tuning import selection_metric
+
+    tuning = {"metric": "ndcg@10", "metrics": {"rating_nn": "rmse", "rating_nn__b": "mae"}}
+    assert selection_metric(tuning, "rating_nn") == "rmse"
+    assert selection_metric(tuning, "rating_nn__a") == "rmse"
+    assert selection_metric(tuning, "rating_nn__b") == "mae"
+    assert selection_metric(tuning, "two_tower__a") == "ndcg@10"

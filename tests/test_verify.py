@@ -127,12 +127,14 @@ def test_publish_copies_results_and_snapshots_the_environment(tmp_path: Path) ->
     _summary().to_csv(tmp_path / "summary.csv", index=False)
     (tmp_path / "pairwise.csv").write_text("a,b\n1,2\n")
     (tmp_path / "main.pdf").write_bytes(b"%PDF-1.5 fake")
+    (tmp_path / "main.md").write_text("| model |\n|---|\n| ease |\n")
     written = publish(tmp_path / "summary.csv", [tmp_path / "pairwise.csv"], tmp_path / "main.pdf",
-                      tmp_path / "reported")  # fmt: skip
+                      tmp_path / "reported", tables=[tmp_path / "main.md"])  # fmt: skip
     reported = tmp_path / "reported"
     assert sorted(p.relative_to(reported).as_posix() for p in written) == [
-        "environment.txt", "main.pdf", "stats/pairwise.csv", "summary.csv"
+        "environment.txt", "main.pdf", "stats/pairwise.csv", "summary.csv", "tables/main.md"
     ]  # fmt: skip
+    assert (reported / "tables/main.md").read_text() == (tmp_path / "main.md").read_text()
     assert (reported / "summary.csv").read_bytes() == (tmp_path / "summary.csv").read_bytes()
     text = (reported / "environment.txt").read_text()
     assert "python: 3." in text and "cpu_count:" in text and "pandas==" in text

@@ -102,6 +102,7 @@ def cmd_tuning_budget(args: argparse.Namespace) -> None:
     table = write_budget(
         args.out, args.record, json.loads(args.budgets), first_seed=args.first_seed,
         data_dir=args.data, split_dir=args.split, final_run=args.final_run,
+        relevance_threshold=json.loads(args.evaluation).get("relevance_threshold"),
     )  # fmt: skip
     log.info("wrote %d budget rows to %s", len(table), args.out)
 
@@ -169,7 +170,7 @@ def cmd_publish_reported(args: argparse.Namespace) -> None:
     """Copy a finished run's summary, statistics and paper into reported/, with an environment snapshot."""
     from recrepro.verify import publish
 
-    for path in publish(args.summary, args.stats, args.paper, args.out):
+    for path in publish(args.summary, args.stats, args.paper, args.out, args.tables):
         log.info("wrote %s", path)
 
 
@@ -306,6 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--budgets", default=json.dumps(tuning["budgets"]), help="trial counts as JSON")
     p.add_argument("--first-seed", type=int, required=True, help="the seed whose split tuning used")
     p.add_argument("--final-run", default=None, help="metrics.json of that seed's tuned run (reused)")
+    p.add_argument("--evaluation", default="{}", help="the config's evaluation block as JSON")
     p.add_argument("--data", required=True, help="folder of the parsed dataset")
     p.add_argument("--split", required=True, help="folder of the first seed's split")
     p.add_argument("--out", required=True, help="budget table (CSV)")
@@ -346,6 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(sub, "publish-reported", cmd_publish_reported)
     p.add_argument("--summary", default="results/summary.csv", help="summary table to publish")
     p.add_argument("--stats", nargs="*", default=[], help="statistics tables (CSV)")
+    p.add_argument("--tables", nargs="*", default=[], help="the paper's tables (Markdown)")
     p.add_argument("--paper", default="paper/main.pdf", help="the compiled paper")
     p.add_argument("--out", default="reported", help="folder to publish into")
 

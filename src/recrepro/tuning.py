@@ -138,6 +138,16 @@ def search_space(model: str, space: Mapping[str, Any], faithful: Mapping[str, An
     return dims
 
 
+def selection_metric(tuning: Mapping[str, Any], model: str) -> str:
+    """The validation metric that tunes ``model``: ``tuning.metrics[model]``, else that of the
+    registered model a ``<model>__<variant>`` name varies, else ``tuning.metric``."""
+    from recrepro.models.registry import VARIANT_SEPARATOR
+
+    per_model = tuning.get("metrics", {})
+    base = model.split(VARIANT_SEPARATOR)[0]
+    return per_model.get(model, per_model.get(base, tuning["metric"]))
+
+
 def make_study(seed: int, dataset: str, protocol: str, model: str, direction: str) -> Any:
     """The seeded, in-memory Optuna study (TPE sampler, median pruner; logging at WARNING)."""
     import optuna

@@ -41,7 +41,9 @@ def incumbents(record: dict[str, Any], budgets: Sequence[int]) -> list[tuple[int
     return out
 
 
-def _test_metrics(model: str, params: dict[str, Any], split: Any, seed: int) -> dict[str, float]:
+def _test_metrics(
+    model: str, params: dict[str, Any], split: Any, seed: int, relevance_threshold: float | None
+) -> dict[str, float]:
     from recrepro.errors import ModelNotApplicable
     from recrepro.evaluation.evaluate import evaluate
     from recrepro.models.registry import build_model
@@ -52,7 +54,10 @@ def _test_metrics(model: str, params: dict[str, Any], split: Any, seed: int) -> 
     except ModelNotApplicable:
         return {}
     seen = split.train.concat(split.valid)
-    return evaluate(instance, split.train, split.test, ks=[10], seen=seen).metrics
+    return evaluate(
+        instance, split.train, split.test, ks=[10], seen=seen,
+        relevance_threshold=relevance_threshold,
+    ).metrics  # fmt: skip
 
 
 def budget_table(
@@ -63,9 +68,10 @@ def budget_table(
     data_dir: str | Path,
     split_dir: str | Path,
     final_run: str | Path | None = None,
+    relevance_threshold: float | None = None,
 ) -> pd.DataFrame:
     """One row per budget: the incumbent, its validation score and its test NDCG@10 (and test
-    value of the tuning metric)."""
+    value of the tuning metric), scored like the study's runs (``relevance_threshold``)."""
     from recrepro.runner import load_split, run_seed
 
     key = RunKey(record["dataset"], record["protocol"], record["model"], "tuned", first_seed)
@@ -80,7 +86,9 @@ def budget_table(
         for trial in sorted(todo):
             params = record["trials"][trial]["params"]
             log.info("fitting the incumbent of trial %d for its test score", trial)
-            tested[trial] = _test_metrics(record["model"], params, split, run_seed(key))
+            tested[trial] = _test_metrics(
+                record["model"], params, split, run_seed(key), relevance_threshold
+            )
     metric = record["metric"]
     rows = []
     for n, trial in chosen:

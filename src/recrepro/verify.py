@@ -233,16 +233,22 @@ def _copy(source: str | Path, target: str | Path) -> None:
 
 
 def publish(
-    summary: str | Path, stats: Iterable[str | Path], paper: str | Path, out: str | Path
+    summary: str | Path,
+    stats: Iterable[str | Path],
+    paper: str | Path,
+    out: str | Path,
+    tables: Iterable[str | Path] = (),
 ) -> list[Path]:
-    """Copy the summary, statistics tables and paper into ``out`` and write ``environment.txt``."""
+    """Copy the summary, statistics tables (into ``stats/``), the paper's Markdown tables (into
+    ``tables/``) and the paper into ``out``, and write ``environment.txt``."""
     out = Path(out)
     written = [out / "summary.csv", out / "main.pdf"]
     _copy(summary, written[0])
     _copy(paper, written[1])
-    for table in stats:
-        written.append(out / "stats" / Path(table).name)
-        _copy(table, written[-1])
+    for folder, files in (("stats", stats), ("tables", tables)):
+        for table in files:
+            written.append(out / folder / Path(table).name)
+            _copy(table, written[-1])
     written.append(out / "environment.txt")
     write_text(written[-1], environment_snapshot())
     return written

@@ -92,6 +92,7 @@ rule make_tables:
     params:
         outdir=registry.TABLES_DIR,
         sections=registry.SECTIONS_DIR,
+        # not read by the script: a change of the registered artefacts re-runs the rule
         artefacts=registry.names(PAPER, "table") + registry.names(PAPER, "figure"),
     log:
         "results/logs/paper/make_tables.log",

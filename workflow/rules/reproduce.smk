@@ -38,18 +38,23 @@ rule verify:
         " --tolerances {params.tolerances} --out {output}"
 
 
+PUBLISHED_TABLES = [p for p in registry.outputs(PAPER, "table") if p.endswith(".md")]
+
+
 rule publish_reported:
     input:
         summary="results/summary.csv",
         stats=rules.compute_stats.output,
         paper="paper/main.pdf",
+        tables=PUBLISHED_TABLES,  # the paper's tables as Markdown
     output:
         summary=f"{REPORTED}/summary.csv",
         stats=[f"{REPORTED}/stats/{Path(path).name}" for path in rules.compute_stats.output],
+        tables=[f"{REPORTED}/tables/{Path(path).name}" for path in PUBLISHED_TABLES],
         paper=f"{REPORTED}/main.pdf",
         environment=f"{REPORTED}/environment.txt",
     log:
         "results/logs/publish_reported.log",
     shell:
         "recrepro --log {log} publish-reported --summary {input.summary} --stats {input.stats}"
-        " --paper {input.paper} --out {REPORTED}"
+        " --tables {input.tables} --paper {input.paper} --out {REPORTED}"

@@ -67,7 +67,9 @@ FIRST_SEED = config["seeds"][0]  # tuning uses this seed's train/valid parts onl
 
 def tuning_metric(model):
     """Rating-only models are tuned on validation RMSE, the others on validation NDCG@10."""
-    return TUNING["metrics"].get(model, TUNING["metric"])
+    from recrepro.tuning import selection_metric
+
+    return selection_metric(TUNING, model)
 
 
 rule tune_model:
@@ -81,6 +83,9 @@ rule tune_model:
         ),
     output:
         "results/tuning/{dataset}/{protocol}/{model}.json",
+    # Tuning jobs are the longest and gate every tuned run: start them before the runs, or the
+    # last search finishes alone on an otherwise idle machine.
+    priority: 10
     params:
         model=lambda w: as_json_arg(config["models"][w.model]),
         space=lambda w: as_json_arg(TUNING["spaces"].get(w.model, {})),
@@ -121,6 +126,7 @@ rule tuning_budget:
         "results/tuning/{dataset}/{protocol}/{model}.budget.csv",
     params:
         budgets=as_json_arg(TUNING["budgets"]),
+        evaluation=as_json_arg(config["evaluation"]),
         first_seed=FIRST_SEED,
         split=lambda w, input: Path(input.split[0]).parent,
     threads: config["threads_per_job"]
@@ -134,4 +140,5 @@ rule tuning_budget:
     shell:
         "recrepro --threads {threads} --log {log} tuning-budget --record {input.record}"
         " --budgets {params.budgets} --first-seed {params.first_seed} --final-run {input.final_run}"
+        " --evaluation {params.evaluation}"
         " --data results/data/{wildcards.dataset} --split {params.split} --out {output}"

@@ -59,9 +59,12 @@ _GROUPLENS_FOLDS = ("u1", "u2", "u3", "u4", "u5", "ua", "ub")
 PROTOCOLS: dict[str, Protocol] = {
     p.name: p
     for p in (
-        Protocol("random", "per-user random 80/10/10; the test part is the same for every seed"),
-        Protocol("temporal", "global time cutoff: oldest 80% train, next 10% valid, newest 10% test"),
-        Protocol("temporal_user", "per user: newest 10% test, the previous 10% validate"),
+        Protocol("random", "per-user random train/valid/test (split fractions; default 80/10/10); "
+                 "the test part is the same for every seed"),
+        Protocol("temporal", "global time cutoffs: oldest ratings train, then valid, newest test "
+                 "(split fractions; default 80/10/10)"),
+        Protocol("temporal_user", "per user: newest ratings test, the previous ones validate "
+                 "(split fractions; default 10% each)"),
         Protocol(
             "tfrs_tutorial",
             "TFRS tutorials: TFDS movielens/100k-ratings, shuffle(100_000, seed=42), 80k/20k",

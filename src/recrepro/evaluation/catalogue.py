@@ -101,11 +101,6 @@ def label(metric: str) -> str:
     return text
 
 
-def per_user_families() -> tuple[str, ...]:
-    """Families written per user (the ones a paired test can use)."""
-    return tuple(f for f, spec in CATALOGUE.items() if spec.per_user)
-
-
 def relevance_variant(metric: str, threshold: float) -> str:
     """The sensitivity variant's name: ``("ndcg@10", 4)`` -> ``"ndcg_r4@10"``."""
     family, at, k = metric.partition("@")

@@ -53,6 +53,7 @@ class GNN(IndexRetrieval):
     any hyperparameter, so the layer is LightGCN's (no transforms or non-linearities) with its
     default 2 layers, and training uses the TFRS tutorial values shared by the seed family
     (embedding 32, Adagrad lr 0.1, batch 8192, 3 epochs); movies are keyed by id, not title.
+    ``n_layers: 0`` (an ablation for the reproduction's cause experiments) propagates nothing.
     """
 
     source = "Seed 001 (1); LightGCN propagation (He et al. 2020, SIGIR); TFRS retrieval tutorial"
@@ -64,7 +65,7 @@ class GNN(IndexRetrieval):
 
         if getattr(self, "_nodes_train", None) is not train:
             adjacency = sparse_tensor(normalized_adjacency(train))
-            n_layers = self.positive("n_layers")
+            n_layers = self.positive("n_layers", minimum=0)  # 0: no propagation (plain MF)
             self._nodes = GraphNodes(adjacency, self.params["embedding_dim"], n_layers)
             self._nodes_train = train
         return self._nodes

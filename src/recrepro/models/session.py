@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from recrepro.data.interactions import Interactions
+from recrepro.errors import ConfigError
 from recrepro.models.registry import register
 from recrepro.models.tf.bases import IndexRetrieval
 
@@ -91,7 +92,8 @@ class Session(IndexRetrieval):
     interaction at or after its target. For ranking, the query is the user's last ``max_length``
     training interactions (everything the model was given) and brute-force search scores all
     movies. As in the TFRS sequential-retrieval tutorial, the history embedding is separate from
-    the candidate movie tower.
+    the candidate movie tower. ``max_length: 0`` (an ablation for the reproduction's cause
+    experiments) drops the history: the query is the user's id embedding alone.
 
     Faithful: user and movie embeddings, recent interactions of the user as the session, the
     retrieval task, brute-force search. Differs: the seed defines no session (MovieLens has none),
@@ -112,8 +114,21 @@ class Session(IndexRetrieval):
         """MovieLens movie id of each interaction: orders interactions at the same second."""
         return train.catalogue.items["item_id"].to_numpy()[train.item]
 
+    def _history_length(self) -> int:
+        """``max_length``; 0 (an ablation: the query is the user embedding alone) needs
+        ``user_embedding``."""
+        length = self.positive("max_length", minimum=0)
+        if length == 0 and not self.params["user_embedding"]:
+            raise ConfigError(
+                f"model '{self.name}': max_length 0 leaves no query without user_embedding; "
+                "set max_length >= 1 or user_embedding: true"
+            )
+        return length
+
     def train_features(self, train: Interactions) -> dict[str, np.ndarray]:
-        length = self.positive("max_length")
+        length = self._history_length()
+        if length == 0:
+            return super().train_features(train)
         rows = history_rows(
             train.user, train.timestamp, self._tiebreak(train), length, self.params["same_time"]
         )
@@ -125,11 +140,13 @@ class Session(IndexRetrieval):
 
     def query_features(self, users: np.ndarray) -> dict[str, np.ndarray]:
         features = super().query_features(users)
-        features["history"] = self._last_items[np.asarray(users)]
+        if self._history_length():
+            features["history"] = self._last_items[np.asarray(users)]
         return features
 
     def build_query_tower(self, tf: Any, train: Interactions) -> Any:
         from recrepro.models.tf.towers import SessionTower
 
         n_users = train.n_users if self.params["user_embedding"] else None
-        return SessionTower(train.n_items, self.params["embedding_dim"], n_users)
+        history = self._history_length() > 0
+        return SessionTower(train.n_items, self.params["embedding_dim"], n_users, history)

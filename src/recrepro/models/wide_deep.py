@@ -29,6 +29,10 @@ class WideDeep(RetrievalRecommender):
     ``[deep_i, g_i, b_i]``), so the retrieval task and brute-force search apply unchanged and
     ``score`` is still one matrix product. Both parts are trained jointly by the same optimiser
     (the paper used FTRL for the wide part). ``wide: false`` gives the deep part alone.
+
+    Differs: the seed names a wide & deep model but describes only the deep towers, so the wide
+    part (movie bias and user x genre crosses, trained jointly with Adagrad instead of FTRL) and
+    the 32-dimensional sizes are ours; movies are keyed by id, not title.
     """
 
     source = "Seed 002 (2); TFRS retrieval tutorial; Cheng et al. (2016), DLRS"

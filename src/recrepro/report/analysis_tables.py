@@ -9,15 +9,21 @@ import math
 import pandas as pd
 
 from recrepro.report.data import select
-from recrepro.report.method_tables import read_tuning
+from recrepro.report.method_tables import read_tuning, searched
 from recrepro.report.registry import RESULT_TABLES, Context, table
-from recrepro.report.style import ModelStyles, format_number, format_p, metric_label
+from recrepro.report.style import (
+    ModelStyles,
+    corrections_used,
+    format_number,
+    format_p,
+    metric_label,
+)
 from recrepro.report.tables import Cell, Table
 
 
 def tuned_vs_faithful_frame(ctx: Context) -> pd.DataFrame:
     """Main protocol and metric: per model, faithful and tuned means, the paired test of tuned
-    minus faithful (Holm over models) and the objective the search chose."""
+    minus faithful (corrected over models; ``correction``) and the objective the search chose."""
     cfg, data = ctx.cfg, ctx.data
     where = {"dataset": cfg.dataset, "protocol": cfg.main_protocol, "metric": cfg.main_metric}
     means = select(data.summary, **where).pivot_table(index="model", columns="setting", values="mean")
@@ -25,8 +31,11 @@ def tuned_vs_faithful_frame(ctx: Context) -> pd.DataFrame:
     records = read_tuning(ctx.paths("tuning_files"))
     rows = []
     for model in ModelStyles(cfg.models).order(means.index):
+        record = records.get((cfg.main_protocol, model))
+        if record is not None and not searched(record):
+            continue  # nothing to tune (random, popularity)
         test = tests.loc[model] if model in tests.index else None
-        chosen = (records.get((cfg.main_protocol, model)) or {}).get("params") or {}
+        chosen = (record or {}).get("params") or {}
         rows.append({
             "model": model,
             "faithful": means.loc[model].get("faithful", math.nan),
@@ -37,6 +46,7 @@ def tuned_vs_faithful_frame(ctx: Context) -> pd.DataFrame:
             "p_adj": math.nan if test is None else float(test["p_adj"]),
             "decision": "" if test is None else str(test["decision"]),
             "objective": str(chosen.get("objective", "")),
+            "correction": None if test is None else test["correction"],
         })  # fmt: skip
     return pd.DataFrame(rows)
 
@@ -55,6 +65,7 @@ def tuned_vs_faithful(ctx: Context) -> Table:
             Cell(r.decision), Cell(r.objective.replace("_", " ")),
         ])  # fmt: skip
     label = metric_label(cfg.main_metric)
+    correction = corrections_used(frame)
     better = frame[frame["decision"] == "better"]
     worse = frame[frame["decision"] == "worse"]
     largest = frame.dropna(subset=["diff"]).sort_values("diff", ascending=False).head(1)
@@ -74,11 +85,12 @@ def tuned_vs_faithful(ctx: Context) -> Table:
     )
     notes = [
         "Mean over seeds of each setting; difference = tuned minus faithful with its 95% bootstrap "
-        "interval over users; p: paired per-user test, Holm-adjusted over the models (one family "
-        "per protocol and metric). Objective: the retrieval loss the search chose (first seed's "
-        "validation data)."
+        f"interval over users; p: paired per-user test, {correction}-adjusted over the models (one "
+        "family per protocol and metric). Objective: the retrieval loss the search chose (first "
+        "seed's validation data)."
     ]
-    header = ["Model", "Faithful", "Tuned", "Difference", "95% CI", "p (Holm)", "Decision", "Objective"]
+    header = ["Model", "Faithful", "Tuned", "Difference", "95% CI", f"p ({correction})", "Decision",
+              "Objective"]  # fmt: skip
     return Table("tuned_vs_faithful", caption, header, rows, frame, notes, align="lrrrcrll")
 
 
@@ -101,8 +113,15 @@ def power_frame(ctx: Context) -> pd.DataFrame:
             "protocol": protocol, "n_users": int(row["n_users"]), "n_models": int(row["n_models"]),
             "mde_dz": float(row["mde_dz"]), "mde": float(row["mde"]), "mde_worst": float(row["mde_worst"]),
             "share_seed": float(s["share_seed"].median()) if len(s) else math.nan,
+            "share_residual": float(_residual_share(s).median()) if len(s) else math.nan,
         })  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def _residual_share(level: pd.DataFrame) -> pd.Series:
+    """Share of the user x seed residual (a user's value changing with the seed) in the total."""
+    total = level["var_user"] + level["var_seed"] + level["var_residual"]
+    return level["var_residual"] / total.where(total > 0)
 
 
 @table("power", section="results", inputs=("power", "seed_level"))
@@ -113,7 +132,8 @@ def power(ctx: Context) -> Table:
     rows = [
         [Cell(r.protocol), Cell(str(r.n_users)), Cell(f"{r.mde_dz:.2f}"), Cell(format_number(r.mde)),
          Cell(format_number(r.mde_worst)),
-         Cell(f"{100 * r.share_seed:.1f}" if math.isfinite(r.share_seed) else "")]
+         Cell(f"{100 * r.share_seed:.2g}" if math.isfinite(r.share_seed) else ""),
+         Cell(f"{100 * r.share_residual:.2g}" if math.isfinite(r.share_residual) else "")]
         for r in frame.itertuples(index=False)
     ]  # fmt: skip
     takeaway = ""
@@ -131,10 +151,15 @@ def power(ctx: Context) -> Table:
     notes = [
         "MDE: minimum detectable effect of a two-sided paired test at level 0.05 with 80% power, "
         "as a standardised effect d_z and in metric units (typical s.d. of the per-user "
-        "differences); worst case: at the smallest Holm-adjusted level of the all-pairs family. "
+        f"differences); worst case: at the smallest {corrections_used(ctx.data.pairwise)}-adjusted "
+        "level of the all-pairs family. "
         "Seed share: median over models of the share of the variance of per-user values that "
-        "comes from the seeds (users x seeds ANOVA)."
+        "comes from the seeds alone (users x seeds ANOVA; negative estimates count as 0); user x "
+        "seed: the share of the residual, a user's value changing with the seed (split and "
+        "initialisation), which is where the seeds' variation shows when the mean over users "
+        "barely moves."
     ]
-    header = ["Protocol", "Users", "MDE (d_z)", f"MDE ({label})", "MDE, worst case", "Seed share (%)"]
-    return Table("power", caption, header, rows, frame, notes, align="lrrrrr")
+    header = ["Protocol", "Users", "MDE (d_z)", f"MDE ({label})", "MDE, worst case", "Seed share (%)",
+              "User x seed (%)"]  # fmt: skip
+    return Table("power", caption, header, rows, frame, notes, align="lrrrrrr")
 

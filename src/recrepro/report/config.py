@@ -37,6 +37,7 @@ class PaperConfig:
     valid_fraction: float = 0.1
     test_fraction: float = 0.1
     alpha: float | None = None
+    permutations: int = 0  # resamples of the randomization tests (their smallest p is 1/(B+1))
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> PaperConfig:
@@ -80,6 +81,7 @@ class PaperConfig:
             valid_fraction=float(split["valid_fraction"]),
             test_fraction=float(split["test_fraction"]),
             alpha=block_defaults("stats", config.get("stats"))["alpha"],
+            permutations=int(block_defaults("stats", config.get("stats"))["permutations"]),
         )
         cfg.check()
         return cfg

@@ -84,11 +84,6 @@ class ReportData:
     cd_cliques: pd.DataFrame
     skipped: pd.DataFrame  # runs whose model was not applicable to the dataset, with the reason
 
-    @property
-    def seed_summary(self) -> pd.DataFrame:
-        """The across-seed summary with CIs (one table: :attr:`summary`)."""
-        return self.summary
-
     @classmethod
     def load(cls, paths: Mapping[str, str | os.PathLike]) -> ReportData:
         """Read each table from ``paths[name]`` (names as in :data:`COLUMNS`)."""

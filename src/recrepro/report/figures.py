@@ -26,6 +26,7 @@ from recrepro.report.style import (
     HATCHES,
     PALETTE,
     ModelStyles,
+    corrections_used,
     family_label,
     format_number,
     format_p,
@@ -99,7 +100,7 @@ def _legend(fig: Any, styles: ModelStyles, models: Sequence[str], kind: str = "l
 def main_results(data: ReportData, cfg: PaperConfig) -> pd.DataFrame:
     """Main dataset/protocol/setting rows with CIs (seed summary), else plain means (summary)."""
     where = {"dataset": cfg.dataset, "protocol": cfg.main_protocol, "setting": cfg.main_setting}
-    rows = select(data.seed_summary, **where)
+    rows = select(data.summary, **where)
     if len(rows):
         return rows
     return select(data.summary, **where).assign(ci_low=np.nan, ci_high=np.nan)
@@ -313,10 +314,16 @@ def cd_groups(names: Sequence[str], cliques: pd.DataFrame) -> list[tuple[int, in
 
 
 def plot_critical_difference(
-    ranks: pd.DataFrame, cliques: pd.DataFrame, p_value: float, metric: str, stem: str | Path
+    ranks: pd.DataFrame,
+    cliques: pd.DataFrame,
+    p_value: float,
+    metric: str,
+    stem: str | Path,
+    correction: str = "Holm",
 ) -> list[Path]:
     """Critical-difference diagram: average ranks on an axis (1 = best), bars joining models
-    that the all-pairs paired tests (Holm) do not separate (Benavoli et al. 2016)."""
+    that the all-pairs paired tests (with ``correction``) do not separate (Benavoli et al.
+    2016)."""
     ranks = ranks.sort_values("avg_rank", kind="stable")
     if len(ranks) < 2:
         return _notice(stem, "A critical-difference diagram needs at least two models.")
@@ -324,7 +331,7 @@ def plot_critical_difference(
     names, values = ranks["model"].tolist(), ranks["avg_rank"].to_numpy(float)
     k = len(names)
     lo, hi = 1.0, float(max(k, math.ceil(values.max())))
-    margin = max(1.0, 0.6 * (hi - lo))
+    margin = max(1.0, 0.25 * (hi - lo))  # room for the labels beside the axis
     groups = cd_groups(names, cliques)
     half = math.ceil(k / 2)
     first_row = 0.35 + 0.12 * len(groups)
@@ -351,7 +358,7 @@ def plot_critical_difference(
         ax.plot([values[a] - 0.03, values[b] + 0.03], [y, y], color="black", lw=2.5)
     title = (
         f"{metric_label(metric)}: average rank over users (Friedman p {format_p(p_value) or 'n/a'});"
-        " bars: no significant pairwise difference (Holm)"
+        f" bars: no significant pairwise difference ({correction} correction)"
     )
     ax.set_title(title)
     ax.set_xlim(lo - margin, hi + margin)
@@ -688,13 +695,16 @@ def critical_difference(ctx: Context, stem: Path) -> str:
              "setting": cfg.main_setting, "metric": cfg.main_metric}  # fmt: skip
     ranks = select(data.ranks, **where)
     p = lookup(data.friedman, "p_value", **where)
-    plot_critical_difference(ranks, select(data.cd_cliques, **where), p, cfg.main_metric, stem)
+    correction = corrections_used(select(data.pairwise, **where, comparison="all_pairs"))
+    plot_critical_difference(
+        ranks, select(data.cd_cliques, **where), p, cfg.main_metric, stem, correction
+    )
     if ranks.empty:
         return latex_text(f"Average ranks of {metric_label(cfg.main_metric)}: not available.")
     top = ranks.sort_values("avg_rank").iloc[0]
     return latex_text(
         f"Average rank over users of {metric_label(cfg.main_metric)} (1 is best); thick bars join "
-        f"models that the paired all-pairs tests (Holm) do not separate. "
+        f"models that the paired all-pairs tests ({correction} correction) do not separate. "
         f"{top['model']} has the best average rank ({top['avg_rank']:.2f})."
     )
 
@@ -766,14 +776,16 @@ def training_time(ctx: Context, stem: Path) -> str:
 def training_curves(ctx: Context, stem: Path) -> str:
     history = ctx.frame("figdata_history")
     plot_training_curves(history, ModelStyles(ctx.cfg.models), stem)
-    n = history["model"].nunique() if "model" in history else 0
+    logged = history.dropna(subset=["loss"]) if "loss" in history else history.iloc[0:0]
+    n = logged["model"].nunique() if "model" in logged else 0
     return latex_text(
-        f"Training curves of the {n} iterative models: loss per epoch (mean over seeds, band from "
-        "minimum to maximum) and, dashed on the right axis, the validation value where logged."
+        f"Training curves of the {n} models that log a training loss per epoch: loss per epoch "
+        "(mean over seeds, band from minimum to maximum) and, dashed on the right axis, the "
+        "validation value where logged."
     )
 
 
-def _example_caption(ctx: Context, kind: str, what: str) -> tuple[pd.DataFrame, str | None]:
+def _example_caption(ctx: Context, kind: str) -> tuple[pd.DataFrame, str | None]:
     example = ctx.frame("figdata_example_user")
     picks = example_models(example, ctx.cfg, model_preference(ctx.data, ctx.cfg))
     return example, picks[kind]
@@ -782,35 +794,37 @@ def _example_caption(ctx: Context, kind: str, what: str) -> tuple[pd.DataFrame, 
 @figure("example_pie", section="appendix", inputs=("figdata_example_user", *_STATS),
         width=r"0.7\linewidth")  # fmt: skip
 def example_pie(ctx: Context, stem: Path) -> str:
-    example, model = _example_caption(ctx, "pie", "pie")
+    example, model = _example_caption(ctx, "pie")
     user = ctx.cfg.example_user
     plot_example_pie(example, model, user, stem)
     return latex_text(
-        f"Seed 001's pie chart for user {user}: the top-3 recommendations of {model}; each "
+        f"Seed document 001's chart type (a pie) for user {user}: the top-3 recommendations of {model}; each "
         "slice counts the seeds that put the title in the top three."
     )
 
 
 @figure("example_polygon", section="appendix", inputs=("figdata_example_user", *_STATS))
 def example_polygon(ctx: Context, stem: Path) -> str:
-    example, model = _example_caption(ctx, "polygon", "polygon")
+    example, model = _example_caption(ctx, "polygon")
     user = ctx.cfg.example_user
     plot_example_polygon(example, model, user, ModelStyles(ctx.cfg.models), stem)
     return latex_text(
-        f"Seed 001's frequency polygon for user {user}: how many seeds put each title in the "
+        f"Seed document 001's chart type (a frequency polygon) for user {user}: how many seeds "
+        "put each title in the "
         f"top 10 of {model} (titles by mean rank)."
     )
 
 
 @figure("example_columns", section="appendix", inputs=("figdata_example_user", *_STATS))
 def example_columns(ctx: Context, stem: Path) -> str:
-    example, model = _example_caption(ctx, "column", "column")
+    example, model = _example_caption(ctx, "column")
     user = ctx.cfg.example_user
     plot_example_columns(example, model, user, ModelStyles(ctx.cfg.models), stem)
     counts, n_seeds = title_counts(example, model, 10) if model else (pd.DataFrame(), 0)
     stable = int((counts["seeds"] == n_seeds).sum()) if len(counts) else 0
     return latex_text(
-        f"Seed 001's column graph for user {user}: titles in the top 10 of {model} across "
+        f"Seed document 001's chart type (a column graph) for user {user}: titles in the top 10 "
+        f"of {model} across "
         f"{n_seeds} seeds, most frequent first; {stable} of {len(counts)} titles appear for every seed."
     )
 

@@ -19,9 +19,11 @@ import pandas as pd
 from recrepro.io import write_text
 from recrepro.report.config import PaperConfig
 from recrepro.report.data import ReportData, ranking, select
+from recrepro.report.reproduction import published_rows
 from recrepro.report.style import (
     ModelStyles,
     correction_label,
+    corrections_used,
     format_number,
     format_p,
     higher_is_better,
@@ -31,6 +33,10 @@ from recrepro.report.style import (
 from recrepro.report.tables import dataset_label, latex_escape
 
 NA = "n/a"
+#: Tests whose p-value comes from resampling (resolution 1/(B+1)).
+RANDOMIZATION_TESTS = frozenset({"signflip"})
+#: LaTeX names of the effect sizes in ``pairwise.csv``.
+EFFECT_LABELS = {"cohens_dz": "Cohen's $d_z$", "rank_biserial": "matched-pairs rank-biserial correlation"}
 _NAME = re.compile(r"[A-Za-z]+")
 #: Software whose versions the paper quotes: macro suffix -> distribution names to look for.
 SOFTWARE = {
@@ -80,12 +86,26 @@ def _model(name: object) -> str:
     return f"\\texttt{{{latex_escape(name)}}}" if name not in (None, "") else NA
 
 
-def _p_text(p: float | None) -> str:
-    """``$p < 0.001$`` or ``$p = 0.023$``."""
+def _p_text(p: float | None, bound: bool = False) -> str:
+    """``$p < 0.001$`` or ``$p = 0.023$``; ``$p \\le 0.031$`` with ``bound`` (the value is an
+    upper bound, e.g. a randomization test at its resolution)."""
     text = format_p(p)
     if not text:
         return NA
-    return f"$p {text}$" if text.startswith("<") else f"$p = {text}$"
+    if text.startswith("<"):
+        return f"$p {text}$"
+    return f"$p \\le {text}$" if bound else f"$p = {text}$"
+
+
+def _at_floor(row: Mapping[str, Any], permutations: int) -> bool:
+    """True if a randomization test's raw p is its smallest possible value, 2/(B+1) (two-sided,
+    :func:`recrepro.stats.paired.signflip_pvalues`): none of the B resamples was as extreme, so
+    the (adjusted) p-value is only an upper bound."""
+    raw = row.get("p_raw")
+    if not permutations or raw is None or not math.isfinite(float(raw)):
+        return False
+    floor = 2.0 / (permutations + 1)
+    return str(row.get("test", "")) in RANDOMIZATION_TESTS and float(raw) <= floor * (1 + 1e-9)
 
 
 # --------------------------------------------------------------------------- number groups
@@ -155,7 +175,8 @@ def result_numbers(data: ReportData, cfg: PaperConfig) -> dict[str, str]:
         "BestMarginPct": _num(relative, 1),
         "WorstModel": _model(ranked["model"].iloc[-1] if len(ranked) > 1 else None),
     }
-    out.update(_pairwise_numbers(data.pairwise, where, cfg.main_metric, second.get("model")))
+    out.update(_pairwise_numbers(data.pairwise, where, cfg.main_metric, second.get("model"),
+                                 cfg.permutations))  # fmt: skip
     out.update(_friedman_numbers(data.friedman, where, cfg.main_metric))
     for key, metric, at in (
         ("Rating", "rmse", 0),
@@ -174,7 +195,11 @@ def _k(cfg: PaperConfig) -> int:
 
 
 def _pairwise_numbers(
-    pairwise: pd.DataFrame, where: Mapping[str, str], metric: str, second: str | None
+    pairwise: pd.DataFrame,
+    where: Mapping[str, str],
+    metric: str,
+    second: str | None,
+    permutations: int = 0,
 ) -> dict[str, str]:
     tests = select(pairwise, **where, metric=metric, comparison="vs_best")
     row = _row(tests[tests["model"] == second])
@@ -184,10 +209,10 @@ def _pairwise_numbers(
     decided = row.get("decision")
     significant = None if decided is None else decided in ("better", "worse")
     return {
-        "BestVsSecondP": _p_text(row.get("p_adj")),
-        "BestVsSecondPRaw": _p_text(row.get("p_raw")),
+        "BestVsSecondP": _p_text(row.get("p_adj"), _at_floor(row, permutations)),
+        "BestVsSecondPRaw": _p_text(row.get("p_raw"), _at_floor(row, permutations)),
         "BestVsSecondEffect": _num(row.get("effect")),
-        "EffectName": _text(str(row.get("effect_name", "")).replace("_", "-")),
+        "EffectName": EFFECT_LABELS.get(str(row.get("effect_name", "")), _text(row.get("effect_name"))),
         "BestVsSecondSignificant": NA if significant is None else ("yes" if significant else "no"),
         "TestName": _text(test_label(test) if test else ""),
         "CorrectionName": _text(correction_label(correction) if correction else ""),
@@ -238,7 +263,10 @@ def _listing(items: Sequence[str]) -> str:
 
 
 def comparison_numbers(
-    data: ReportData, cfg: PaperConfig, kept: Sequence[str] | None = None
+    data: ReportData,
+    cfg: PaperConfig,
+    kept: Sequence[str] | None = None,
+    unsearched: Sequence[str] = (),
 ) -> dict[str, str]:
     """Computed comparisons the conclusion quotes: best seed model against best baseline, tuned
     against faithful, and every protocol's leader and evaluated users."""
@@ -258,7 +286,8 @@ def comparison_numbers(
         leader, trailer = (seed, base) if ahead else (base, seed)
         test = _row(select(data.pairwise, **where, metric=metric, comparison="vs_best",
                            model=trailer["model"], other=leader["model"]))  # fmt: skip
-        tested = f", {_p_text(test.get('p_adj'))} (adjusted)" if test else ""
+        bound = _at_floor(test, cfg.permutations) if test else False
+        tested = f", {_p_text(test.get('p_adj'), bound)} (adjusted)" if test else ""
         out["SeedVsBaseline"] = (
             f"the best seed model, {_model(seed['model'])} ({_num(seed['mean'])}), is "
             f"{'ahead of' if ahead else 'behind'} the best baseline, {_model(base['model'])} "
@@ -266,14 +295,50 @@ def comparison_numbers(
         )
     else:
         out["SeedVsBaseline"] = "seed models and baselines cannot be compared in this study"
-    out.update(_tuned_numbers(data, cfg, kept))
+    out.update(_tuned_numbers(data, cfg, kept, unsearched))
     out["RelevanceSentence"] = _relevance_sentence(data, cfg)
     out["ProtocolDiscussion"] = _protocol_sentences(data, cfg) or NA
+    out["ProtocolLeaders"] = _protocol_leaders(data, cfg) or NA
     return out
 
 
+def _leader(data: ReportData, cfg: PaperConfig, protocol: str, setting: str) -> str:
+    """``"X (0.31)"``, or ``"X (0.31, not significantly ahead of Y)"`` when the runner-up's paired
+    test against X (comparison ``vs_best``) is not significant; empty without results."""
+    where = {"dataset": cfg.dataset, "protocol": protocol, "setting": setting}
+    ranked = ranking(select(data.summary, **where), cfg.main_metric)
+    if ranked.empty:
+        return ""
+    leader = ranked["model"].iloc[0]
+    text = f"{leader} ({format_number(ranked['mean'].iloc[0])}"
+    if len(ranked) > 1:
+        second = ranked["model"].iloc[1]
+        test = _row(select(data.pairwise, **where, metric=cfg.main_metric, comparison="vs_best",
+                           model=second, other=leader))  # fmt: skip
+        if test and test.get("decision") not in ("better", "worse"):
+            text += f", not significantly ahead of {second}"
+    return text + ")"
+
+
+def _protocol_leaders(data: ReportData, cfg: PaperConfig) -> str:
+    """The leader of each protocol other than the main one, per setting, e.g. ``"ease (0.15) with
+    faithful and collaborative (0.16) with tuned hyperparameters under the temporal protocol"``."""
+    parts = []
+    for protocol in cfg.protocols:
+        if protocol == cfg.main_protocol:
+            continue
+        leaders = [(s, _leader(data, cfg, protocol, s)) for s in cfg.settings]
+        leaders = [f"{text} with {setting}" for setting, text in leaders if text]
+        if leaders:
+            parts.append(f"{_listing(leaders)} hyperparameters under the {protocol} protocol")
+    return latex_escape("; ".join(parts))
+
+
 def _tuned_numbers(
-    data: ReportData, cfg: PaperConfig, kept: Sequence[str] | None = None
+    data: ReportData,
+    cfg: PaperConfig,
+    kept: Sequence[str] | None = None,
+    unsearched: Sequence[str] = (),
 ) -> dict[str, str]:
     """Tuned against faithful on the main protocol; ``kept``: models whose search chose the
     faithful hyperparameters (trial 0), so their two settings differ only by initialisation."""
@@ -282,16 +347,28 @@ def _tuned_numbers(
     wide = rows.pivot_table(index="model", columns="setting", values="mean")
     if not {"faithful", "tuned"} <= set(wide.columns):
         return {"TunedSentence": "The tuned setting was not part of this study.",
-                "TunedImproved": NA, "TunedCompared": "0"}  # fmt: skip
-    wide = wide.dropna(subset=["faithful", "tuned"])
+                "TunedImproved": NA, "TunedCompared": "0", "TunedBetter": NA,
+                "TunedWorse": NA, "TunedTested": "0", "TunedLeader": NA,
+                "TunedLeaderScore": NA, "TunedLeaderText": NA}  # fmt: skip
+    wide = wide.dropna(subset=["faithful", "tuned"]).drop(index=list(unsearched), errors="ignore")
     sign = 1.0 if higher_is_better(metric) is not False else -1.0
     gain = sign * (wide["tuned"] - wide["faithful"])
     improved = int((gain > 0).sum())
     top = gain.idxmax() if len(gain) else None
+    tests = select(data.pairwise, dataset=cfg.dataset, protocol=cfg.main_protocol, metric=metric,
+                   comparison="tuned_vs_faithful")  # fmt: skip
+    tests = tests[~tests["model"].isin(list(unsearched))]
+    better, worse = int((tests["decision"] == "better").sum()), int((tests["decision"] == "worse").sum())
     sentence = (
-        f"Tuning improved {metric_label(metric)} for {improved} of {len(gain)} models on the "
+        f"Tuning raised the mean {metric_label(metric)} of {improved} of {len(gain)} models on the "
         f"{cfg.main_protocol} protocol"
     )
+    if len(tests):
+        sentence += (
+            f"; by paired per-user tests of tuned against faithful ({corrections_used(tests)} "
+            f"correction over the {len(tests)} models), tuning is significantly better for "
+            f"{better} and significantly worse for {worse}"
+        )
     if top is not None and gain[top] > 0:
         sentence += (
             f"; the largest gain is for {top} ({format_number(wide.loc[top, 'faithful'])} to "
@@ -310,10 +387,18 @@ def _tuned_numbers(
             )
     if len(ranked):
         sentence += f". After tuning, {ranked['model'].iloc[0]} has the best {metric_label(metric)}"
+    leader = _row(ranked)
+    tuned_leader = _leader(data, cfg, cfg.main_protocol, "tuned")
     return {
+        "TunedLeaderText": latex_escape(tuned_leader) if tuned_leader else NA,
         "TunedSentence": latex_escape(sentence + "."),
         "TunedImproved": str(improved),
         "TunedCompared": str(len(gain)),
+        "TunedBetter": str(better) if len(tests) else NA,
+        "TunedWorse": str(worse) if len(tests) else NA,
+        "TunedTested": str(len(tests)),
+        "TunedLeader": _model(leader.get("model")),
+        "TunedLeaderScore": _num(leader.get("mean")),
     }
 
 
@@ -363,8 +448,9 @@ def _protocol_sentences(data: ReportData, cfg: PaperConfig) -> str:
         tests = select(data.pairwise, **where, metric=metric)
         users = _int(tests["n_users"].max()) if len(tests) else NA
         text = (
-            f"Under the {protocol} protocol ({users} evaluated users), {ranked['model'].iloc[0]} "
-            f"has the best {metric_label(metric)} ({format_number(ranked['mean'].iloc[0])})"
+            f"Under the {protocol} protocol ({users} evaluated users) with {cfg.main_setting} "
+            f"hyperparameters, {_leader(data, cfg, protocol, cfg.main_setting)} has the best "
+            f"{metric_label(metric)}"
         )
         if protocol != cfg.main_protocol:
             common = ranked.set_index("model")["mean"].align(main, join="inner")
@@ -379,14 +465,18 @@ def _protocol_sentences(data: ReportData, cfg: PaperConfig) -> str:
 
 
 def reproduction_numbers(frame: pd.DataFrame) -> dict[str, str]:
-    """Verdict counts of the reproduction table (``reported/reproduction.csv``)."""
-    counts = frame["verdict"].value_counts()
+    """Verdict counts of the published numbers of the reproduction table
+    (``reported/reproduction.csv``), and the number of cause experiments beside them."""
+    published = published_rows(frame)
+    counts = published["verdict"].value_counts()
     return {
-        "ReproRows": str(len(frame)),
-        "ReproWithResults": str(int(frame["ours_mean"].notna().sum())),
+        "ReproRows": str(len(published)),
+        "ReproWithResults": str(int(published["ours_mean"].notna().sum())),
         "ReproReproduced": str(int(counts.get("reproduced", 0))),
         "ReproNotReproduced": str(int(counts.get("not reproduced", 0))),
-        "ReproInconclusive": str(int(counts.get("inconclusive", 0))),
+        "ReproInconclusive": str(int(counts.get("inconclusive", 0) + counts.get("one seed", 0))),
+        "ReproNotRun": str(int(counts.get("not run", 0))),
+        "ReproCauseExperiments": str(len(frame) - len(published)),
     }
 
 
@@ -521,8 +611,10 @@ def collect_numbers(
     cost: pd.DataFrame | None = None,
     kept: Sequence[str] | None = None,
     budget: pd.DataFrame | None = None,
+    unsearched: Sequence[str] = (),
 ) -> dict[str, str]:
-    """Every macro of ``numbers.tex``."""
+    """Every macro of ``numbers.tex`` (``unsearched``: models without hyperparameters to tune,
+    left out of the tuned-against-faithful counts)."""
     macros: dict[str, str] = {}
     cost = cost if cost is not None else pd.DataFrame(columns=["runs_cpu_seconds", "tuning_cpu_seconds"])
     for group in (
@@ -531,7 +623,7 @@ def collect_numbers(
         result_numbers(data, cfg),
         training_numbers(data.summary, cfg.dataset),
         cost_numbers(cost),
-        comparison_numbers(data, cfg, kept),
+        comparison_numbers(data, cfg, kept, unsearched),
         reproduction_numbers(reproduction),
         example_numbers(picks),
         budget_numbers(budget),

@@ -21,7 +21,7 @@ from recrepro.logs import log_to
 from recrepro.report import figdata, figures, numbers, registry, tables
 from recrepro.report.config import PaperConfig
 from recrepro.report.data import COLUMNS, ReportData, read_budget
-from recrepro.report.method_tables import cost_frame, read_tuning
+from recrepro.report.method_tables import cost_frame, read_tuning, searched
 from recrepro.report.registry import Context
 
 LOG = logging.getLogger("recrepro.report")
@@ -95,6 +95,7 @@ def make_numbers(inputs: Mapping[str, Any], config: Mapping[str, Any], output: P
     data = load_data(inputs)
     provenance_paths = _listed(inputs["provenance"])
     example = pd.read_csv(inputs["figdata_example_user"])
+    tuning = read_tuning(_listed(inputs["tuning_files"]))
     macros = numbers.collect_numbers(
         data,
         cfg,
@@ -107,9 +108,10 @@ def make_numbers(inputs: Mapping[str, Any], config: Mapping[str, Any], output: P
         cost=cost_frame(_listed(inputs["run_metrics"]), _listed(inputs["tuning_files"])),
         kept=[
             model
-            for (protocol, model), record in read_tuning(_listed(inputs["tuning_files"])).items()
-            if protocol == cfg.main_protocol and record.get("best_trial") == 0
+            for (protocol, model), record in tuning.items()
+            if protocol == cfg.main_protocol and record.get("best_trial") == 0 and searched(record)
         ],
+        unsearched=[m for (p, m), r in tuning.items() if p == cfg.main_protocol and not searched(r)],
         budget=read_budget(_listed(inputs.get("budget", []))),
     )
     numbers.write_numbers(output, macros)

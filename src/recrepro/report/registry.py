@@ -167,7 +167,7 @@ def figure_float(name: str, artefact: Artefact, caption: str) -> str:
     """The LaTeX float that shows figure ``name`` with its caption."""
     return (
         "\\begin{figure}[tbp]\n\\centering\n"
-        f"\\includegraphics[width={artefact.width}]{{{name}}}\n"
+        f"\\includegraphics[width={artefact.width},height=0.8\\textheight,keepaspectratio]{{{name}}}\n"
         f"\\caption{{{caption}}}\n\\label{{fig:{name}}}\n\\end{{figure}}\n"
     )
 

@@ -101,6 +101,14 @@ def correction_label(name: str) -> str:
     return _CORRECTION_LABELS.get(str(name).lower(), str(name))
 
 
+def corrections_used(tests: Any) -> str:
+    """The multiple-comparison correction(s) of a ``pairwise.csv`` selection, as printed
+    (``"Holm"``; ``"Holm / Bonferroni"`` if mixed; ``"no"`` without tests)."""
+    if tests is None or len(tests) == 0 or "correction" not in tests:
+        return "no"
+    return " / ".join(sorted({correction_label(c) for c in tests["correction"].dropna()})) or "no"
+
+
 def decimals(value: float) -> int:
     """Digits after the point: 3 below 10, 1 below 100, else 0."""
     size = abs(value)
@@ -112,7 +120,8 @@ def format_number(value: float | None, digits: int | None = None) -> str:
     if value is None or not math.isfinite(float(value)):
         return ""
     value = float(value)
-    return f"{value:.{decimals(value) if digits is None else digits}f}"
+    text = f"{value:.{decimals(value) if digits is None else digits}f}"
+    return text[1:] if text.startswith("-") and not text.strip("-0.") else text  # no "-0.000"
 
 
 def format_p(p: float | None) -> str:

@@ -113,6 +113,7 @@ class Table:
     align: str = ""  # one of l/c/r per column; default: stub left, the rest centred
     latex_align: str = ""  # LaTeX column spec if it differs (e.g. p{...} for wrapped text)
     size: str = ""  # LaTeX font size of the body, e.g. r"\footnotesize" for long text tables
+    long: bool = False  # a longtable that breaks across pages (needs p{} columns that fit)
 
     @property
     def alignment(self) -> str:
@@ -123,6 +124,46 @@ class Table:
         return f"tab:{self.name}"
 
     def to_latex(self) -> str:
+        return self._longtable() if self.long else self._float()
+
+    def _header_lines(self) -> list[str]:
+        lines = []
+        if self.groups:
+            spans, rules, col = [""], [], 2
+            for title, width in self.groups:
+                spans.append(f"\\multicolumn{{{width}}}{{c}}{{{latex_escape(title)}}}")
+                rules.append(f"\\cmidrule(lr){{{col}-{col + width - 1}}}")
+                col += width
+            lines += [" & ".join(spans) + r" \\", " ".join(rules)]
+        header = self.latex_header or self.header
+        return lines + [" & ".join(latex_escape(h) for h in header) + r" \\"]
+
+    def _longtable(self) -> str:
+        """A ``longtable`` (not a float): caption and header on the first page, the header again
+        on every following page, the notes after the last row."""
+        n = len(self.header)
+        head = self._header_lines()
+        lines = [
+            "{" + self.size,
+            r"\setlength{\tabcolsep}{3pt}",
+            f"\\begin{{longtable}}{{{self.latex_align or self.alignment}}}",
+            f"\\caption{{{latex_escape(self.caption)}}}\\label{{{self.label}}} \\\\",
+            r"\toprule", *head, r"\midrule", r"\endfirsthead",
+            f"\\multicolumn{{{n}}}{{l}}{{\\emph{{Table~\\ref{{{self.label}}}, continued}}}} \\\\",
+            r"\toprule", *head, r"\midrule", r"\endhead",
+            r"\bottomrule", r"\endfoot",
+        ]  # fmt: skip
+        lines += [" & ".join(c.to_latex() for c in row) + r" \\" for row in self.rows]
+        if not self.rows:
+            lines.append(f"\\multicolumn{{{n}}}{{c}}{{no results available}} \\\\")
+        lines.append(r"\end{longtable}")
+        if self.notes:
+            notes = " ".join(latex_escape(note) for note in self.notes)
+            lines.append(f"{{\\footnotesize\\raggedright {notes}\\par}}")
+        lines.append("}")
+        return "\n".join(line for line in lines if line) + "\n"
+
+    def _float(self) -> str:
         n = len(self.header)
         lines = [
             r"\begin{table}[tbp]",
@@ -135,15 +176,7 @@ class Table:
             f"\\begin{{tabular}}{{{self.latex_align or self.alignment}}}",
             r"\toprule",
         ]
-        if self.groups:
-            spans, rules, col = [""], [], 2
-            for title, width in self.groups:
-                spans.append(f"\\multicolumn{{{width}}}{{c}}{{{latex_escape(title)}}}")
-                rules.append(f"\\cmidrule(lr){{{col}-{col + width - 1}}}")
-                col += width
-            lines += [" & ".join(spans) + r" \\", " ".join(rules)]
-        header = self.latex_header or self.header
-        lines += [" & ".join(latex_escape(h) for h in header) + r" \\", r"\midrule"]
+        lines += [*self._header_lines(), r"\midrule"]
         lines += [" & ".join(c.to_latex() for c in row) + r" \\" for row in self.rows]
         if not self.rows:
             lines.append(f"\\multicolumn{{{n}}}{{c}}{{no results available}} \\\\")
@@ -377,8 +410,11 @@ def _notes(
 def reproduction_table(frame: pd.DataFrame) -> Table:
     """Published numbers beside ours (faithful settings, the source's protocol) with the verdict
     of the equivalence rule (:func:`recrepro.report.reproduction.verdict`)."""
+    from recrepro.report.reproduction import EXPLAINS, published_rows
+
     rows = []
-    for r in frame.itertuples(index=False):
+    explains = frame.get(EXPLAINS, pd.Series("", index=frame.index)).fillna("").astype(str)
+    for r, explained in zip(frame.itertuples(index=False), explains, strict=True):
         ours = "" if not math.isfinite(r.ours_mean) else format_number(r.ours_mean)
         if ours and math.isfinite(r.ours_std):
             ours += f" ± {format_number(r.ours_std, decimals(r.ours_mean))}"
@@ -388,12 +424,12 @@ def reproduction_table(frame: pd.DataFrame) -> Table:
         rows.append(
             [
                 Cell(f"{r.system} ({r.url})", latex=f"{latex_escape(r.system)} \\citep{{{r.cite_key}}}"),
-                Cell(r.model),
-                Cell(str(r.protocol)),
+                Cell(r.model, latex=breakable(r.model)),
+                Cell(str(r.protocol), latex=breakable(protocol_span(str(r.protocol)))),
                 Cell(metric_label(r.metric.removeprefix("experiment:").split(":")[-1])),
                 Cell(reference),
                 Cell(ours, _math(ours)),
-                Cell(r.verdict),
+                Cell(r.verdict + (f" (cause experiment for {explained})" if explained else "")),
             ]
         )
     header = ["Published", "Our model", "Protocol", "Metric", "Reference", "Ours", "Verdict"]
@@ -404,18 +440,42 @@ def reproduction_table(frame: pd.DataFrame) -> Table:
         "if the 90% t-interval over seeds lies inside the reference range widened by a margin "
         "(0.02 for RMSE/MAE, else 10%, at least 0.005), i.e. both one-sided tests of a TOST at "
         "the 5% level; not reproduced if it lies wholly outside; otherwise inconclusive. From "
-        "snakemake reproduce (config/reproduce.yaml), published to reported/reproduction.csv."
+        "snakemake reproduce (config/reproduce.yaml), published to reported/reproduction.csv. "
+        "A cause experiment reruns the model of a row that does not reproduce with one recipe "
+        "change, against the same published number."
     ]
-    counts = frame["verdict"].value_counts()
+    published = published_rows(frame)
+    counts = published["verdict"].value_counts()
     caption = (
-        f"Reproduction of published numbers: of {len(frame)} numbers, {counts.get('reproduced', 0)} "
-        f"reproduce, {counts.get('not reproduced', 0)} do not and {counts.get('inconclusive', 0)} "
-        "are inconclusive under the equivalence rule."
+        f"Reproduction of published numbers: of {len(published)} numbers, "
+        f"{counts.get('reproduced', 0)} reproduce, {counts.get('not reproduced', 0)} do not, "
+        f"{counts.get('inconclusive', 0) + counts.get('one seed', 0)} are inconclusive under "
+        f"the equivalence rule and {counts.get('not run', 0)} were not run; "
+        f"{len(frame) - len(published)} cause experiments follow them."
     )
     data = frame.reset_index(drop=True)
-    ragged = r">{\raggedright\arraybackslash}p{0.24\linewidth}"
+    widths = (0.25, 0.14, 0.1, 0.1, 0.1, 0.1, 0.11)
+    ragged = "".join(f">{{\\raggedright\\arraybackslash}}p{{{w}\\linewidth}}" for w in widths)
     return Table("reproduction", caption, header, rows, data, notes, align="llllccl",
-                 latex_align=ragged + "lllccl")  # fmt: skip
+                 latex_align=ragged, size="\\scriptsize", long=True)  # fmt: skip
+
+
+def breakable(name: str) -> str:
+    """A model or protocol name for a narrow LaTeX column: escaped, with a line-break point after
+    each underscore, colon and plus sign."""
+    text = latex_escape(name)
+    for mark in ("\\_", ":", "+"):
+        text = text.replace(mark, mark + "\\allowbreak{}")
+    return text
+
+
+def protocol_span(protocol: str) -> str:
+    """A pooled protocol ``a1+a2+...+a5`` (e.g. five GroupLens folds) as ``a1–a5``."""
+    parts = protocol.split("+")
+    if len(parts) < 2:
+        return protocol
+    prefix = os.path.commonprefix(parts)
+    return f"{parts[0]}–{parts[-1].removeprefix(prefix)}" if prefix else protocol
 
 
 # --------------------------------------------------------------------------- registered tables

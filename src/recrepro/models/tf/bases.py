@@ -257,9 +257,11 @@ class IndexRetrieval(RetrievalRecommender):
     def build_candidate_tower(self, tf: Any, train: Interactions) -> Any:
         return tf.keras.layers.Embedding(train.n_items, self.params["embedding_dim"])
 
-    def positive(self, name: str) -> int:
-        """Hyperparameter ``name`` as an integer >= 1 (ConfigError otherwise)."""
+    def positive(self, name: str, minimum: int = 1) -> int:
+        """Hyperparameter ``name`` as an integer >= ``minimum`` (ConfigError otherwise)."""
         value = self.params[name]
-        if int(value) != value or value < 1:
-            raise ConfigError(f"model '{self.name}': {name} must be an integer >= 1, got {value}")
+        if int(value) != value or value < minimum:
+            raise ConfigError(
+                f"model '{self.name}': {name} must be an integer >= {minimum}, got {value}"
+            )
         return int(value)

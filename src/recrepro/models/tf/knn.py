@@ -53,7 +53,8 @@ class KNNLayer(tf.keras.layers.Layer):
         return total / float(self.k + 1)
 
 class KNNUserTower(tf.keras.Model):
-    """User embedding table read through :class:`KNNLayer`: ``{"user": [B]} -> [B, d]``."""
+    """User embedding table read through :class:`KNNLayer`: ``{"user": [B]} -> [B, d]``
+    (``k = 0``: the plain embedding, an ablation)."""
 
     def __init__(self, n_users: int, dim: int, k: int) -> None:
         super().__init__()
@@ -62,4 +63,6 @@ class KNNUserTower(tf.keras.Model):
         self.knn = KNNLayer(k)
 
     def call(self, features: dict[str, Any]) -> Any:
+        if self.knn.k == 0:  # no neighbours: the user's own embedding
+            return self.embedding(features["user"])
         return self.knn(features["user"], self.embedding(tf.range(self.n_users)))
