@@ -16,9 +16,9 @@ except ConfigError as error:
 # Every figure and table is declared once in recrepro.report (see recrepro.report.registry):
 # the inputs and outputs below are derived from those declarations.
 PAPER_INPUTS = registry.input_paths(config)
-# The published reproduction table is made by `snakemake reproduce` (its own config) and
-# publish_reproduction; the paper reads it as it is and never rebuilds it from this config.
-PAPER_INPUTS["reproduction_table"] = ancient(PAPER_INPUTS["reproduction_table"])
+# The published reproduction table (reported/reproduction.csv) is made by `snakemake reproduce`
+# (its own config) and publish_reproduction; no rule outputs it, so the paper reads the committed
+# file as a source and the default study never rebuilds it from its own config.
 FIGDATA = {name: PAPER_INPUTS[f"figdata_{name}"] for name in registry.FIGDATA}
 # paper: {compile: false} makes everything but the PDF (machines without TeX).
 COMPILE_PAPER = config["paper"]["compile"]
