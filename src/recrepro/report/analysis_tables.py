@@ -17,6 +17,7 @@ from recrepro.report.style import (
     format_number,
     format_p,
     metric_label,
+    p_at_floor,
 )
 from recrepro.report.tables import Cell, Table
 
@@ -44,6 +45,7 @@ def tuned_vs_faithful_frame(ctx: Context) -> pd.DataFrame:
             "ci_low": math.nan if test is None else float(test["ci_low"]),
             "ci_high": math.nan if test is None else float(test["ci_high"]),
             "p_adj": math.nan if test is None else float(test["p_adj"]),
+            "p_bound": test is not None and p_at_floor(test, cfg.permutations),
             "decision": "" if test is None else str(test["decision"]),
             "objective": str(chosen.get("objective", "")),
             "correction": None if test is None else test["correction"],
@@ -61,7 +63,8 @@ def tuned_vs_faithful(ctx: Context) -> Table:
               if math.isfinite(r.ci_low) else "")  # fmt: skip
         rows.append([
             Cell(r.model), Cell(format_number(r.faithful)), Cell(format_number(r.tuned)),
-            Cell(format_number(r.diff)), Cell(ci), Cell(format_p(r.p_adj) if math.isfinite(r.p_adj) else ""),
+            Cell(format_number(r.diff)), Cell(ci),
+            _p_cell(r.p_adj, r.p_bound),
             Cell(r.decision), Cell(r.objective.replace("_", " ")),
         ])  # fmt: skip
     label = metric_label(cfg.main_metric)
@@ -86,12 +89,21 @@ def tuned_vs_faithful(ctx: Context) -> Table:
     notes = [
         "Mean over seeds of each setting; difference = tuned minus faithful with its 95% bootstrap "
         f"interval over users; p: paired per-user test, {correction}-adjusted over the models (one "
-        "family per protocol and metric). Objective: the retrieval loss the search chose (first "
+        "family per protocol and metric); ≤: no resample of the randomization test was as extreme, "
+        "so p is an upper bound. Objective: the retrieval loss the search chose (first "
         "seed's validation data)."
     ]
     header = ["Model", "Faithful", "Tuned", "Difference", "95% CI", f"p ({correction})", "Decision",
               "Objective"]  # fmt: skip
     return Table("tuned_vs_faithful", caption, header, rows, frame, notes, align="lrrrcrll")
+
+
+def _p_cell(p: float, bound: bool) -> Cell:
+    """An adjusted p-value, with ``≤`` when it is an upper bound (randomization resolution)."""
+    if not math.isfinite(p):
+        return Cell("")
+    bound = bound and not format_p(p).startswith("<")
+    return Cell(("≤ " if bound else "") + format_p(p), latex=("$\\le$ " if bound else "") + format_p(p))
 
 
 def power_frame(ctx: Context) -> pd.DataFrame:
@@ -118,6 +130,13 @@ def power_frame(ctx: Context) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _percent(share: float) -> str:
+    """A share as a percentage with one decimal (``< 0.1`` for small positive shares)."""
+    if not math.isfinite(share):
+        return ""
+    return "< 0.1" if 0 < share < 0.0005 else f"{100 * share:.1f}"
+
+
 def _residual_share(level: pd.DataFrame) -> pd.Series:
     """Share of the user x seed residual (a user's value changing with the seed) in the total."""
     total = level["var_user"] + level["var_seed"] + level["var_residual"]
@@ -132,8 +151,7 @@ def power(ctx: Context) -> Table:
     rows = [
         [Cell(r.protocol), Cell(str(r.n_users)), Cell(f"{r.mde_dz:.2f}"), Cell(format_number(r.mde)),
          Cell(format_number(r.mde_worst)),
-         Cell(f"{100 * r.share_seed:.2g}" if math.isfinite(r.share_seed) else ""),
-         Cell(f"{100 * r.share_residual:.2g}" if math.isfinite(r.share_residual) else "")]
+         Cell(_percent(r.share_seed)), Cell(_percent(r.share_residual))]
         for r in frame.itertuples(index=False)
     ]  # fmt: skip
     takeaway = ""

@@ -189,7 +189,7 @@ def deviations(ctx: Context) -> Table:
 
 def _value(value: Any) -> str:
     if isinstance(value, float):
-        return f"{value:g}"
+        return f"{value:.3g}"
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_value(v) for v in value) + "]"
     if isinstance(value, dict) and {"low", "high"} <= set(value):  # a range of the search space
@@ -270,7 +270,7 @@ def hyperparameters(ctx: Context) -> Table:
         f"{cfg.seeds[0] if cfg.seeds else 1}'s train/validation split).{tuned_note}"
     )
     header = ["Model", "Search space", "Faithful", "Tuned"]
-    width = "".join(f"{RAGGED}p{{{w}\\linewidth}}" for w in (0.42, 0.22, 0.22))
+    width = "".join(f"{RAGGED}p{{{w}\\linewidth}}" for w in (0.36, 0.21, 0.21))
     return Table("hyperparameters", caption, header, rows, frame, align="llll",
                  latex_align="l" + width, size="\\footnotesize", long=True)  # fmt: skip
 

@@ -28,13 +28,12 @@ from recrepro.report.style import (
     format_p,
     higher_is_better,
     metric_label,
+    p_at_floor,
     test_label,
 )
 from recrepro.report.tables import dataset_label, latex_escape
 
 NA = "n/a"
-#: Tests whose p-value comes from resampling (resolution 1/(B+1)).
-RANDOMIZATION_TESTS = frozenset({"signflip"})
 #: LaTeX names of the effect sizes in ``pairwise.csv``.
 EFFECT_LABELS = {"cohens_dz": "Cohen's $d_z$", "rank_biserial": "matched-pairs rank-biserial correlation"}
 _NAME = re.compile(r"[A-Za-z]+")
@@ -95,17 +94,6 @@ def _p_text(p: float | None, bound: bool = False) -> str:
     if text.startswith("<"):
         return f"$p {text}$"
     return f"$p \\le {text}$" if bound else f"$p = {text}$"
-
-
-def _at_floor(row: Mapping[str, Any], permutations: int) -> bool:
-    """True if a randomization test's raw p is its smallest possible value, 2/(B+1) (two-sided,
-    :func:`recrepro.stats.paired.signflip_pvalues`): none of the B resamples was as extreme, so
-    the (adjusted) p-value is only an upper bound."""
-    raw = row.get("p_raw")
-    if not permutations or raw is None or not math.isfinite(float(raw)):
-        return False
-    floor = 2.0 / (permutations + 1)
-    return str(row.get("test", "")) in RANDOMIZATION_TESTS and float(raw) <= floor * (1 + 1e-9)
 
 
 # --------------------------------------------------------------------------- number groups
@@ -186,7 +174,9 @@ def result_numbers(data: ReportData, cfg: PaperConfig) -> dict[str, str]:
     ):
         row = _row(ranking(summary, metric), at)
         out[f"{key}Model"] = _model(row.get("model"))
-        out[f"{key}Value"] = _num(row.get("mean"))
+        value = row.get("mean")
+        small = metric == "fit_seconds" and value is not None and 0 <= value < 0.01
+        out[f"{key}Value"] = "< 0.01" if small else _num(value)
     return out
 
 
@@ -209,9 +199,10 @@ def _pairwise_numbers(
     decided = row.get("decision")
     significant = None if decided is None else decided in ("better", "worse")
     return {
-        "BestVsSecondP": _p_text(row.get("p_adj"), _at_floor(row, permutations)),
-        "BestVsSecondPRaw": _p_text(row.get("p_raw"), _at_floor(row, permutations)),
-        "BestVsSecondEffect": _num(row.get("effect")),
+        "BestVsSecondP": _p_text(row.get("p_adj"), p_at_floor(row, permutations)),
+        "BestVsSecondPRaw": _p_text(row.get("p_raw"), p_at_floor(row, permutations)),
+        # pairwise.csv orients the effect as second minus best; the text reads best over second
+        "BestVsSecondEffect": _num(-row["effect"]) if row.get("effect") is not None else NA,
         "EffectName": EFFECT_LABELS.get(str(row.get("effect_name", "")), _text(row.get("effect_name"))),
         "BestVsSecondSignificant": NA if significant is None else ("yes" if significant else "no"),
         "TestName": _text(test_label(test) if test else ""),
@@ -286,7 +277,7 @@ def comparison_numbers(
         leader, trailer = (seed, base) if ahead else (base, seed)
         test = _row(select(data.pairwise, **where, metric=metric, comparison="vs_best",
                            model=trailer["model"], other=leader["model"]))  # fmt: skip
-        bound = _at_floor(test, cfg.permutations) if test else False
+        bound = p_at_floor(test, cfg.permutations) if test else False
         tested = f", {_p_text(test.get('p_adj'), bound)} (adjusted)" if test else ""
         out["SeedVsBaseline"] = (
             f"the best seed model, {_model(seed['model'])} ({_num(seed['mean'])}), is "
@@ -357,6 +348,7 @@ def _tuned_numbers(
     top = gain.idxmax() if len(gain) else None
     tests = select(data.pairwise, dataset=cfg.dataset, protocol=cfg.main_protocol, metric=metric,
                    comparison="tuned_vs_faithful")  # fmt: skip
+    family = int(tests["family_size"].max()) if len(tests) else 0
     tests = tests[~tests["model"].isin(list(unsearched))]
     better, worse = int((tests["decision"] == "better").sum()), int((tests["decision"] == "worse").sum())
     sentence = (
@@ -366,8 +358,9 @@ def _tuned_numbers(
     if len(tests):
         sentence += (
             f"; by paired per-user tests of tuned against faithful ({corrections_used(tests)} "
-            f"correction over the {len(tests)} models), tuning is significantly better for "
-            f"{better} and significantly worse for {worse}"
+            f"correction over all {family} models, including those without hyperparameters), "
+            f"tuning is significantly better for {better} and significantly worse for {worse} of "
+            f"the {len(tests)} tuned models"
         )
     if top is not None and gain[top] > 0:
         sentence += (
@@ -477,7 +470,28 @@ def reproduction_numbers(frame: pd.DataFrame) -> dict[str, str]:
         "ReproInconclusive": str(int(counts.get("inconclusive", 0) + counts.get("one seed", 0))),
         "ReproNotRun": str(int(counts.get("not run", 0))),
         "ReproCauseExperiments": str(len(frame) - len(published)),
+        "ReproCauseSentence": _cause_sentence(frame, published),
     }
+
+
+def _cause_sentence(frame: pd.DataFrame, published: pd.DataFrame) -> str:
+    """How many of the numbers that do not reproduce have a cause experiment in the table."""
+    missed = published[published["verdict"] == "not reproduced"]
+    if missed.empty:
+        return "Every number with a result reproduces or is inconclusive."
+    cause = missed["cause"] if "cause" in missed else pd.Series("", index=missed.index)
+    causes = cause.fillna("").astype(str) != ""
+    n_causes = len(frame) - len(published)
+    if not causes.any():
+        return (f"None of the {len(missed)} numbers that do not reproduce has a cause experiment "
+                "in this table yet.")  # fmt: skip
+    return (
+        f"{int(causes.sum())} of the {len(missed)} numbers that do not reproduce have a cause "
+        f"experiment ({n_causes} in all, at the end of the table): the same model on the same split "
+        "with one change of recipe, for instance the tutorial's hyperparameters instead of the "
+        "seed's, the seed's extra component removed, or LightFM's precision computed with training "
+        "movies excluded, as our evaluator does."
+    )
 
 
 def budget_numbers(budget: pd.DataFrame | None) -> dict[str, str]:

@@ -248,7 +248,7 @@ def reproduction_markdown(table: pd.DataFrame) -> str:
     order = {REPRODUCED: 0, INCONCLUSIVE: 1, NOT_REPRODUCED: 2, ONE_SEED: 3, NOT_RUN: 4}
     explains = table.get(EXPLAINS, pd.Series("", index=table.index)).fillna("").astype(str)
     key = table["verdict"].map(order) + 10 * (explains != "")
-    table = table.assign(_o=key, _x=explains).sort_values("_o", kind="stable")
+    table = table.assign(_o=key, explained=explains).sort_values("_o", kind="stable")
     lines.append(
         "| verdict | system | our model | protocol | metric | published | ours (90% CI) | n "
         "| cause experiment |"
@@ -260,7 +260,7 @@ def reproduction_markdown(table: pd.DataFrame) -> str:
         if ours and math.isfinite(r.ours_ci90_low) and r.n_seeds > 1:
             ours += f" ({_fmt(r.ours_ci90_low)}-{_fmt(r.ours_ci90_high)})"
         lines.append(
-            f"| {r.verdict + (f' (cause experiment for {r._x})' if r._x else '')} | {r.system} "
+            f"| {r.verdict + (f' (cause experiment for {r.explained})' if r.explained else '')} | {r.system} "
             f"| {r.model} | {r.protocol} | {r.metric} | {published} | {ours} | {r.n_seeds} "
             f"| {r.cause} |"
         )

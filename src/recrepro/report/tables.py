@@ -145,7 +145,7 @@ class Table:
         head = self._header_lines()
         lines = [
             "{" + self.size,
-            r"\setlength{\tabcolsep}{3pt}",
+            r"\setlength{\tabcolsep}{3pt}\setlength{\LTcapwidth}{\linewidth}",
             f"\\begin{{longtable}}{{{self.latex_align or self.alignment}}}",
             f"\\caption{{{latex_escape(self.caption)}}}\\label{{{self.label}}} \\\\",
             r"\toprule", *head, r"\midrule", r"\endfirsthead",
