@@ -230,7 +230,8 @@ def _cause(row: Mapping[str, object], rows: Sequence[Mapping[str, object]]) -> s
     if row[EXPLAINS]:
         return ""
     found = [
-        f"{c['system']}: ours {_fmt(c['ours_mean']) or 'no result'} [{c['verdict']}]"
+        f"{str(c['system']).removeprefix('Cause experiment: ')}: ours "
+        f"{_fmt(c['ours_mean']) or 'no result'} [{c['verdict']}]"
         for c in rows
         if c[EXPLAINS] == row["model"] and c["protocol"] == row["protocol"]
     ]
