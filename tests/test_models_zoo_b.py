@@ -56,8 +56,9 @@ def test_faithful_defaults_are_tfrs_tutorial_values():
 
 
 def test_gnn_rejects_bad_layer_count(synthetic_split):
-    with pytest.raises(ConfigError, match="n_layers"):
-        build_model("gnn", {"n_layers": 0}).fit(
+    """0 layers is the no-propagation ablation; a negative or fractional count is refused."""
+    with pytest.raises(ConfigError, match="n_layers must be an integer >= 0"):
+        build_model("gnn", {"n_layers": -1}).fit(
             synthetic_split.train, None, np.random.default_rng(0)
         )
 

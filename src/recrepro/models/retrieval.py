@@ -23,8 +23,13 @@ numbers; the notebook does, and the ``defaults`` below are the notebook's.
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from typing import Any, ClassVar
 
+import numpy as np
+
+from recrepro.data.interactions import Interactions
 from recrepro.models.registry import register
 from recrepro.models.tf.bases import RetrievalRecommender
 
@@ -96,10 +101,14 @@ class EnhancedRetrieval(RetrievalRecommender):
     bucketised-timestamp embedding and the normalised timestamp to the query tower (queries at
     ranking time use the user's last training timestamp). Differs: movies keyed by id;
     ``FactorizedTopK`` is computed by the evaluator.
+
+    Two options (off in the faithful setting) give the TFRS deep-retrieval tutorial's model for
+    the reproduction's cause experiment: ``title_text`` adds the mean word embedding of the movie
+    title to the candidate tower (:func:`title_tokens`), and ``output_activation: null`` makes
+    the last Dense layer linear, as the tutorial's (the seed's is ReLU).
     """
 
     source = "Seed 000 (3); Srini-23/HarpyIntern_Project1 notebook, model 3"
-    output_activation: ClassVar[str | None] = "relu"
     defaults: ClassVar[dict[str, Any]] = {
         **_SEED_000_BASIC,
         "string_lookup": True,
@@ -107,4 +116,34 @@ class EnhancedRetrieval(RetrievalRecommender):
         "optimizer": "adam",
         "learning_rate": 0.01,
         "epochs": 5,
+        "title_text": False,
+        "output_activation": "relu",
     }
+
+    @property
+    def output_activation(self) -> str | None:  # type: ignore[override]
+        return self.params["output_activation"]
+
+    def build_candidate_tower(self, tf: Any, train: Interactions) -> Any:
+        if not self.params["title_text"]:
+            return super().build_candidate_tower(tf, train)
+        from recrepro.models.tf.layers import Concat
+        from recrepro.models.tf.towers import TitleText
+
+        tokens, vocabulary = title_tokens(train.catalogue.items["title"].astype(str).tolist())
+        dim = self.params["embedding_dim"]
+        parts = [self._id_embedding(tf, "item", train.n_items), TitleText(tokens, vocabulary, dim)]
+        return Concat(parts, self.tower_head(tf, len(parts)))
+
+
+def title_tokens(titles: list[str]) -> tuple[np.ndarray, int]:
+    """Titles as a ``[N, L]`` matrix of word indices (1-based, 0 = padding) and the vocabulary
+    size, standardised like ``TextVectorization``'s default (lower case, punctuation removed,
+    split on whitespace); words are indexed by descending frequency, then alphabetically."""
+    words = [re.sub(r"[^\w\s]", "", title.lower()).split() for title in titles]
+    counts = Counter(w for ws in words for w in ws)
+    index = {w: i + 1 for i, (w, _) in enumerate(sorted(counts.items(), key=lambda x: (-x[1], x[0])))}
+    tokens = np.zeros((len(titles), max((len(ws) for ws in words), default=1) or 1), np.int32)
+    for row, ws in enumerate(words):
+        tokens[row, : len(ws)] = [index[w] for w in ws]
+    return tokens, len(index)

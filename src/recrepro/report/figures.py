@@ -291,7 +291,7 @@ def plot_per_user_polygons(
         s = styles[model]
         ax.plot(x, y, color=s.colour, marker=s.marker, ms=2.5, lw=1.2)
         ax.fill_between(x, 0, y, color=s.colour, alpha=0.2, lw=0)
-        ax.set_title(f"{model} (zero: {100 * zero:.0f}%)")
+        ax.set_title(f"{model}\n(zero: {100 * zero:.0f}%)", fontsize=7)
     for ax in axes:
         if ax.get_subplotspec().is_first_col():
             ax.set_ylabel("share of users")
@@ -512,8 +512,10 @@ def plot_example_pie(
 
 
 def _title_axis(ax: Any, titles: Sequence[str], n_seeds: int) -> None:
+    # one line per title (wrapped rotated labels run into their neighbours), cut at 30 characters
+    labels = [t if len(t) <= 30 else t[:29] + "…" for t in titles]
     ax.set_xticks(
-        range(len(titles)), [wrap_label(t, 24) for t in titles], rotation=50, ha="right", fontsize=6.5
+        range(len(titles)), labels, rotation=60, ha="right", rotation_mode="anchor", fontsize=6.5
     )
     ax.set_ylim(0, n_seeds + 0.7)
     ax.set_yticks(range(0, n_seeds + 1))
@@ -534,7 +536,7 @@ def plot_example_polygon(
         return _notice(stem, f"No recommendations for user {user}.")
     counts, n_seeds = title_counts(example, model, depth)
     plt = setup_matplotlib()
-    fig, ax = plt.subplots(figsize=(WIDTH, 2.6))
+    fig, ax = plt.subplots(figsize=(WIDTH, 3.2))
     s = styles[model]
     x = np.arange(-1, len(counts) + 1)
     y = np.r_[0, counts["seeds"].to_numpy(), 0]
@@ -564,7 +566,7 @@ def plot_example_columns(
     counts, n_seeds = title_counts(example, model, depth)
     counts = counts.sort_values(["seeds", "mean_rank"], ascending=[False, True], kind="stable")
     plt = setup_matplotlib()
-    fig, ax = plt.subplots(figsize=(WIDTH, 2.6))
+    fig, ax = plt.subplots(figsize=(WIDTH, 3.2))
     s = styles[model]
     ax.bar(
         range(len(counts)),
@@ -632,7 +634,7 @@ def headline_ci(ctx: Context, stem: Path) -> str:
     cfg = ctx.cfg
     results = main_results(ctx.data, cfg)
     metrics = [m for m in cfg.headline_metrics if not is_cost(m)]
-    plot_dots(results, metrics, ModelStyles(cfg.models), stem)
+    plot_dots(results, metrics, ModelStyles(cfg.models), stem, ncols=4)
     best, value = _best_line(results, cfg.main_metric)
     if not best:
         return "Headline metrics per model: no results available."

@@ -84,3 +84,21 @@ class ItemMetadata(tf.keras.layers.Layer):
         if self.genres is not None:
             parts.append(self.genre_embedding(tf.gather(self.genres, items)))
         return tf.concat(parts, axis=1)
+
+
+class TitleText(tf.keras.layers.Layer):
+    """Mean word embedding of each movie's title, ``[B] -> [B, d]``: the TFRS deep-retrieval
+    tutorial's ``TextVectorization`` -> ``Embedding(mask_zero=True)`` ->
+    ``GlobalAveragePooling1D`` over the fixed token matrix ``tokens`` (``[N, L]``, 0 = padding)."""
+
+    def __init__(self, tokens: np.ndarray, vocabulary_size: int, dim: int) -> None:
+        super().__init__()
+        self.tokens = tf.constant(tokens, tf.int32)
+        self.embedding = tf.keras.layers.Embedding(vocabulary_size + 1, dim, mask_zero=True)
+
+    def call(self, items: tf.Tensor) -> tf.Tensor:
+        ids = tf.gather(self.tokens, tf.cast(items, tf.int32))  # [B, L]
+        mask = tf.cast(ids > 0, tf.float32)[..., None]
+        total = tf.reduce_sum(self.embedding(ids) * mask, axis=1)
+        return total / tf.maximum(tf.reduce_sum(mask, axis=1), 1.0)
+
