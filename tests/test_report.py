@@ -260,7 +260,8 @@ def test_power_table_names_the_weakest_protocol(tree: Path) -> None:
     assert [r[0].text for r in table.rows] == ["random", "temporal"]
     assert "With 9 evaluated users, the temporal protocol detects only differences of at least 0.110" \
         in table.caption
-    assert table.rows[0][-1].text == "7.0"  # median of 5% and 9%
+    assert table.rows[0][-2].text == "7.0"  # seed share: median of 5% and 9%
+    assert table.rows[0][-1].text == "46.5"  # user x seed: median of 0.01/0.021 and 0.01/0.022
 
 
 def _inputs(root: Path, models: tuple[str, ...] = MODELS, seeds: tuple[int, ...] = SEEDS) -> dict:
@@ -587,8 +588,12 @@ def test_reproduction_table_shows_the_verdict_of_each_published_number(tree: Pat
     table = tables.reproduction_table(frame)
     assert len(table.rows) == len(frame)
     assert r"\citep{tfrsBasicRetrieval}" in table.to_latex()
-    assert f"of {len(frame)} numbers, 0 reproduce, 1 do not" in table.caption
-    assert {row[-1].text for row in table.rows} == {"not reproduced", "not run"}
+    published = frame[frame["explains"].fillna("") == ""]  # cause experiments are not counted
+    assert len(published) < len(frame)
+    assert f"of {len(published)} numbers, 0 reproduce, 1 do not" in table.caption
+    assert f"{len(frame) - len(published)} cause experiments follow them" in table.caption
+    assert {row[-1].text for row in table.rows[: len(published)]} == {"not reproduced", "not run"}
+    assert table.rows[-1][-1].text.startswith("not run (cause experiment for ")
     assert table.rows[0][5].text == "0.300 ± 0.010"
 
 

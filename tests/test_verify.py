@@ -192,6 +192,7 @@ def test_snakemake_publish_reported_fills_reported(tmp_path: Path, shared_data_d
     for name in names:
         (workdir / "results" / "stats" / f"{name}.csv").write_text(f"table\n{name}\n")
     (workdir / "paper" / "main.pdf").write_bytes(b"%PDF-1.5 fake")
+    tables = _paper_markdown_tables(workdir)
     proc = run_snakemake(workdir, "publish_reported", "--configfile", "config/smoke.yaml",
                       "--allowed-rules", "publish_reported", data_dir=shared_data_dir)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -200,3 +201,19 @@ def test_snakemake_publish_reported_fills_reported(tmp_path: Path, shared_data_d
     assert sorted(p.stem for p in (reported / "stats").glob("*.csv")) == sorted(names)
     assert (reported / "main.pdf").read_bytes() == b"%PDF-1.5 fake"
     assert "pip freeze" in (reported / "environment.txt").read_text()
+    assert sorted(p.name for p in (reported / "tables").glob("*.md")) == sorted(p.name for p in tables)
+    assert all((reported / "tables" / p.name).read_text() == p.read_text() for p in tables)
+
+
+def _paper_markdown_tables(workdir: Path) -> list[Path]:
+    """Stand-ins for the paper's Markdown tables of the smoke config (publish_reported copies them)."""
+    from recrepro.config import load_yaml
+    from recrepro.report import registry
+    from recrepro.report.config import PaperConfig
+
+    cfg = PaperConfig.from_config(load_yaml(workdir / "config" / "smoke.yaml"))
+    paths = [workdir / p for p in registry.outputs(cfg, "table") if p.endswith(".md")]
+    for path in paths:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"| {path.stem} |\n")
+    return paths

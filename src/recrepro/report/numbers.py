@@ -480,7 +480,7 @@ def _cause_sentence(frame: pd.DataFrame, published: pd.DataFrame) -> str:
     if missed.empty:
         return "Every number with a result reproduces or is inconclusive."
     cause = missed["cause"] if "cause" in missed else pd.Series("", index=missed.index)
-    causes = cause.fillna("").astype(str) != ""
+    causes = cause.astype(object).fillna("").astype(str) != ""
     n_causes = len(frame) - len(published)
     if not causes.any():
         return (f"None of the {len(missed)} numbers that do not reproduce has a cause experiment "
