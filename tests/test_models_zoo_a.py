@@ -53,7 +53,7 @@ def test_faithful_defaults_are_the_seeds_numbers():
     assert (enhanced["optimizer"], enhanced["learning_rate"]) == ("adam", 0.01)
     assert enhanced["epochs"] == 5 and enhanced["batch_size"] == 4096
     assert enhanced["hidden_units"] == [32] and enhanced["embedding_dim"] == 64
-    assert get_model_class("enhanced_retrieval").output_activation == "relu"
+    assert enhanced["output_activation"] == "relu" and not enhanced["title_text"]
     wide = d["wide_deep"]
     assert (wide["optimizer"], wide["learning_rate"], wide["batch_size"], wide["epochs"]) == (
         "adagrad",

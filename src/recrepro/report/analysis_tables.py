@@ -168,16 +168,17 @@ def power(ctx: Context) -> Table:
     )
     notes = [
         "MDE: minimum detectable effect of a two-sided paired test at level 0.05 with 80% power, "
-        "as a standardised effect d_z and in metric units (typical s.d. of the per-user "
+        "as a standardised effect (Cohen's d of the paired differences) and in metric units "
+        "(typical s.d. of the per-user "
         f"differences); worst case: at the smallest {corrections_used(ctx.data.pairwise)}-adjusted "
         "level of the all-pairs family. "
         "Seed share: median over models of the share of the variance of per-user values that "
-        "comes from the seeds alone (users x seeds ANOVA; negative estimates count as 0); user x "
-        "seed: the share of the residual, a user's value changing with the seed (split and "
+        "comes from the seeds alone (users-by-seeds ANOVA; negative estimates count as 0); "
+        "user-by-seed: the share of the residual, a user's value changing with the seed (split and "
         "initialisation), which is where the seeds' variation shows when the mean over users "
         "barely moves."
     ]
-    header = ["Protocol", "Users", "MDE (d_z)", f"MDE ({label})", "MDE, worst case", "Seed share (%)",
-              "User x seed (%)"]  # fmt: skip
+    header = ["Protocol", "Users", "MDE (standardised)", f"MDE ({label})", "MDE, worst case",
+              "Seed share (%)", "User-by-seed (%)"]  # fmt: skip
     return Table("power", caption, header, rows, frame, notes, align="lrrrrrr")
 

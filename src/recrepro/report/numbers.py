@@ -184,6 +184,12 @@ def _k(cfg: PaperConfig) -> int:
     return 10 if 10 in cfg.ks else cfg.ks[0]
 
 
+def _citation(name: str) -> str:
+    """``\\citep{key}`` of a test or correction, or nothing if it has no reference here."""
+    key = CITATIONS.get(name.lower())
+    return f"\\citep{{{key}}}" if key else ""
+
+
 def _pairwise_numbers(
     pairwise: pd.DataFrame,
     where: Mapping[str, str],
@@ -195,7 +201,6 @@ def _pairwise_numbers(
     row = _row(tests[tests["model"] == second])
     used = _row(tests)
     test, correction = str(used.get("test", "")), str(used.get("correction", ""))
-    cites = [CITATIONS[n.lower()] for n in (test, correction) if n.lower() in CITATIONS]
     decided = row.get("decision")
     significant = None if decided is None else decided in ("better", "worse")
     return {
@@ -207,7 +212,8 @@ def _pairwise_numbers(
         "BestVsSecondSignificant": NA if significant is None else ("yes" if significant else "no"),
         "TestName": _text(test_label(test) if test else ""),
         "CorrectionName": _text(correction_label(correction) if correction else ""),
-        "TestCitation": f"\\citep{{{','.join(dict.fromkeys(cites))}}}" if cites else "",
+        "TestCitation": _citation(test),
+        "CorrectionCitation": _citation(correction),
         "NumCompared": str(len(tests)),
         "NumSignificantWorse": str(int((tests["decision"] == "worse").sum())),
         "NumEvalUsers": _int(tests["n_users"].max() if len(tests) else None),

@@ -429,7 +429,9 @@ def reproduction_table(frame: pd.DataFrame) -> Table:
                 Cell(metric_label(r.metric.removeprefix("experiment:").split(":")[-1])),
                 Cell(reference),
                 Cell(ours, _math(ours)),
-                Cell(r.verdict + (f" (cause experiment for {explained})" if explained else "")),
+                Cell(r.verdict + (f" (cause experiment for {explained})" if explained else ""),
+                     latex=latex_escape(r.verdict)
+                     + (f" (cause experiment for {breakable(explained)})" if explained else "")),
             ]
         )
     header = ["Published", "Our model", "Protocol", "Metric", "Reference", "Ours", "Verdict"]
@@ -454,7 +456,7 @@ def reproduction_table(frame: pd.DataFrame) -> Table:
         f"{len(frame) - len(published)} cause experiments follow them."
     )
     data = frame.reset_index(drop=True)
-    widths = (0.25, 0.14, 0.1, 0.1, 0.1, 0.1, 0.11)
+    widths = (0.22, 0.14, 0.1, 0.1, 0.1, 0.1, 0.14)
     ragged = "".join(f">{{\\raggedright\\arraybackslash}}p{{{w}\\linewidth}}" for w in widths)
     return Table("reproduction", caption, header, rows, data, notes, align="llllccl",
                  latex_align=ragged, size="\\scriptsize", long=True)  # fmt: skip
