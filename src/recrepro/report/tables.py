@@ -426,7 +426,7 @@ def reproduction_table(frame: pd.DataFrame) -> Table:
                 Cell(f"{r.system} ({r.url})", latex=f"{latex_escape(r.system)} \\citep{{{r.cite_key}}}"),
                 Cell(r.model, latex=breakable(r.model)),
                 Cell(str(r.protocol), latex=breakable(protocol_span(str(r.protocol)))),
-                Cell(metric_label(r.metric.removeprefix("experiment:").split(":")[-1])),
+                Cell(_source_metric_label(r.metric)),
                 Cell(reference),
                 Cell(ours, _math(ours)),
                 Cell(r.verdict + (f" (cause experiment for {explained})" if explained else ""),
@@ -460,6 +460,17 @@ def reproduction_table(frame: pd.DataFrame) -> Table:
     ragged = "".join(f">{{\\raggedright\\arraybackslash}}p{{{w}\\linewidth}}" for w in widths)
     return Table("reproduction", caption, header, rows, data, notes, align="llllccl",
                  latex_align=ragged, size="\\scriptsize", long=True)  # fmt: skip
+
+
+def _source_metric_label(metric: str) -> str:
+    """A reproduction row's metric: the catalogue's label, and the part of a source's own metric
+    name after the cut-off (``precision@10_test_masked`` -> ``Precision@10 (test, masked)``)."""
+    name = metric.removeprefix("experiment:").split(":")[-1]
+    family, at, rest = name.partition("@")
+    k, _, part = rest.partition("_")
+    if at and part and k.isdigit():
+        return f"{metric_label(f'{family}@{k}')} ({part.replace('_', ', ')})"
+    return metric_label(name)
 
 
 def breakable(name: str) -> str:
