@@ -419,8 +419,7 @@ def plot_tail_pies(shares: pd.DataFrame, styles: ModelStyles, stem: str | Path) 
         )
         tail = values[2] if math.isfinite(values[2]) else 0.0
         title = "all ratings" if model == "data" else model
-        ax.set_title(f"{title}\ntail {100 * tail:.0f}%", fontsize=7,
-                     color="black" if model == "data" else styles[model].colour)  # fmt: skip
+        ax.set_title(f"{title}\ntail {100 * tail:.0f}%", fontsize=7)  # black: pale model colours fade
         ax.set_aspect("equal")
     from matplotlib.patches import Patch
 
