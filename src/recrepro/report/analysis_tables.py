@@ -103,7 +103,7 @@ def _p_cell(p: float, bound: bool) -> Cell:
     if not math.isfinite(p):
         return Cell("")
     bound = bound and not format_p(p).startswith("<")
-    return Cell(("≤ " if bound else "") + format_p(p), latex=("$\\le$ " if bound else "") + format_p(p))
+    return Cell(("≤ " if bound else "") + format_p(p))  # latex_escape prints ≤ as $\leq$
 
 
 def power_frame(ctx: Context) -> pd.DataFrame:

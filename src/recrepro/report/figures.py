@@ -98,12 +98,10 @@ def _legend(fig: Any, styles: ModelStyles, models: Sequence[str], kind: str = "l
 
 
 def main_results(data: ReportData, cfg: PaperConfig) -> pd.DataFrame:
-    """Main dataset/protocol/setting rows with CIs (seed summary), else plain means (summary)."""
+    """Main dataset/protocol/setting rows of the across-seed summary (means with CIs)."""
     where = {"dataset": cfg.dataset, "protocol": cfg.main_protocol, "setting": cfg.main_setting}
     rows = select(data.summary, **where)
-    if len(rows):
-        return rows
-    return select(data.summary, **where).assign(ci_low=np.nan, ci_high=np.nan)
+    return rows if len(rows) else rows.assign(ci_low=np.nan, ci_high=np.nan)
 
 
 # --------------------------------------------------------------------------- result figures

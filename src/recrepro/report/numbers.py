@@ -19,7 +19,7 @@ import pandas as pd
 from recrepro.io import write_text
 from recrepro.report.config import PaperConfig
 from recrepro.report.data import ReportData, ranking, select
-from recrepro.report.reproduction import published_rows
+from recrepro.report.reproduction import published_rows, verdict_counts
 from recrepro.report.style import (
     ModelStyles,
     correction_label,
@@ -345,8 +345,7 @@ def _tuned_numbers(
     if not {"faithful", "tuned"} <= set(wide.columns):
         return {"TunedSentence": "The tuned setting was not part of this study.",
                 "TunedImproved": NA, "TunedCompared": "0", "TunedBetter": NA,
-                "TunedWorse": NA, "TunedTested": "0", "TunedLeader": NA,
-                "TunedLeaderScore": NA, "TunedLeaderText": NA}  # fmt: skip
+                "TunedWorse": NA, "TunedTested": "0", "TunedLeaderText": NA}  # fmt: skip
     wide = wide.dropna(subset=["faithful", "tuned"]).drop(index=list(unsearched), errors="ignore")
     sign = 1.0 if higher_is_better(metric) is not False else -1.0
     gain = sign * (wide["tuned"] - wide["faithful"])
@@ -386,7 +385,6 @@ def _tuned_numbers(
             )
     if len(ranked):
         sentence += f". After tuning, {ranked['model'].iloc[0]} has the best {metric_label(metric)}"
-    leader = _row(ranked)
     tuned_leader = _leader(data, cfg, cfg.main_protocol, "tuned")
     return {
         "TunedLeaderText": latex_escape(tuned_leader) if tuned_leader else NA,
@@ -396,8 +394,6 @@ def _tuned_numbers(
         "TunedBetter": str(better) if len(tests) else NA,
         "TunedWorse": str(worse) if len(tests) else NA,
         "TunedTested": str(len(tests)),
-        "TunedLeader": _model(leader.get("model")),
-        "TunedLeaderScore": _num(leader.get("mean")),
     }
 
 
@@ -466,16 +462,15 @@ def _protocol_sentences(data: ReportData, cfg: PaperConfig) -> str:
 def reproduction_numbers(frame: pd.DataFrame) -> dict[str, str]:
     """Verdict counts of the published numbers of the reproduction table
     (``reported/reproduction.csv``), and the number of cause experiments beside them."""
-    published = published_rows(frame)
-    counts = published["verdict"].value_counts()
+    published, counts = published_rows(frame), verdict_counts(frame)
     return {
-        "ReproRows": str(len(published)),
+        "ReproRows": str(counts["published"]),
         "ReproWithResults": str(int(published["ours_mean"].notna().sum())),
-        "ReproReproduced": str(int(counts.get("reproduced", 0))),
-        "ReproNotReproduced": str(int(counts.get("not reproduced", 0))),
-        "ReproInconclusive": str(int(counts.get("inconclusive", 0) + counts.get("one seed", 0))),
-        "ReproNotRun": str(int(counts.get("not run", 0))),
-        "ReproCauseExperiments": str(len(frame) - len(published)),
+        "ReproReproduced": str(counts["reproduced"]),
+        "ReproNotReproduced": str(counts["not reproduced"]),
+        "ReproInconclusive": str(counts["inconclusive"]),
+        "ReproNotRun": str(counts["not run"]),
+        "ReproCauseExperiments": str(counts["cause_experiments"]),
         "ReproCauseSentence": _cause_sentence(frame, published),
     }
 

@@ -93,11 +93,30 @@ def load_references(path: str | os.PathLike) -> pd.DataFrame:
     return frame
 
 
+def explained_models(table: pd.DataFrame) -> pd.Series:
+    """Per row, the model a cause experiment explains (``""`` for a published number)."""
+    column = table[EXPLAINS] if EXPLAINS in table.columns else pd.Series("", index=table.index)
+    return column.astype(object).fillna("").astype(str)
+
+
 def published_rows(table: pd.DataFrame) -> pd.DataFrame:
     """The rows that are published numbers (not cause experiments)."""
-    if EXPLAINS not in table.columns:
-        return table
-    return table[table[EXPLAINS].fillna("").astype(str) == ""]
+    return table[explained_models(table) == ""]
+
+
+def verdict_counts(table: pd.DataFrame) -> dict[str, int]:
+    """Published numbers per verdict (``one seed`` counted as inconclusive) and the number of
+    cause experiments (``cause_experiments``)."""
+    published = published_rows(table)
+    counts = published["verdict"].value_counts()
+    return {
+        "published": len(published),
+        REPRODUCED: int(counts.get(REPRODUCED, 0)),
+        NOT_REPRODUCED: int(counts.get(NOT_REPRODUCED, 0)),
+        INCONCLUSIVE: int(counts.get(INCONCLUSIVE, 0) + counts.get(ONE_SEED, 0)),
+        NOT_RUN: int(counts.get(NOT_RUN, 0)),
+        "cause_experiments": len(table) - len(published),
+    }
 
 
 # ------------------------------------------------------------------------------ verdict rule
@@ -247,7 +266,7 @@ def reproduction_markdown(table: pd.DataFrame) -> str:
     cause experiments."""
     lines = []
     order = {REPRODUCED: 0, INCONCLUSIVE: 1, NOT_REPRODUCED: 2, ONE_SEED: 3, NOT_RUN: 4}
-    explains = table.get(EXPLAINS, pd.Series("", index=table.index)).fillna("").astype(str)
+    explains = explained_models(table)
     key = table["verdict"].map(order) + 10 * (explains != "")
     table = table.assign(_o=key, explained=explains).sort_values("_o", kind="stable")
     lines.append(

@@ -410,11 +410,10 @@ def _notes(
 def reproduction_table(frame: pd.DataFrame) -> Table:
     """Published numbers beside ours (faithful settings, the source's protocol) with the verdict
     of the equivalence rule (:func:`recrepro.report.reproduction.verdict`)."""
-    from recrepro.report.reproduction import EXPLAINS, published_rows
+    from recrepro.report.reproduction import explained_models, verdict_counts
 
     rows = []
-    explains = frame.get(EXPLAINS, pd.Series("", index=frame.index)).fillna("").astype(str)
-    for r, explained in zip(frame.itertuples(index=False), explains, strict=True):
+    for r, explained in zip(frame.itertuples(index=False), explained_models(frame), strict=True):
         ours = "" if not math.isfinite(r.ours_mean) else format_number(r.ours_mean)
         if ours and math.isfinite(r.ours_std):
             ours += f" ± {format_number(r.ours_std, decimals(r.ours_mean))}"
@@ -446,14 +445,13 @@ def reproduction_table(frame: pd.DataFrame) -> Table:
         "A cause experiment reruns the model of a row that does not reproduce with one recipe "
         "change, against the same published number."
     ]
-    published = published_rows(frame)
-    counts = published["verdict"].value_counts()
+    counts = verdict_counts(frame)
     caption = (
-        f"Reproduction of published numbers: of {len(published)} numbers, "
-        f"{counts.get('reproduced', 0)} reproduce, {counts.get('not reproduced', 0)} do not, "
-        f"{counts.get('inconclusive', 0) + counts.get('one seed', 0)} are inconclusive under "
-        f"the equivalence rule and {counts.get('not run', 0)} were not run; "
-        f"{len(frame) - len(published)} cause experiments follow them."
+        f"Reproduction of published numbers: of {counts['published']} numbers, "
+        f"{counts['reproduced']} reproduce, {counts['not reproduced']} do not, "
+        f"{counts['inconclusive']} are inconclusive under the equivalence rule and "
+        f"{counts['not run']} were not run; {counts['cause_experiments']} cause experiments "
+        "follow them."
     )
     data = frame.reset_index(drop=True)
     widths = (0.22, 0.14, 0.1, 0.1, 0.1, 0.1, 0.14)
