@@ -274,3 +274,36 @@ def test_session_without_history_needs_the_user_embedding(synthetic_split):
     model = build_model("session", {"max_length": 0, "user_embedding": False})
     with pytest.raises(ConfigError, match="max_length 0 leaves no query"):
         model.fit(synthetic_split.train, synthetic_split.valid, np.random.default_rng(0))
+
+
+def test_session_gru_equals_keras_masked_gru_outputs_and_gradients():
+    """The tower's GRU (input projections gathered per movie) is Keras's masked GRU."""
+    import tensorflow as tf
+
+    from recrepro.models.tf.towers import SessionTower
+
+    tf.keras.utils.set_random_seed(0)
+    n, d, length, batch = 30, 8, 5, 40
+    rng = np.random.default_rng(0)
+    sizes = rng.integers(0, length + 1, batch)  # empty histories included
+    history = np.where(np.arange(length)[None, :] >= length - sizes[:, None],
+                       rng.integers(1, n + 1, (batch, length)), 0).astype(np.int32)  # fmt: skip
+    features = {"history": tf.constant(history), "user": tf.constant(np.arange(batch) % 7)}
+    tower = SessionTower(n, d, 7)
+    embedding = tf.keras.layers.Embedding(n + 1, d, mask_zero=True)
+    gru = tf.keras.layers.GRU(d)
+    with tf.GradientTape(persistent=True) as tape:
+        out = tower(features)
+        embedding.build(None)
+        gru.build(tf.TensorShape([None, None, d]))
+        embedding.set_weights(tower.items.get_weights())
+        gru.set_weights(tower.gru.get_weights())
+        ref = gru(embedding(features["history"])) + tower.user(features["user"])
+        loss, ref_loss = tf.reduce_sum(tf.sin(out)), tf.reduce_sum(tf.sin(ref))
+    np.testing.assert_allclose(out.numpy(), ref.numpy(), rtol=1e-6, atol=1e-7)
+    assert (np.abs(out.numpy()[sizes == 0] - tower.user(features["user"]).numpy()[sizes == 0]) == 0).all()
+    mine = tape.gradient(loss, [tower.items.embeddings, *tower.gru.trainable_variables])
+    theirs = tape.gradient(ref_loss, [embedding.embeddings, *gru.trainable_variables])
+    for a, b in zip(mine, theirs, strict=True):
+        np.testing.assert_allclose(tf.convert_to_tensor(a).numpy(), tf.convert_to_tensor(b).numpy(),
+                                   rtol=1e-5, atol=1e-6)  # fmt: skip

@@ -280,3 +280,41 @@ def test_enhanced_model_with_the_deep_retrieval_tutorials_title_text_trains(synt
     scores = model.score(np.arange(4))
     assert scores.shape == (4, synthetic_split.train.n_items) and np.isfinite(scores).all()
     assert (scores < 0).any()  # a linear output layer: scores are not all >= 0 as after a ReLU
+
+
+def test_interaction_time_queries_score_each_test_rating_with_its_own_time(synthetic_split) -> None:
+    """``query_time: interaction`` (the deep retrieval tutorial's FactorizedTopK): the query of
+    a test rating carries that rating's time; ranking metrics keep the last training time."""
+    from recrepro.evaluation import evaluate
+    from recrepro.evaluation import metrics as M
+    from recrepro.models.registry import build_model
+
+    train, test = synthetic_split.train, synthetic_split.test
+    params = {"timestamp_features": True, "time_buckets": 1000, "epochs": 2, "batch_size": 512}
+    base = build_model("enhanced_retrieval", params)
+    assert base.interaction_scores(test) is None  # last_train: the user's query serves
+    model = build_model("enhanced_retrieval", {**params, "query_time": "interaction"})
+    model.fit(train, None, np.random.default_rng(0))
+    assert model.query_tower.tower.parts["timestamp"].embedding.input_dim == 1000  # after the lookup
+    users = np.unique(test.user)[:5]
+    rows = test.subset(np.isin(test.user, users))
+    own = model.interaction_scores(rows)
+    by_user = model.score(rows.user)  # the same users queried at their last training time
+    assert own.shape == by_user.shape and not np.allclose(own, by_user)  # the time changes them
+    features = {"user": model._ids("user", rows.user), "timestamp": model._scale_time(rows.timestamp)}
+    expected = model.query_tower(features).numpy() @ model.item_embeddings().T
+    np.testing.assert_allclose(own, expected, rtol=1e-5, atol=1e-6)
+
+    result = evaluate(model, train, test, ks=[10, 100], seen=train.concat(synthetic_split.valid))
+    evaluated = test.subset(np.isin(test.user, result.per_user["user"].to_numpy()))
+    hits = M.factorized_top_k(model.interaction_scores(evaluated), np.arange(len(evaluated)),
+                              evaluated.item, [100])["factorized_top@100"]  # fmt: skip
+    assert result.metrics["factorized_top@100"] == pytest.approx(hits.mean())
+
+
+def test_unknown_query_time_stops_with_one_line() -> None:
+    from recrepro.errors import ConfigError
+    from recrepro.models.registry import build_model
+
+    with pytest.raises(ConfigError, match="unknown query_time 'test'; known: last_train, interaction"):
+        build_model("enhanced_retrieval", {"query_time": "test"})

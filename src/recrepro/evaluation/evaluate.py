@@ -109,6 +109,26 @@ def _score_batches(
     return out
 
 
+def _contextual_factorized(
+    model: Recommender, test: Interactions, ks: list[int], batch_size: int
+) -> dict[str, np.ndarray] | None:
+    """``factorized_top@K`` per test interaction scored with its own query
+    (``model.interaction_scores``), or None when the model's query is the user alone."""
+    parts = []
+    for start in range(0, len(test), batch_size):
+        chunk = test.subset(np.arange(start, min(start + batch_size, len(test))))
+        scores = model.interaction_scores(chunk)
+        if scores is None:
+            return None
+        if np.shape(scores) != (len(chunk), test.n_items) or np.isnan(scores).any():
+            raise RecreproError(
+                f"model '{_name(model)}' returned invalid interaction scores of shape "
+                f"{np.shape(scores)}, expected ({len(chunk)}, {test.n_items}) without NaN"
+            )
+        parts.append(M.factorized_top_k(scores, np.arange(len(chunk)), chunk.item, ks))
+    return _concat(parts) if parts else None
+
+
 def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
 
@@ -157,6 +177,7 @@ def _relevance_variant(
         per_user[column] = np.where(has, per, np.nan)
         result[column] = float(per[has].mean()) if has.any() else float("nan")
 
+
 def evaluate(
     model: Recommender,
     train: Interactions,
@@ -174,12 +195,13 @@ def evaluate(
     interactions (rated ``>= relevance_threshold`` if given). Users with at least one relevant
     test item and one training interaction are evaluated; aggregate ranking metrics are means
     over them. ``factorized_top@K`` uses unmasked scores and all test interactions of evaluated
-    users (threshold not applied), averaged over interactions. ``coverage@K``, ``popularity@K``
-    and ``novelty@K`` use training item counts. Rating models also get ``rmse``/``mae`` over the
-    evaluated users' test ratings (``rmse_all``/``mae_all``: all test ratings), and per-user
-    ``rmse``/``mae``/``n_ratings`` columns. With ``sensitivity_threshold`` the same top-K lists
-    are also scored with only ratings ``>= sensitivity_threshold`` relevant (``ndcg_r4@10``, ...;
-    one pass, no extra scoring).
+    users (threshold not applied), averaged over interactions; a model whose query carries the
+    interaction's context scores each with its own query (``interaction_scores``).
+    ``coverage@K``, ``popularity@K`` and ``novelty@K`` use training item counts. Rating models
+    also get ``rmse``/``mae`` over the evaluated users' test ratings (``rmse_all``/``mae_all``:
+    all test ratings), and per-user ``rmse``/``mae``/``n_ratings`` columns. With
+    ``sensitivity_threshold`` the same top-K lists are also scored with only ratings
+    ``>= sensitivity_threshold`` relevant (``ndcg_r4@10``, ...; one pass, no extra scoring).
     """
     n_items = train.n_items
     ks = _check_ks(ks, n_items)
@@ -206,7 +228,9 @@ def evaluate(
     top = np.concatenate(batches.top)
     per_user = pd.DataFrame({"user": users, **ranking, "n_relevant": n_relevant[users]})
     result = {key: float(np.mean(values)) for key, values in ranking.items()}
-    result.update({k: float(np.mean(v)) for k, v in _concat(batches.factorized).items()})
+    factorized = _contextual_factorized(model, test_users, ks, batch_size)
+    factorized = _concat(batches.factorized) if factorized is None else factorized
+    result.update({k: float(np.mean(v)) for k, v in factorized.items()})
     counts = train.item_counts()
     for k in ks:
         result[f"coverage@{k}"] = M.coverage(top[:, :k], n_items)

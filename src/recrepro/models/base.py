@@ -63,6 +63,13 @@ class Recommender(ABC):
     def score(self, users: np.ndarray) -> np.ndarray:
         """Scores of every catalogue item for each user index: float32 ``[len(users), n_items]``."""
 
+    def interaction_scores(self, test: Interactions) -> np.ndarray | None:
+        """Scores of every catalogue item for each test interaction's own query
+        (``[len(test), n_items]``), for models whose query carries the interaction's context
+        (e.g. its time, as the TFRS tutorials' ``FactorizedTopK`` does); None (the default):
+        the query is the user alone and ``score`` serves. Used for ``factorized_top@K`` only."""
+        return None
+
     def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Predicted ratings for (user, item) index pairs."""
         raise NotImplementedError(f"model '{self.name}' does not predict ratings")

@@ -34,6 +34,8 @@ from recrepro.models.tf.training import (
 #: Retrieval objectives: the seeds' in-batch softmax, the same with the logQ correction, and
 #: the softmax over the whole catalogue (see :mod:`recrepro.models.tf.objectives`).
 OBJECTIVES = ("in_batch", "in_batch_logq", "full_softmax")
+#: The time of a ranking query (hyperparameter ``query_time``; see :class:`RetrievalRecommender`).
+QUERY_TIMES = ("last_train", "interaction")
 
 
 def sampling_probability(train: Interactions) -> np.ndarray:
@@ -52,8 +54,12 @@ class RetrievalRecommender(Recommender):
     ``optimizer``/``learning_rate``; ``epochs``; ``batch_size``; ``string_lookup`` (towers start
     with a ``StringLookup`` over the raw ids, as in the seed code, instead of integer indices);
     ``timestamp_features`` (the query tower also sees the interaction time: a
-    bucketised-timestamp embedding plus the normalised timestamp; without ``hidden_units`` a
-    linear ``Dense(embedding_dim)`` then maps the concatenation back to the candidates' size);
+    bucketised-timestamp embedding over ``time_buckets`` equal-width buckets plus the normalised
+    timestamp; without ``hidden_units`` a linear ``Dense(embedding_dim)`` then maps the
+    concatenation back to the candidates' size); ``query_time`` (the time in a ranking query:
+    ``last_train``, the user's last training interaction, for every metric; ``interaction``
+    also scores ``factorized_top@K`` per test interaction with that interaction's own time, as
+    the TFRS tutorials' ``FactorizedTopK`` does with the test rows' features);
     ``patience`` (early stopping on the first of ``validation_metrics``; 0 trains all epochs);
     ``objective``, ``l2`` and ``max_softmax_items`` (module docstring).
     """
@@ -67,6 +73,8 @@ class RetrievalRecommender(Recommender):
         "batch_size": 8192,
         "string_lookup": False,
         "timestamp_features": False,
+        "time_buckets": 100,
+        "query_time": "last_train",
         "patience": 0,
         "objective": "in_batch",
         "l2": 0.0,
@@ -100,6 +108,18 @@ class RetrievalRecommender(Recommender):
             features["timestamp"] = self._scale_time(self._last_time[users])
         return features
 
+    def interaction_scores(self, test: Interactions) -> np.ndarray | None:
+        """With ``query_time: interaction`` and timestamp features, each test interaction's
+        query uses its own time (see the class docstring); otherwise None."""
+        if not self.params.get("timestamp_features") or self.params["query_time"] != "interaction":
+            return None
+        features = {
+            "user": self._ids("user", test.user),
+            "timestamp": self._scale_time(test.timestamp),
+        }
+        query = self.query_tower(features).numpy()
+        return (query @ self.item_embeddings().T).astype(np.float32)
+
     def _scale_time(self, ts: np.ndarray) -> np.ndarray:
         return ((ts - self._time_range[0]) / max(1, np.ptp(self._time_range))).astype(np.float32)
 
@@ -120,7 +140,9 @@ class RetrievalRecommender(Recommender):
 
         parts = {"user": self._id_embedding(tf, "user", train.n_users)}
         if self.params.get("timestamp_features"):
-            parts["timestamp"] = TimeFeature(self.params["embedding_dim"])
+            parts["timestamp"] = TimeFeature(
+                self.params["embedding_dim"], self.positive("time_buckets", minimum=2)
+            )
         return FeatureTower(parts, self.tower_head(tf, len(parts)))
 
     def build_candidate_tower(self, tf: Any, train: Interactions) -> Any:
@@ -164,6 +186,11 @@ class RetrievalRecommender(Recommender):
             )
         if not l2 >= 0:
             raise ConfigError(f"model '{self.name}': l2 must be >= 0, got {l2}")
+        if self.params.get("query_time", "last_train") not in QUERY_TIMES:
+            raise ConfigError(
+                f"model '{self.name}': unknown query_time '{self.params['query_time']}'; "
+                f"known: {', '.join(QUERY_TIMES)}"
+            )
 
     def check_objective(self, train: Interactions) -> None:
         """Refuse catalogues too large for the full softmax
@@ -176,6 +203,15 @@ class RetrievalRecommender(Recommender):
                 f"catalogue has {train.n_items} items, more than max_softmax_items={limit}; use "
                 "objective in_batch_logq, or raise max_softmax_items"
             )
+
+    def positive(self, name: str, minimum: int = 1) -> int:
+        """Hyperparameter ``name`` as an integer >= ``minimum`` (ConfigError otherwise)."""
+        value = self.params[name]
+        if int(value) != value or value < minimum:
+            raise ConfigError(
+                f"model '{self.name}': {name} must be an integer >= {minimum}, got {value}"
+            )
+        return int(value)
 
     def _remember_data(self, train: Interactions) -> None:
         """Vocabularies and time statistics of the training data used by the features."""
@@ -230,7 +266,9 @@ class RetrievalRecommender(Recommender):
 
 
 #: Options of the TFRS towers that the index-based models do not have (they build their towers).
-_TOWER_OPTIONS = ("hidden_units", "string_lookup", "timestamp_features")
+_TOWER_OPTIONS = (
+    "hidden_units", "string_lookup", "timestamp_features", "time_buckets", "query_time"
+)
 
 
 class IndexRetrieval(RetrievalRecommender):
@@ -256,12 +294,3 @@ class IndexRetrieval(RetrievalRecommender):
 
     def build_candidate_tower(self, tf: Any, train: Interactions) -> Any:
         return tf.keras.layers.Embedding(train.n_items, self.params["embedding_dim"])
-
-    def positive(self, name: str, minimum: int = 1) -> int:
-        """Hyperparameter ``name`` as an integer >= ``minimum`` (ConfigError otherwise)."""
-        value = self.params[name]
-        if int(value) != value or value < minimum:
-            raise ConfigError(
-                f"model '{self.name}': {name} must be an integer >= {minimum}, got {value}"
-            )
-        return int(value)

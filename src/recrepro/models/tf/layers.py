@@ -85,14 +85,15 @@ class Lookup(tf.keras.Model):
 
 
 class TimeFeature(tf.keras.layers.Layer):
-    """A value in [0, 1] (a timestamp, a release year), ``[B]`` -> ``[B, dim + 1]``: bucket
-    embedding concatenated with the raw value (TFRS featurization tutorial)."""
+    """A value in [0, 1] (a timestamp, a release year), ``[B]`` -> ``[B, dim + 1]``: the
+    embedding of its bucket (``buckets`` equal-width buckets) concatenated with the raw value
+    (TFRS featurization tutorial)."""
 
-    def __init__(self, dim: int) -> None:
+    def __init__(self, dim: int, buckets: int = TIME_BUCKETS) -> None:
         super().__init__()
-        bounds = np.linspace(0.0, 1.0, TIME_BUCKETS + 1)[1:-1].tolist()
+        bounds = np.linspace(0.0, 1.0, buckets + 1)[1:-1].tolist()
         self.bucket = tf.keras.layers.Discretization(bin_boundaries=bounds)
-        self.embedding = tf.keras.layers.Embedding(TIME_BUCKETS, dim)
+        self.embedding = tf.keras.layers.Embedding(buckets, dim)
 
     def call(self, t: tf.Tensor) -> tf.Tensor:
         t = tf.cast(t, tf.float32)

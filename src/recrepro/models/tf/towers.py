@@ -47,23 +47,48 @@ class SessionTower(tf.keras.Model):
     embedding if ``n_users`` is given: ``{"history": [B, L], "user": [B]} -> [B, d]``. Without
     ``history`` (an ablation) the query is the user's id embedding alone.
 
-    The GRU is unrolled over the fixed history length ``L``: the same outputs as its loop, a
-    fifth less CPU time per training step at ``L = 10``.
+    The GRU is Keras's (``reset_after``, its weights and initialisation), computed by
+    :func:`history_gru`: the input half of every gate, ``e_i W + b``, depends only on the movie,
+    so it is computed once per catalogue movie (``[N + 1, 3d]``) and gathered, instead of once
+    per row and step (``[B, L, 3d]``); about half of the GRU's multiplications at ``B = 8192``.
     """
 
     def __init__(self, n_items: int, dim: int, n_users: int | None, history: bool = True) -> None:
         super().__init__()
         self.items = tf.keras.layers.Embedding(n_items + 1, dim, mask_zero=True) if history else None
-        self.gru = tf.keras.layers.GRU(dim, unroll=True) if history else None
+        self.gru = tf.keras.layers.GRU(dim) if history else None
         self.user = tf.keras.layers.Embedding(n_users, dim) if n_users else None
 
     def call(self, features: dict[str, tf.Tensor]) -> tf.Tensor:
         if self.gru is None:
             return self.user(features["user"])
-        query = self.gru(self.items(features["history"]))  # zeros for an empty history
+        if not self.gru.built:  # the weights in the order Keras's own call would create them
+            self.items.build(None)
+            self.gru.build(tf.TensorShape([None, None, self.items.output_dim]))
+        query = history_gru(self.items.embeddings, self.gru.cell, features["history"])
         if self.user is not None:
             query = query + self.user(features["user"])
         return query
+
+
+def history_gru(table: tf.Tensor, cell: Any, history: tf.Tensor) -> tf.Tensor:
+    """Final state of a Keras ``GRUCell`` (``reset_after``, sigmoid/tanh) run over the movies
+    ``history`` ``[B, L]`` (embedding rows of ``table`` ``[N + 1, d]``; 0 = padding, left-aligned
+    and skipped as Keras's masking does): ``[B, d]``, zeros for an empty history.
+
+    Same function as ``GRU(mask_zero embedding(history))``; equal up to float round-off.
+    """
+    input_bias, recurrent_bias = tf.unstack(cell.bias)
+    steps = tf.transpose(history)  # [L, B]: one unstacked slice per step (cheap gradients)
+    projected = tf.gather(tf.matmul(table, cell.kernel) + input_bias, steps)  # [L, B, 3d]
+    h = tf.zeros([tf.shape(history)[0], cell.units], projected.dtype)
+    for x, present in zip(tf.unstack(projected), tf.unstack(tf.not_equal(steps, 0)), strict=True):
+        x_z, x_r, x_h = tf.split(x, 3, axis=-1)
+        r_z, r_r, r_h = tf.split(tf.matmul(h, cell.recurrent_kernel) + recurrent_bias, 3, axis=-1)
+        z = tf.sigmoid(x_z + r_z)
+        candidate = tf.tanh(x_h + tf.sigmoid(x_r + r_r) * r_h)
+        h = tf.where(present[:, None], z * h + (1 - z) * candidate, h)
+    return h
 
 
 class ItemMetadata(tf.keras.layers.Layer):
@@ -101,4 +126,3 @@ class TitleText(tf.keras.layers.Layer):
         mask = tf.cast(ids > 0, tf.float32)[..., None]
         total = tf.reduce_sum(self.embedding(ids) * mask, axis=1)
         return total / tf.maximum(tf.reduce_sum(mask, axis=1), 1.0)
-
