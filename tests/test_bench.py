@@ -16,9 +16,9 @@ HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load
 FILES = {  # path under results/benchmarks -> (wall s, max RSS MB, cpu s)
     "prepare_data/ml-100k.tsv": (0.75, 105.5, 0.5),
     "split_data/ml-100k/random/seed1.tsv": (1.5, 120.0, 1.0),
-    "train_and_evaluate/ml-100k/random/ease/faithful/seed1.tsv": (10.0, 800.0, 9.0),
-    "train_and_evaluate/ml-100k/random/ease/faithful/seed2.tsv": (12.0, 900.0, 11.0),
-    "train_and_evaluate/ml-100k/temporal/gnn/tuned/seed3.tsv": (100.0, 1500.0, 150.0),
+    "train_and_evaluate/ml-100k/random/ease/faithful.tsv": (10.0, 800.0, 9.0),
+    "train_and_evaluate/ml-100k/random/ease/tuned.tsv": (12.0, 900.0, 11.0),
+    "train_and_evaluate/ml-100k/temporal/gnn/tuned.tsv": (100.0, 1500.0, 150.0),
     "tune_model/ml-100k/random/ease.tsv": (40.0, 700.0, 39.0),
     "compute_stats.tsv": (5.0, 300.0, 4.0),
     "paper/make_figures.tsv": (3.0, 250.0, 2.5),
@@ -45,10 +45,10 @@ def test_every_file_becomes_one_row_keyed_by_its_path(benchmarks: Path) -> None:
                                    "wall_s", "cpu_s", "max_rss_mb", "file"]  # fmt: skip
     assert len(table) == len(FILES)
     rows = table.set_index("file")
-    gnn = rows.loc["train_and_evaluate/ml-100k/temporal/gnn/tuned/seed3.tsv"]
-    assert (gnn["rule"], gnn["dataset"], gnn["protocol"], gnn["model"], gnn["setting"], gnn["seed"]) == (
-        "train_and_evaluate", "ml-100k", "temporal", "gnn", "tuned", 3
-    )  # fmt: skip
+    gnn = rows.loc["train_and_evaluate/ml-100k/temporal/gnn/tuned.tsv"]
+    assert (gnn["rule"], gnn["dataset"], gnn["protocol"], gnn["model"], gnn["setting"]) == (
+        "train_and_evaluate", "ml-100k", "temporal", "gnn", "tuned"
+    ) and pd.isna(gnn["seed"])  # one job runs every seed  # fmt: skip
     assert (gnn["wall_s"], gnn["cpu_s"], gnn["max_rss_mb"]) == (100.0, 150.0, 1500.0)
     split = rows.loc["split_data/ml-100k/random/seed1.tsv"]
     assert split["rule"] == "split_data" and split["seed"] == 1 and pd.isna(split["model"])
@@ -62,12 +62,27 @@ def test_every_file_becomes_one_row_keyed_by_its_path(benchmarks: Path) -> None:
 def test_totals_per_rule_and_model(benchmarks: Path) -> None:
     by = aggregate(collect(benchmarks)).set_index(["rule", "model"])
     ease = by.loc[("train_and_evaluate", "ease")]
-    assert ease["count"] == 2
+    assert ease["count"] == 2  # faithful and tuned
     assert ease["total_wall_s"] == pytest.approx(22.0) and ease["mean_wall_s"] == pytest.approx(11.0)
     assert ease["mean_cpu_s"] == pytest.approx(10.0) and ease["max_rss_mb"] == 900.0
-    assert len(by) == 7  # ease's two runs share a row
+    assert len(by) == 7  # ease's two jobs share a row
     totals = aggregate(collect(benchmarks))["total_wall_s"]
     assert totals.is_monotonic_decreasing and totals.sum() == pytest.approx(sum(v[0] for v in FILES.values()))
+
+
+def test_a_jobs_cpu_record_replaces_the_sampled_cpu_time(benchmarks: Path) -> None:
+    """Snakemake samples CPU every 30 s after the first 15 s; the job's own record is exact."""
+    from recrepro.cputime import cpu_recorded, process_cpu_seconds, record_path
+
+    bench = benchmarks / "tune_model/ml-100k/random/ease.tsv"
+    before = process_cpu_seconds()
+    with cpu_recorded(record_path(bench)):
+        sum(i * i for i in range(200_000))  # some CPU
+    after = process_cpu_seconds()
+    table = collect(benchmarks).set_index("file")
+    recorded = table.loc["tune_model/ml-100k/random/ease.tsv", "cpu_s"]
+    assert before <= recorded <= after and recorded != 39.0  # the process's CPU, not the sample
+    assert table.loc["compute_stats.tsv", "cpu_s"] == 4.0  # no record: Snakemake's value
 
 
 def test_unknown_paths_and_missing_values_are_kept(tmp_path: Path) -> None:
@@ -104,7 +119,7 @@ def test_snakemake_bench_reads_every_job_of_the_study(tmp_path: Path, shared_dat
     expected = [f"prepare_data/{d}.tsv" for d in config["datasets"]]
     expected += [f"split_data/{d}/{p}/seed{s}.tsv" for d in config["datasets"] for p in config["protocols"]
                  for s in config["seeds"]]  # fmt: skip
-    expected += [f"train_and_evaluate/{d}/{p}/{m}/{s}/seed{seed}.tsv" for d, p, m, s, seed in runs]
+    expected += list(dict.fromkeys(f"train_and_evaluate/{d}/{p}/{m}/{s}.tsv" for d, p, m, s, _ in runs))
     expected += ["compute_stats.tsv"] + [f"paper/{name}.tsv" for name in ("figure_data", "make_figures",
                                                                              "compile_paper")]  # fmt: skip
     tuning = [(d, p, m) for d in config["datasets"] for p in config["protocols"] for m in config["models"]]

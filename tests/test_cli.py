@@ -52,6 +52,43 @@ def test_run_writes_every_file_and_is_reproducible(tmp_path: Path) -> None:
     assert expected <= set(provenance)
 
 
+def test_seeds_run_in_one_process_give_the_numbers_of_one_process_each(tmp_path: Path) -> None:
+    """A train_and_evaluate job runs every seed in one process (TensorFlow imported once); the
+    second seed's run must not depend on the first having run before it."""
+    data, _ = _write_dataset(tmp_path)
+    for seed in (1, 2):
+        assert main(["split", "--dataset", "synthetic", "--protocol", "random", "--seed", str(seed),
+                     "--data", str(data), "--out", str(tmp_path / f"splits{seed}")]) == 0  # fmt: skip
+
+    def run(seeds: list[str], out: str) -> None:
+        command = [sys.executable, "-m", "recrepro.cli", "train-evaluate", "--dataset", "synthetic",
+                   "--protocol", "random", "--model", "session", "--setting", "faithful",
+                   "--seed", *seeds, "--params", '{"epochs": 2, "batch_size": 128}',
+                   "--evaluation", '{"ks": [5]}', "--data", str(data),
+                   "--split", str(tmp_path / "splits{seed}"), "--out", out]  # fmt: skip
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stderr[-2000:]
+
+    run(["1", "2"], str(tmp_path / "together" / "seed{seed}"))
+    run(["2"], str(tmp_path / "alone" / "seed2"))
+    together, alone = (json.loads((tmp_path / d / "seed2" / "metrics.json").read_text())["metrics"]
+                       for d in ("together", "alone"))  # fmt: skip
+    together.pop("fit_seconds"), alone.pop("fit_seconds")
+    assert together == alone
+    first = json.loads((tmp_path / "together" / "seed1" / "metrics.json").read_text())["metrics"]
+    assert first["ndcg@5"] != together["ndcg@5"]  # the seeds differ: the comparison can fail
+
+
+def test_several_seeds_need_a_seed_field_in_the_paths(tmp_path: Path, capsys) -> None:
+    code = main(["train-evaluate", "--dataset", "synthetic", "--protocol", "random", "--model",
+                 "popularity", "--setting", "faithful", "--seed", "1", "2", "--data", "d",
+                 "--split", "s", "--out", "o"])  # fmt: skip
+    assert code == 1
+    assert capsys.readouterr().err.strip() == (
+        "recrepro: error: with several --seed values, --split and --out must contain {seed}"
+    )
+
+
 def test_a_model_that_refuses_the_dataset_is_recorded_as_not_applicable(tmp_path: Path) -> None:
     data, split = _write_dataset(tmp_path)
     run = tmp_path / "runs" / "synthetic" / "random" / "ease" / "faithful" / "seed1"

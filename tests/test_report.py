@@ -778,20 +778,26 @@ def test_tail_shares_split_recommendations_by_rating_share() -> None:
 
 
 def test_compute_cost_sums_cpu_seconds_of_runs_and_tuning(tmp_path: Path) -> None:
+    """One job per (model, setting) runs every seed: its benchmark counts once; a job's CPU
+    record replaces Snakemake's sampled CPU time."""
+    from recrepro.io import write_json
+
     header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
     runs = []
-    for seed, cpu in ((1, 2.5), (2, 3.5)):
-        run = tmp_path / f"results/runs/ml-100k/random/ease/faithful/seed{seed}/metrics.json"
-        bench = registry.benchmark_path(run)
-        key = f"ml-100k/random/ease/faithful/seed{seed}.tsv"
-        assert bench == tmp_path / "results/benchmarks/train_and_evaluate" / key
-        bench.parent.mkdir(parents=True, exist_ok=True)
-        bench.write_text(header + f"9.0\t0:00:09\t1\t1\t1\t1\t0\t0\t50\t{cpu}\n")
-        runs.append(str(run))
+    for setting, cpu in (("faithful", 2.5), ("tuned", 3.5)):
+        for seed in (1, 2):
+            run = tmp_path / f"results/runs/ml-100k/random/ease/{setting}/seed{seed}/metrics.json"
+            bench = registry.benchmark_path(run)
+            key = f"ml-100k/random/ease/{setting}.tsv"
+            assert bench == tmp_path / "results/benchmarks/train_and_evaluate" / key
+            bench.parent.mkdir(parents=True, exist_ok=True)
+            bench.write_text(header + f"9.0\t0:00:09\t1\t1\t1\t1\t0\t0\t50\t{cpu}\n")
+            runs.append(str(run))
     tuning = tmp_path / "results/tuning/ml-100k/random/ease.json"
     bench = registry.benchmark_path(tuning)
     bench.parent.mkdir(parents=True)
-    bench.write_text(header + "20.0\t0:00:20\t1\t1\t1\t1\t0\t0\t50\t10.0\n")
+    bench.write_text(header + "20.0\t0:00:20\t1\t1\t1\t1\t0\t0\t50\t5.0\n")  # sampled: too low
+    write_json(bench.with_suffix(".cpu.json"), {"cpu_seconds": 10.0, "wall_seconds": 20.0})
     frame = method_tables.cost_frame(runs, [str(tuning)]).set_index("model")
     assert frame.loc["ease", "runs_cpu_seconds"] == pytest.approx(6.0)
     assert frame.loc["ease", "tuning_cpu_seconds"] == pytest.approx(10.0)

@@ -3,7 +3,9 @@
 Each rule writes ``results/benchmarks/<pattern>.tsv`` (columns ``s``, ``h:m:s``, ``max_rss``,
 ``max_vms``, ``max_uss``, ``max_pss``, ``io_in``, ``io_out``, ``mean_load``, ``cpu_time``; memory in
 MB). The run key (dataset, protocol, model, setting, seed) is read back from the path with the rule's
-pattern, e.g. ``train_and_evaluate/{dataset}/{protocol}/{model}/{setting}/seed{seed}.tsv``.
+pattern, e.g. ``train_and_evaluate/{dataset}/{protocol}/{model}/{setting}.tsv`` (one job runs
+every seed, so its key has no seed). A job's own CPU record beside the file replaces Snakemake's
+sampled ``cpu_time`` (:mod:`recrepro.cputime`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from recrepro.cputime import read_cpu_seconds
 from recrepro.errors import DataError
 from recrepro.io import write_csv
 
@@ -27,7 +30,7 @@ AGGREGATE_COLUMNS = ["rule", "model", "count", "total_wall_s", "mean_wall_s", "m
 LAYOUTS = {
     "prepare_data": "prepare_data/{dataset}.tsv",
     "split_data": "split_data/{dataset}/{protocol}/seed{seed}.tsv",
-    "train_and_evaluate": "train_and_evaluate/{dataset}/{protocol}/{model}/{setting}/seed{seed}.tsv",
+    "train_and_evaluate": "train_and_evaluate/{dataset}/{protocol}/{model}/{setting}.tsv",
     "tune_model": "tune_model/{dataset}/{protocol}/{model}.tsv",
     "tuning_budget": "tuning_budget/{dataset}/{protocol}/{model}.tsv",
     "compute_stats": "compute_stats.tsv",
@@ -68,7 +71,8 @@ def parse_path(relative: str | Path, layouts: Mapping[str, str] = LAYOUTS) -> di
 
 
 def read_benchmark(path: str | Path) -> pd.DataFrame:
-    """One Snakemake benchmark TSV (one row per execution; several with ``repeat()``)."""
+    """One Snakemake benchmark TSV (one row per execution; several with ``repeat()``), with the
+    job's own CPU record as ``cpu_time`` where there is one (:mod:`recrepro.cputime`)."""
     try:
         frame = pd.read_csv(path, sep="\t", na_values=["NA", "-", ""])
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
@@ -76,6 +80,9 @@ def read_benchmark(path: str | Path) -> pd.DataFrame:
     missing = [name for name in ("s", "cpu_time", "max_rss") if name not in frame.columns]
     if missing:
         raise DataError(f"{path} lacks column(s) {', '.join(missing)}; is it a Snakemake benchmark file?")
+    recorded = read_cpu_seconds(path)
+    if recorded is not None and len(frame) == 1:
+        frame["cpu_time"] = recorded  # exact, where Snakemake samples (recrepro.cputime)
     return frame
 
 

@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 
 log = logging.getLogger("recrepro.cli")
+#: Placeholder for the seed in train-evaluate's --split and --out.
+SEED_FIELD = "{seed}"
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "RECREPRO_THREADS")
 
 
@@ -69,18 +71,21 @@ def cmd_split(args: argparse.Namespace) -> None:
 
 
 def cmd_train_evaluate(args: argparse.Namespace) -> None:
-    """Fit one model on one split and evaluate it."""
+    """Fit one model on the split of each seed and evaluate it (one run per seed, in turn)."""
+    from recrepro.errors import ConfigError
     from recrepro.runner import train_and_evaluate
     from recrepro.runs import RunKey
 
-    key = RunKey(args.dataset, args.protocol, args.model, args.setting, args.seed)
+    if len(args.seed) > 1 and not all(SEED_FIELD in path for path in (args.split, args.out)):
+        raise ConfigError(f"with several --seed values, --split and --out must contain {SEED_FIELD}")
     params = json.loads(args.params)
     if args.params_file:
         params = {**params, **json.loads(Path(args.params_file).read_text())["params"]}
-    record = train_and_evaluate(
-        key, params, json.loads(args.evaluation), args.data, args.split, args.out
-    )
-    log.info("metrics: %s", json.dumps(record["metrics"], sort_keys=True))
+    for seed in args.seed:
+        key = RunKey(args.dataset, args.protocol, args.model, args.setting, seed)
+        split, out = (path.replace(SEED_FIELD, str(seed)) for path in (args.split, args.out))
+        record = train_and_evaluate(key, params, json.loads(args.evaluation), args.data, split, out)
+        log.info("metrics: %s", json.dumps(record["metrics"], sort_keys=True))
 
 
 def cmd_tune(args: argparse.Namespace) -> None:
@@ -250,6 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="recrepro", description=_summary(__doc__))
     parser.add_argument("--threads", type=_positive, default=1, help="threads for NumPy and TensorFlow")
     parser.add_argument("--log", help="also append log messages to this file")
+    parser.add_argument("--cpu-record", help="write the command's CPU and wall seconds to this JSON file")
     parser.add_argument(
         "--verbose", action="store_true", help="also log third-party libraries (TensorFlow, fontTools)"
     )
@@ -282,13 +288,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(sub, "train-evaluate", cmd_train_evaluate)
     for name in ("dataset", "protocol", "model", "setting"):
         p.add_argument(f"--{name}", required=True, help=f"the run's {name}")
-    p.add_argument("--seed", type=int, required=True, help="the run's seed")
+    p.add_argument("--seed", type=int, nargs="+", required=True,
+                   help="the runs' seeds (one process: TensorFlow is imported once)")  # fmt: skip
     p.add_argument("--params", default="{}", help="hyperparameter overrides as JSON")
     p.add_argument("--params-file", help="JSON file with tuned hyperparameters under 'params'")
     p.add_argument("--evaluation", default=evaluation, help="the config's evaluation block as JSON")
     p.add_argument("--data", required=True, help="folder of the parsed dataset")
-    p.add_argument("--split", required=True, help="folder of the split")
-    p.add_argument("--out", required=True, help="run folder to write")
+    p.add_argument("--split", required=True, help="folder of the split ({seed}: the seed)")
+    p.add_argument("--out", required=True, help="run folder to write ({seed}: the seed)")
 
     p = _command(sub, "tune", cmd_tune)
     for name in ("dataset", "protocol", "model"):
@@ -404,6 +411,7 @@ def _resolve_run(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _set_threads(args.threads)
+    from recrepro.cputime import cpu_recorded
     from recrepro.logs import VERBOSE, log_to
 
     if args.verbose:
@@ -411,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
     from recrepro.errors import RecreproError
 
-    with log_to(args.log):
+    with log_to(args.log), cpu_recorded(args.cpu_record):
         try:
             if args.command == "recommend":
                 _resolve_run(args)

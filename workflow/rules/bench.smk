@@ -47,7 +47,7 @@ def study_benchmarks():
         pattern = _benchmark(name)
         if pattern is not None:
             files += [str(pattern).format(**values) for values in wildcards]
-    return files
+    return list(dict.fromkeys(files))  # one per job: a train_and_evaluate job runs every seed
 
 
 def benchmark_layouts():

@@ -1,7 +1,10 @@
-# One job per (dataset, protocol, model, setting, seed): fit, evaluate, write the run's files.
+# One job per (dataset, protocol, model, setting): fit and evaluate the model on every seed's
+# split in one process (TensorFlow, 4-5 CPU-s to import, is imported once), writing each run's
+# files under RUN_GROUP/seed<N>. The job's CPU record (recrepro.cputime) sits beside its benchmark file.
 from recrepro.runs import RUN_FILES
 
-RUN_DIR = "results/runs/{dataset}/{protocol}/{model}/{setting}/seed{seed}"
+RUN_GROUP = "results/runs/{dataset}/{protocol}/{model}/{setting}"
+SEEDS = config["seeds"]
 
 
 def tuned_params(wildcards):
@@ -11,38 +14,50 @@ def tuned_params(wildcards):
     return f"results/tuning/{wildcards.dataset}/{wildcards.protocol}/{wildcards.model}.json"
 
 
+def job_log(rule, key):
+    return f"results/logs/{rule}/{key}.log"
+
+
+def cpu_record(rule, key):
+    """The job's exact CPU seconds, beside its benchmark file (recrepro.cputime)."""
+    return f"results/benchmarks/{rule}/{key}.cpu.json"
+
+
 rule train_and_evaluate:
     input:
         data=expand(
             "results/data/{{dataset}}/{table}.parquet", table=["ratings", "items", "users"]
         ),
         split=expand(
-            "results/splits/{{dataset}}/{{protocol}}/seed{{seed}}/{part}.parquet",
+            "results/splits/{{dataset}}/{{protocol}}/seed{seed}/{part}.parquet",
+            seed=SEEDS,
             part=["train", "valid", "test"],
         ),
         tuned=tuned_params,
     output:
-        [f"{RUN_DIR}/{name}" for name in RUN_FILES],
+        [f"{RUN_GROUP}/seed{seed}/{name}" for seed in SEEDS for name in RUN_FILES],
     params:
         model=lambda w: as_json_arg(config["models"][w.model]),
         evaluation=as_json_arg(config["evaluation"]),
         tuned=lambda w, input: f"--params-file {input.tuned}" if input.tuned else "",
+        seeds=" ".join(str(seed) for seed in SEEDS),
     threads: config["threads_per_job"]
     resources:
         mem_mb=config["resources"]["train_and_evaluate"]["mem_mb"],
         runtime=config["resources"]["train_and_evaluate"]["runtime"],
     log:
-        f"results/logs/train_and_evaluate/{RUN_DIR.removeprefix('results/runs/')}.log",
+        main=job_log("train_and_evaluate", RUN_GROUP.removeprefix("results/runs/")),
+        cpu=cpu_record("train_and_evaluate", RUN_GROUP.removeprefix("results/runs/")),
     benchmark:
-        f"results/benchmarks/train_and_evaluate/{RUN_DIR.removeprefix('results/runs/')}.tsv"
+        f"results/benchmarks/train_and_evaluate/{RUN_GROUP.removeprefix('results/runs/')}.tsv"
     shell:
-        "recrepro --threads {threads} --log {log} train-evaluate"
+        "recrepro --threads {threads} --log {log.main} --cpu-record {log.cpu} train-evaluate"
         " --dataset {wildcards.dataset} --protocol {wildcards.protocol} --model {wildcards.model}"
-        " --setting {wildcards.setting} --seed {wildcards.seed}"
+        " --setting {wildcards.setting} --seed {params.seeds}"
         " --params {params.model} {params.tuned} --evaluation {params.evaluation}"
         " --data results/data/{wildcards.dataset}"
-        " --split results/splits/{wildcards.dataset}/{wildcards.protocol}/seed{wildcards.seed}"
-        " --out $(dirname {output[0]})"
+        " --split 'results/splits/{wildcards.dataset}/{wildcards.protocol}/seed{{seed}}'"
+        " --out '{RUN_GROUP}/seed{{seed}}'"
 
 
 localrules:
@@ -98,11 +113,13 @@ rule tune_model:
         mem_mb=config["resources"]["tune_model"]["mem_mb"],
         runtime=config["resources"]["tune_model"]["runtime"],
     log:
-        "results/logs/tune_model/{dataset}/{protocol}/{model}.log",
+        main=job_log("tune_model", "{dataset}/{protocol}/{model}"),
+        cpu=cpu_record("tune_model", "{dataset}/{protocol}/{model}"),
     benchmark:
         "results/benchmarks/tune_model/{dataset}/{protocol}/{model}.tsv"
     shell:
-        "recrepro --threads {threads} --log {log} tune --dataset {wildcards.dataset}"
+        "recrepro --threads {threads} --log {log.main} --cpu-record {log.cpu} tune"
+        " --dataset {wildcards.dataset}"
         " --protocol {wildcards.protocol} --model {wildcards.model} --params {params.model}"
         " --space {params.space} --trials {params.trials} --metric {params.metric}"
         " --seed {params.seed} --data results/data/{wildcards.dataset} --split {params.split}"
@@ -134,11 +151,13 @@ rule tuning_budget:
         mem_mb=config["resources"]["tuning_budget"]["mem_mb"],
         runtime=config["resources"]["tuning_budget"]["runtime"],
     log:
-        "results/logs/tuning_budget/{dataset}/{protocol}/{model}.log",
+        main=job_log("tuning_budget", "{dataset}/{protocol}/{model}"),
+        cpu=cpu_record("tuning_budget", "{dataset}/{protocol}/{model}"),
     benchmark:
         "results/benchmarks/tuning_budget/{dataset}/{protocol}/{model}.tsv"
     shell:
-        "recrepro --threads {threads} --log {log} tuning-budget --record {input.record}"
+        "recrepro --threads {threads} --log {log.main} --cpu-record {log.cpu} tuning-budget"
+        " --record {input.record}"
         " --budgets {params.budgets} --first-seed {params.first_seed} --final-run {input.final_run}"
         " --evaluation {params.evaluation}"
         " --data results/data/{wildcards.dataset} --split {params.split} --out {output}"

@@ -289,11 +289,13 @@ def read_benchmark(path: Path) -> tuple[float, float]:
 
 
 def cost_frame(run_metrics: list[str], tuning_files: list[str]) -> pd.DataFrame:
-    """Per model: CPU and wall seconds of its runs and of its tuning, from the benchmark files."""
+    """Per model: CPU and wall seconds of its runs and of its tuning, from the benchmark files
+    (each job once: one job runs every seed of a model and setting)."""
     rows = []
-    for path in run_metrics:
-        cpu, wall = read_benchmark(benchmark_path(path))
-        rows.append((parse_run_path(path).model, "runs", cpu, wall))
+    jobs = {benchmark_path(path): parse_run_path(path).model for path in run_metrics}
+    for bench, model in jobs.items():
+        cpu, wall = read_benchmark(bench)
+        rows.append((model, "runs", cpu, wall))
     for path in tuning_files:
         cpu, wall = read_benchmark(benchmark_path(path))
         rows.append((Path(path).stem, "tuning", cpu, wall))
@@ -337,9 +339,9 @@ def compute_cost(ctx: Context) -> Table:
         else ""
     )
     caption = (
-        f"Compute cost: CPU seconds (user + system, from the Snakemake benchmark files) of every "
-        f"run of each model (all protocols, settings and seeds, training and evaluation) and of "
-        f"its tuning.{takeaway}"
+        f"Compute cost: CPU seconds (user + system, as each job records them beside its "
+        f"Snakemake benchmark file) of every run of each model (all protocols, settings and "
+        f"seeds: process start, training and evaluation) and of its tuning.{takeaway}"
     )
     header = ["Model", "Runs (CPU s)", "Tuning (CPU s)", "Total (CPU s)", "Share (%)"]
     return Table("compute_cost", caption, header, rows, frame, align="lrrrr")

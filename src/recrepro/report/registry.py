@@ -241,13 +241,14 @@ def input_paths(config: Mapping[str, Any]) -> dict[str, Any]:
 
 def benchmark_path(output: str | os.PathLike) -> Path:
     """The Snakemake benchmark file of the job that wrote ``output`` (a run's ``metrics.json``
-    or a tuning record): ``results/benchmarks/<rule>/<same key>.tsv``."""
+    or a tuning record): ``results/benchmarks/<rule>/<same key>.tsv``; one job writes every
+    seed's runs of a (dataset, protocol, model, setting), so a run's key drops its seed."""
     path = Path(output)
     parts = path.parts
     root = Path(*parts[: parts.index("results") + 1]) if "results" in parts else Path("results")
     rel = path.relative_to(root)
     if rel.parts[0] == "runs":
-        return root / "benchmarks/train_and_evaluate" / Path(*rel.parts[1:-1]).with_suffix(".tsv")
+        return root / "benchmarks/train_and_evaluate" / Path(*rel.parts[1:-2]).with_suffix(".tsv")
     return root / "benchmarks/tune_model" / Path(*rel.parts[1:]).with_suffix(".tsv")
 
 
