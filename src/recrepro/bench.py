@@ -4,7 +4,7 @@ Each rule writes ``results/benchmarks/<pattern>.tsv`` (columns ``s``, ``h:m:s``,
 ``max_vms``, ``max_uss``, ``max_pss``, ``io_in``, ``io_out``, ``mean_load``, ``cpu_time``; memory in
 MB). The run key (dataset, protocol, model, setting, seed) is read back from the path with the rule's
 pattern, e.g. ``train_and_evaluate/{dataset}/{protocol}/{model}/{setting}.tsv`` (one job runs
-every seed, so its key has no seed). A job's own CPU record beside the file replaces Snakemake's
+every seed, so its key has no seed). A job's own CPU record beside the file corrects Snakemake's
 sampled ``cpu_time`` (:mod:`recrepro.cputime`).
 """
 
@@ -71,8 +71,9 @@ def parse_path(relative: str | Path, layouts: Mapping[str, str] = LAYOUTS) -> di
 
 
 def read_benchmark(path: str | Path) -> pd.DataFrame:
-    """One Snakemake benchmark TSV (one row per execution; several with ``repeat()``), with the
-    job's own CPU record as ``cpu_time`` where there is one (:mod:`recrepro.cputime`)."""
+    """One Snakemake benchmark TSV (one row per execution; several with ``repeat()``); where the
+    job recorded its own CPU time (:mod:`recrepro.cputime`), ``cpu_time`` is the larger of the
+    two."""
     try:
         frame = pd.read_csv(path, sep="\t", na_values=["NA", "-", ""])
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
@@ -81,8 +82,8 @@ def read_benchmark(path: str | Path) -> pd.DataFrame:
     if missing:
         raise DataError(f"{path} lacks column(s) {', '.join(missing)}; is it a Snakemake benchmark file?")
     recorded = read_cpu_seconds(path)
-    if recorded is not None and len(frame) == 1:
-        frame["cpu_time"] = recorded  # exact, where Snakemake samples (recrepro.cputime)
+    if recorded is not None and len(frame) == 1:  # both are lower bounds (recrepro.cputime)
+        frame["cpu_time"] = max(recorded, float(frame["cpu_time"].fillna(0.0).iloc[0]))
     return frame
 
 

@@ -4,7 +4,9 @@ Snakemake's ``benchmark:`` samples the job's processes every 0.5 s for the first
 only every 30 s, so its ``cpu_time`` misses up to 30 s of CPU at the end of a long job. The
 heavy rules therefore also pass ``recrepro --cpu-record <benchmark>.cpu.json``: at exit the
 command writes the CPU seconds (user + system) of its process and of its waited-for children,
-from ``getrusage``, and :func:`recrepro.bench.read_benchmark` uses them instead.
+from ``getrusage``. Both are lower bounds (the record misses the shell around the command and
+the interpreter's exit, a fraction of a second), so :func:`recrepro.bench.read_benchmark` takes
+the larger.
 """
 
 from __future__ import annotations

@@ -41,6 +41,9 @@ rule train_and_evaluate:
         evaluation=as_json_arg(config["evaluation"]),
         tuned=lambda w, input: f"--params-file {input.tuned}" if input.tuned else "",
         seeds=" ".join(str(seed) for seed in SEEDS),
+        # "{seed}" is left for recrepro to fill in per run
+        split=lambda w: f"results/splits/{w.dataset}/{w.protocol}/seed{{seed}}",
+        out=lambda w: RUN_GROUP.format(**w) + "/seed{seed}",
     threads: config["threads_per_job"]
     resources:
         mem_mb=config["resources"]["train_and_evaluate"]["mem_mb"],
@@ -56,8 +59,7 @@ rule train_and_evaluate:
         " --setting {wildcards.setting} --seed {params.seeds}"
         " --params {params.model} {params.tuned} --evaluation {params.evaluation}"
         " --data results/data/{wildcards.dataset}"
-        " --split 'results/splits/{wildcards.dataset}/{wildcards.protocol}/seed{{seed}}'"
-        " --out '{RUN_GROUP}/seed{{seed}}'"
+        " --split '{params.split}' --out '{params.out}'"
 
 
 localrules:

@@ -239,7 +239,7 @@ def training_numbers(summary: pd.DataFrame, dataset: str) -> dict[str, str]:
 
 
 def cost_numbers(cost: pd.DataFrame) -> dict[str, str]:
-    """CPU time of the study from the benchmark files (runs and tuning)."""
+    """CPU time of the study as its jobs record it (runs and tuning; :func:`method_tables.cost_frame`)."""
     runs = float(cost["runs_cpu_seconds"].sum()) if len(cost) else math.nan
     tuning = float(cost["tuning_cpu_seconds"].sum()) if len(cost) else math.nan
     return {
