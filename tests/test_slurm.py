@@ -259,7 +259,7 @@ PROFILE = ("--profile", "profiles/slurm", "--configfile", "config/smoke.yaml")
 SUBMITTED = re.compile(r"submitted with SLURM jobid (\d+) \(log: \S*/rule_(\w+)/")
 KILLED = re.compile(
     r"^recrepro: error: SLURM killed job train_and_evaluate "
-    r"\(results/runs/ml-100k/random/two_tower/faithful/seed1, SLURM job \d+\): out of memory; "
+    r"\(results/runs/ml-100k/random/two_tower/faithful, SLURM job \d+\): out of memory; "
     r"raise resources: \{train_and_evaluate: \{mem_mb: \.\.\.\}\} in the config \(now 450\), "
     r"then rerun: finished jobs are kept$",
     re.M,

@@ -102,10 +102,12 @@ class EnhancedRetrieval(RetrievalRecommender):
     ranking time use the user's last training timestamp). Differs: movies keyed by id;
     ``FactorizedTopK`` is computed by the evaluator.
 
-    Two options (off in the faithful setting) give the TFRS deep-retrieval tutorial's model for
-    the reproduction's cause experiment: ``title_text`` adds the mean word embedding of the movie
-    title to the candidate tower (:func:`title_tokens`), and ``output_activation: null`` makes
-    the last Dense layer linear, as the tutorial's (the seed's is ReLU).
+    Options off in the faithful setting give the TFRS deep-retrieval tutorial's model for the
+    reproduction's cause experiment: ``title_text`` adds the mean word embedding of the movie
+    title to the candidate tower (:func:`title_tokens`), ``output_activation: null`` makes the
+    last Dense layer linear, as the tutorial's (the seed's is ReLU), and the base family's
+    ``time_buckets: 1000`` and ``query_time: interaction`` bucket timestamps and query test
+    ratings as the tutorial does (each test rating's own timestamp in its query).
     """
 
     source = "Seed 000 (3); Srini-23/HarpyIntern_Project1 notebook, model 3"
