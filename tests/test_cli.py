@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 
 from recrepro.cli import main
 from recrepro.data.synthetic import make_synthetic
+from recrepro.models.registry import available_models, get_model_class
 from recrepro.runner import train_and_evaluate
 from recrepro.runs import RUN_FILES, RunKey
 from recrepro.summarize import collect_metrics, collect_skipped, summarize
@@ -77,6 +79,36 @@ def test_seeds_run_in_one_process_give_the_numbers_of_one_process_each(tmp_path:
     assert together == alone
     first = json.loads((tmp_path / "together" / "seed1" / "metrics.json").read_text())["metrics"]
     assert first["ndcg@5"] != together["ndcg@5"]  # the seeds differ: the comparison can fail
+
+
+def test_a_models_libraries_are_imported_before_its_fit_is_timed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """fit_seconds leaves out one-time imports, so the first seed of a job is not slower."""
+    from recrepro.models.nonpersonalized import PopularityRecommender
+
+    data, split = _write_dataset(tmp_path)
+    imported: list[str] = []
+    imported_at_fit: list[list[str]] = []
+    fit = PopularityRecommender.fit
+
+    def recording_fit(self, *args):  # noqa: ANN001, ANN202
+        imported_at_fit.append(list(imported))
+        return fit(self, *args)
+
+    monkeypatch.setattr(PopularityRecommender, "libraries", ("tensorflow_recommenders",))
+    monkeypatch.setattr(PopularityRecommender, "fit", recording_fit)
+    monkeypatch.setattr("recrepro.runner.import_quietly", imported.append)
+    key = RunKey("synthetic", "random", "popularity", "faithful", 1)
+    train_and_evaluate(key, {}, {"ks": [5]}, data, split, tmp_path / "run")
+    assert imported_at_fit == [["tensorflow_recommenders"]]
+
+
+def test_every_models_libraries_exist() -> None:
+    for name in available_models():
+        for library in get_model_class(name).libraries:
+            assert importlib.util.find_spec(library) is not None, (name, library)
+    assert "tensorflow" in get_model_class("two_tower").libraries
 
 
 def test_several_seeds_need_a_seed_field_in_the_paths(tmp_path: Path, capsys) -> None:

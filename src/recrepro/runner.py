@@ -21,6 +21,7 @@ from recrepro.data.interactions import Catalogue, Interactions
 from recrepro.data.splits import PARTS
 from recrepro.errors import ConfigError, ModelNotApplicable
 from recrepro.io import write_csv, write_json, write_parquet
+from recrepro.logs import import_quietly
 from recrepro.models.registry import build_model
 from recrepro.provenance import provenance
 from recrepro.rng import derive_seed
@@ -89,6 +90,8 @@ def train_and_evaluate(
         )
     seed = run_seed(key)
     rng = np.random.default_rng(seed)
+    for library in model.libraries:  # one-time imports stay out of fit_seconds
+        import_quietly(library)
     log.info("fitting %s (%s) on %d interactions", key.model, key.setting, len(split.train))
     t0 = time.perf_counter()
     try:

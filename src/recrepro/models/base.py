@@ -38,6 +38,10 @@ class Recommender(ABC):
     predicts_ratings: ClassVar[bool] = False
     #: Hyperparameter defaults; the seed's own values for seed models ("faithful" setting).
     defaults: ClassVar[Mapping[str, Any]] = {}
+    #: Modules ``fit`` imports (e.g. ``tensorflow``). The runner imports them before it starts the
+    #: fit clock, so ``fit_seconds`` is the fit alone and equal across seeds, though a process
+    #: running several seeds pays the import once.
+    libraries: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, **params: Any) -> None:
         unknown = sorted(set(params) - set(self.defaults))

@@ -24,6 +24,7 @@ from recrepro.models.tf.training import validation_callback
 class ImplicitRecommender(Recommender):
     """Base of the ``implicit`` models: builds the library model, fits, scores by dot product."""
 
+    libraries: ClassVar[tuple[str, ...]] = ("implicit.cpu.als", "implicit.cpu.bpr")
     #: Hyperparameters passed to the library's class unchanged.
     library_params: ClassVar[tuple[str, ...]] = ()
 

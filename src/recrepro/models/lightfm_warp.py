@@ -37,6 +37,8 @@ class LightFMWarp(Recommender):
     random state is drawn from the run's generator; see :func:`lightfm_threads` for threads.
     """
 
+    libraries: ClassVar[tuple[str, ...]] = ("lightfm",)
+
     source = "Seed 002 (3); LightFM (Kula 2015, CBRecSys)"
     defaults: ClassVar[dict[str, Any]] = {
         "no_components": 64,

@@ -64,6 +64,7 @@ class RetrievalRecommender(Recommender):
     ``objective``, ``l2`` and ``max_softmax_items`` (module docstring).
     """
 
+    libraries: ClassVar[tuple[str, ...]] = ("tensorflow", "tensorflow_recommenders")
     defaults: ClassVar[dict[str, Any]] = {
         "embedding_dim": 32,
         "hidden_units": [],
