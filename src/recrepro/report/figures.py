@@ -764,9 +764,9 @@ def training_time(ctx: Context, stem: Path) -> str:
         return "Training time per fit: not available."
     slow, fast = ranked.iloc[-1], ranked.iloc[0]
     return latex_text(
-        f"Wall-clock seconds per fit on one thread, library imports excluded (dot: mean over "
-        f"seeds, line: 95% CI, cut at "
-        f"the left edge; log axis; {cfg.main_protocol} protocol, {cfg.main_setting} setting). "
+        "Wall-clock seconds per fit on one thread, library imports excluded (dot: mean over "
+        "seeds, line: 95% CI, cut at the left edge; log axis; "
+        f"{cfg.main_protocol} protocol, {cfg.main_setting} setting). "
         f"{slow['model']} takes {format_number(slow['mean'])} s, "
         f"{fast['model']} {format_number(fast['mean'])} s."
     )
