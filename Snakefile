@@ -1,6 +1,11 @@
 # recrepro: from raw GroupLens data to per-run metrics, statistics, tables, figures and the paper.
 # Run `snakemake --cores 4` (default study) or `snakemake --cores 2 --configfile config/smoke.yaml`.
+import sys
+
 from snakemake.utils import min_version
+
+from recrepro.config import load_yaml
+from recrepro.errors import ConfigError
 
 min_version("9.0")
 
@@ -8,6 +13,11 @@ min_version("9.0")
 # The default study, unless --configfile names another one. (Snakemake would otherwise merge the
 # two, and e.g. the smoke config would inherit every model of the default study.)
 if not workflow.overwrite_configfiles:
+    # Snakemake's own reader says neither file nor line of malformed YAML; this one does.
+    try:
+        load_yaml("config/config.yaml")
+    except ConfigError as error:
+        sys.exit(f"recrepro: config error: {error}")
 
     configfile: "config/config.yaml"
 

@@ -14,6 +14,7 @@ import pytest
 
 from recrepro.cli import main
 from recrepro.data.synthetic import make_synthetic
+from recrepro.io import sha256_file
 from recrepro.models.registry import available_models, get_model_class
 from recrepro.runner import train_and_evaluate
 from recrepro.runs import RUN_FILES, RunKey
@@ -50,8 +51,11 @@ def test_run_writes_every_file_and_is_reproducible(tmp_path: Path) -> None:
     assert topk.groupby("user")["rank"].max().eq(10).all()
     assert np.isclose(per_user["ndcg@10"].mean(), first["metrics"]["ndcg@10"])
     provenance = json.loads((tmp_path / "a" / "provenance.json").read_text())
-    expected = {"git_commit", "git_dirty", "config_hash", "packages", "cpu_count", "wall_seconds"}
-    assert expected <= set(provenance)
+    expected = {"git_commit", "git_dirty", "git_diff_sha256", "config_hash", "packages", "cpu_count"}
+    assert expected | {"wall_seconds"} <= set(provenance)
+    parts = (split / f"{part}.parquet" for part in ("train", "valid", "test"))
+    inputs = [data / "items.parquet", data / "users.parquet", *parts]
+    assert provenance["data_sha256"] == {str(path): sha256_file(path) for path in inputs}
 
 
 def test_seeds_run_in_one_process_give_the_numbers_of_one_process_each(tmp_path: Path) -> None:

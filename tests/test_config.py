@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import pytest
@@ -90,11 +91,11 @@ def test_every_block_has_its_defaults_in_the_schema() -> None:
          "models": {"popularity": None}}
     )  # fmt: skip
     assert {key: config["tuning"][key] for key in ("trials", "seed", "metric")} == {
-        "trials": 16, "seed": 0, "metric": "ndcg@10"}  # fmt: skip
+        "trials": 32, "seed": 0, "metric": "ndcg@10"}  # fmt: skip
     assert config["split"] == {"valid_fraction": 0.1, "test_fraction": 0.1, "test_seed": 0}
     assert config["evaluation"]["ks"] == [5, 10, 20, 50, 100]
     assert config["paper"]["compile"] is True and config["paper"]["example_user"] == 42
-    assert config["stats"]["test"] == "signflip" and config["verify"]["rtol"] == 1.0e-3
+    assert config["stats"]["test"] == "crossed" and config["verify"]["rtol"] == 1.0e-9
     assert config["models"] == {"popularity": {}}
     assert block_defaults("tuning", {"trials": 3})["trials"] == 3
 
@@ -112,8 +113,9 @@ def test_code_defaults_come_from_the_schema() -> None:
     assert paper.example_models == block_defaults("paper")["example_models"]
     assert paper.ks == tuple(block_defaults("evaluation")["ks"]) and paper.alpha == stats["alpha"]
     tune = build_parser().parse_args(["tune", "--dataset", "d", "--protocol", "p", "--model", "m",
-                                      "--data", "x", "--split", "y", "--out", "z"])  # fmt: skip
-    assert (tune.trials, tune.seed, tune.metric) == (16, 0, "ndcg@10")
+                                      "--seed", "1", "--data", "x", "--split", "y", "--out", "z"])
+    assert (tune.trials, tune.tuning_seed, tune.metric) == (32, 0, "ndcg@10")
+    assert json.loads(tune.pruning) == block_defaults("tuning")["pruning"]
 
 
 def test_malformed_yaml(tmp_path: Path) -> None:

@@ -244,3 +244,39 @@ def test_validation_score(synthetic_split):
     assert validation_score(model, s.train, s.valid, "recall@5") > 0
     with pytest.raises(ConfigError, match="validation metric"):
         validation_score(model, s.train, s.valid, "auc")
+
+
+def test_validation_score_is_the_evaluation_metric_and_its_cache_is_keyed_by_the_data():
+    """The per-epoch validation (prepared once per (train, valid) pair and cached) gives exactly
+    the full evaluation's value, whatever other split was scored in between."""
+    from conftest import make_split
+    from recrepro.evaluation.evaluate import RankingValidation, _ranking_validation
+
+    first, second = make_split(0), make_split(1, n_users=120)
+    tied = FixedScores(np.round(_random_model(first).table, 1))  # many ties at the cut-off
+    metrics = ("ndcg@10", "recall@5", "hit@3", "precision@10", "map@20", "mrr@10")
+    for split in (first, second, first):  # the cache must not leak from one split to the other
+        for model in (_random_model(split), FixedScores(tied.table[: split.train.n_users])):
+            for metric in metrics:
+                full = evaluate(model, split.train, split.valid, ks=[int(metric.split("@")[1])])
+                assert validation_score(model, split.train, split.valid, metric) == (
+                    full.metrics[metric]
+                )
+                fresh = RankingValidation(split.train, split.valid)
+                assert fresh.score(model, metric, int(metric.split("@")[1])) == (
+                    full.metrics[metric]
+                )
+    assert _ranking_validation(first.train, first.valid) is _ranking_validation(
+        first.train, first.valid
+    )
+    assert _ranking_validation(first.train, first.valid) is not _ranking_validation(
+        first.train, first.test
+    )
+    # The same data in new objects is prepared again (keys are identities), with the same value.
+    model = _random_model(first)
+    copy = first.train.subset(np.ones(len(first.train), bool))
+    assert validation_score(model, copy, first.valid) == validation_score(
+        model, first.train, first.valid
+    )
+    with pytest.raises(ConfigError, match="exceeds the catalogue"):
+        validation_score(model, first.train, first.valid, f"ndcg@{first.train.n_items + 1}")

@@ -307,3 +307,40 @@ def test_session_gru_equals_keras_masked_gru_outputs_and_gradients():
     for a, b in zip(mine, theirs, strict=True):
         np.testing.assert_allclose(tf.convert_to_tensor(a).numpy(), tf.convert_to_tensor(b).numpy(),
                                    rtol=1e-5, atol=1e-6)  # fmt: skip
+
+
+def test_session_histories_are_cached_per_data_and_equal_to_rebuilding_them(monkeypatch):
+    """The search's trials share the session inputs of a split: the cached arrays are those a
+    rebuild gives, for each (data, max_length, same_time), and a fit is the same with or without
+    the cache, also after another split was used in between."""
+    from conftest import make_split
+    from recrepro.models import session
+
+    first, second = make_split(0).train, make_split(1, n_users=120).train
+
+    def rebuilt(train, length, same_time):
+        tiebreak = train.catalogue.items["item_id"].to_numpy()[train.item]
+        rows = history_rows(train.user, train.timestamp, tiebreak, length, same_time)
+        last = last_rows(train.user, train.timestamp, tiebreak, train.n_users, length)
+        return rows_to_items(rows, train.item), rows_to_items(last, train.item)
+
+    for train, length, same_time in [(first, 3, True), (second, 3, True), (first, 5, False),
+                                     (first, 3, True)]:  # fmt: skip
+        got = session.session_histories(train, length, same_time)
+        for array, expected in zip(got, rebuilt(train, length, same_time), strict=True):
+            np.testing.assert_array_equal(array, expected)
+            assert not array.flags.writeable
+    assert session.session_histories(first, 3, True)[0] is session.session_histories(
+        first, 3, True
+    )[0]
+
+    def fit_scores(train):
+        model = build_model("session", {"batch_size": 512, "epochs": 1, "max_length": 3})
+        return model.fit(train, None, np.random.default_rng(0)).score(np.arange(20))
+
+    cached = [fit_scores(first), fit_scores(second), fit_scores(first)]
+    monkeypatch.setattr(session, "_HISTORIES", type(session._HISTORIES)())
+    np.testing.assert_array_equal(cached[0], fit_scores(first))
+    np.testing.assert_array_equal(cached[2], cached[0])
+    monkeypatch.setattr(session, "_HISTORIES", type(session._HISTORIES)())
+    np.testing.assert_array_equal(cached[1], fit_scores(second))

@@ -793,12 +793,15 @@ def test_compute_cost_sums_cpu_seconds_of_runs_and_tuning(tmp_path: Path) -> Non
             bench.parent.mkdir(parents=True, exist_ok=True)
             bench.write_text(header + f"9.0\t0:00:09\t1\t1\t1\t1\t0\t0\t50\t{cpu}\n")
             runs.append(str(run))
-    tuning = tmp_path / "results/tuning/ml-100k/random/ease.json"
-    bench = registry.benchmark_path(tuning)
+    # one tuning job runs every seed's search of a (dataset, protocol, model): counted once
+    tuning = [tmp_path / f"results/tuning/ml-100k/random/ease/seed{seed}.json" for seed in (1, 2)]
+    bench = registry.benchmark_path(tuning[0])
+    assert bench == registry.benchmark_path(tuning[1])
+    assert bench == tmp_path / "results/benchmarks/tune_model/ml-100k/random/ease.tsv"
     bench.parent.mkdir(parents=True)
     bench.write_text(header + "20.0\t0:00:20\t1\t1\t1\t1\t0\t0\t50\t5.0\n")  # sampled: too low
     write_json(bench.with_suffix(".cpu.json"), {"cpu_seconds": 10.0, "wall_seconds": 20.0})
-    frame = method_tables.cost_frame(runs, [str(tuning)]).set_index("model")
+    frame = method_tables.cost_frame(runs, [str(t) for t in tuning]).set_index("model")
     assert frame.loc["ease", "runs_cpu_seconds"] == pytest.approx(6.0)
     assert frame.loc["ease", "tuning_cpu_seconds"] == pytest.approx(10.0)
     assert frame.loc["ease", "total_cpu_seconds"] == pytest.approx(16.0)
@@ -821,22 +824,27 @@ def test_relevance_sentence_reads_the_catalogue_variant(data: ReportData) -> Non
     text = numbers._relevance_sentence(ReportData(**frames), CFG)
     assert text.startswith("With only ratings of at least 4 relevant, gamma has the best")
     assert "rho = -0.50" in text  # (gamma, alpha, beta) against (alpha, beta, gamma)
-def test_tuning_budget_numbers_and_figure(tmp_path: Path) -> None:
-    budget = pd.DataFrame(
-        {
-            "model": ["alpha"] * 3 + ["beta"] * 3,
-            "trials": [1, 2, 4] * 2,
-            "metric": ["ndcg@10"] * 6,
-            "valid_score": [0.11, 0.13, 0.16, 0.21, 0.21, 0.22],
-            "test_ndcg@10": [0.10, 0.12, 0.15, 0.20, 0.20, 0.19],
-        }
-    )
-    macros = numbers.budget_numbers(budget)
-    assert macros["BudgetTrials"] == "4" and macros["BudgetNumModels"] == "2"
-    assert macros["BudgetModelsImproved"] == "1"  # alpha +0.05, beta -0.01
-    assert macros["BudgetMedianGain"] == "0.020" and macros["BudgetLastDoublingGain"] == "0.010"
-    assert "rises for 1 of 2 models" in macros["BudgetSentence"] and "from 2 to 4" in macros["BudgetSentence"]
-    assert numbers.budget_numbers(None)["BudgetSentence"] == ""
-    written = figures.plot_tuning_budget(budget, ModelStyles(["alpha", "beta"]), tmp_path / "budget")
+def test_convergence_numbers_and_small_multiples_figure(tmp_path: Path) -> None:
+    from recrepro.tuning_curves import convergence, curves
+
+    def record(model: str, replicate: int, scores: list[float]) -> dict:
+        trials = [{"trial": i, "params": {"x": i}, "score": v, "state": "complete", "intermediate": [[0, v]],
+                   "cpu_seconds": 0.5} for i, v in enumerate(scores)]  # fmt: skip
+        return {"dataset": "ml-100k", "protocol": "random", "model": model, "metric": "ndcg@10",
+                "higher_is_better": True, "trials": trials, "replicate": replicate,
+                "params": trials[0]["params"]}  # fmt: skip
+
+    records = [record("alpha", r, [0.1] + [0.2 + 0.01 * r] * 3) for r in (1, 2, 3)]  # plateau at 2
+    records += [record("beta", r, [0.1, 0.1, 0.1, 0.3]) for r in (1, 2, 3)]  # gains at the end
+    table = convergence(records)
+    macros = numbers.convergence_numbers(table)
+    assert macros["TuningTrials"] == "4" and macros["TuningReplicates"] == "3"
+    assert macros["TuningSearched"] == "2" and macros["TuningConverged"] == "1"
+    assert "1 of 2 reached the plateau by 2 trials" in macros["TuningSentence"]
+    assert "not converged: beta (random)" in macros["TuningSentence"]
+    assert numbers.convergence_numbers(None)["TuningSentence"] == ""
+    written = figures.plot_tuning_curves(curves(records), table, ModelStyles(["alpha", "beta"]),
+                                         tmp_path / "budget", "random")  # fmt: skip
     assert {p.suffix for p in written} == {".pdf", ".png"} and all(p.stat().st_size > 1000 for p in written)
-    assert figures.plot_tuning_budget(None, ModelStyles([]), tmp_path / "none")[0].stat().st_size > 0
+    none = figures.plot_tuning_curves(None, None, ModelStyles([]), tmp_path / "none", "random")
+    assert none[0].stat().st_size > 0

@@ -24,6 +24,8 @@ from recrepro.evaluation.evaluate import higher_is_better as optimisation_direct
 from recrepro.report.style import higher_is_better as table_direction
 from recrepro.rng import derive_seed
 from recrepro.stats import StatsConfig, compute_stats, compute_tables, higher_is_better
+from recrepro.stats.collect import load_metrics
+from recrepro.stats.crossed import crossed_test, crossed_variance, simulate_null
 from recrepro.stats.friedman import average_ranks, cliques, friedman
 from recrepro.stats.multilevel import two_level_bootstrap, variance_components
 from recrepro.stats.paired import (
@@ -41,6 +43,7 @@ from recrepro.stats.paired import (
 from recrepro.stats.pipeline import TABLES
 from recrepro.stats.power import min_detectable_dz
 from recrepro.stats.seeds import seed_summary
+from recrepro.stats.units import linearise, seed_aggregates
 from recrepro.summarize import summarize
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,13 +51,19 @@ GROUP = {"dataset": "ml-100k", "protocol": "random", "setting": "faithful", "met
 SEEDS = frozenset({1, 2, 3})
 
 
+def _seed_copies(values: pd.Series, seeds: frozenset[int]) -> pd.DataFrame:
+    """Users x seeds table repeating ``values`` in every seed (a deterministic model)."""
+    return pd.DataFrame({s: values for s in sorted(seeds)})
+
+
 def _sides(matrix: pd.DataFrame, seeds: dict[str, frozenset[int]] | None = None,
            weights: pd.DataFrame | None = None) -> dict[str, Side]:
-    return {
-        m: Side(matrix[m], weights[m] if weights is not None else pd.Series(1.0, matrix.index),
-                (seeds or {}).get(m, SEEDS), "faithful")
-        for m in matrix.columns
-    }
+    out = {}
+    for m in matrix.columns:
+        own = (seeds or {}).get(m, SEEDS)
+        weight = None if weights is None else _seed_copies(weights[m], own)
+        out[m] = Side(_seed_copies(matrix[m], own), weight, own, "faithful")
+    return out
 
 
 def compare_family(matrix, other, comparison, group, config, seeds=None, weights=None):
@@ -110,20 +119,21 @@ def test_ttest_equals_scipy_and_effect_is_dz():
     assert ref.statistic == pytest.approx(ours.effect * math.sqrt(50))
 
 
-@pytest.mark.parametrize("test", ["wilcoxon", "ttest", "signflip"])
+@pytest.mark.parametrize("test", ["wilcoxon", "ttest", "signflip", "crossed"])
 def test_identical_models_give_p_one_without_warning(test):
     a = np.random.default_rng(1).random(40)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        result = paired_test(a, a.copy(), test)
+        if test != "crossed":
+            result = paired_test(a, a.copy(), test)
+            assert (result.p_value, result.effect) == (1.0, 0.0)
         rows = compare_family(
             pd.DataFrame({"x": a, "y": a.copy()}), "y", "vs_best", GROUP,
             StatsConfig(test=test, bootstrap=200),
         )
-    assert result.p_value == 1.0
-    assert result.effect == 0.0
     (row,) = rows
     assert (row["p_raw"], row["p_adj"], row["effect"]) == (1.0, 1.0, 0.0)
+    assert (row["p_users"], row["p_ttest"]) == (1.0, 1.0)
     assert (row["diff_mean"], row["ci_low"], row["ci_high"]) == (0.0, 0.0, 0.0)
     assert row["significant"] is False and row["decision"] == "no difference"
 
@@ -182,8 +192,22 @@ def test_signflip_monte_carlo_agrees_with_scipy_within_resampling_error():
     assert 0.005 < ref < 0.5  # a p-value with real resampling error
     assert ours == pytest.approx(ref, abs=4 * math.sqrt(ref * (1 - ref) / 20_000))
     assert ours == signflip_pvalue(a - b, 20_000, seed=1)  # deterministic for a seed
-    # never below the Monte Carlo floor (1 + 0) / (1 + R), doubled
-    assert signflip_pvalue(np.full(300, 0.5), 999, seed=0) == pytest.approx(2 / 1000)
+    # no floor at 2 / (R + 1): the tail (< 10 as-extreme flips) is the normal approximation
+    # with the sum's exact null moments, z = sum d / sqrt(sum d**2)
+    d = np.full(300, 0.5)
+    assert signflip_pvalue(d, 999, seed=0) == pytest.approx(2 * stats.norm.sf(math.sqrt(300)))
+    assert signflip_pvalue(d, 999, seed=0) < 1e-60
+
+
+def test_signflip_normal_tail_agrees_with_exhaustive_resampling_near_holm_levels():
+    noise = np.random.default_rng(12).normal(0, 1.0, 400)
+    noise -= noise.mean()
+    z, n = 3.6, noise.size  # p about 3e-4: a Holm level of a 150-pair family
+    d = noise + z * math.sqrt(np.sum(noise**2) / (n**2 - z**2 * n))  # sum d / sqrt(sum d^2) = z
+    ours = signflip_pvalue(d, 2_000, seed=3)  # 2,000 flips see < 10 as extreme: normal tail
+    many = signflip_pvalue(d, 400_000, seed=4)  # >= 10 as extreme: plain Monte Carlo
+    assert 1e-4 < ours < 1e-3 and ours < 2 / 2_001
+    assert ours == pytest.approx(many, rel=0.25)
 
 
 # --- direction-aware decisions ------------------------------------------------------------------
@@ -205,7 +229,7 @@ def test_issue_example_decision_follows_the_tested_quantity():
     assert row["significant"] and row["decision"] == "better"
     assert row["effect_ci_low"] > 0
     # the mean (what the table shows): B's mean is lower, so the mean test calls it worse
-    for test in ("signflip", "ttest"):
+    for test in ("signflip", "ttest", "crossed"):
         (row,) = compare_family(matrix, "A", "vs_best", GROUP, StatsConfig(test=test,
                                                                            bootstrap=300))
         assert row["diff_mean"] == pytest.approx(-0.05) and row["effect"] < 0
@@ -218,7 +242,8 @@ def test_decision_reads_the_metric_direction():
     base = rng.normal(1.0, 0.2, 80)
     matrix = pd.DataFrame({"x": base - 0.1 + rng.normal(0, 0.02, 80), "y": base})
     rmse = dict(GROUP, metric="rmse")
-    (row,) = compare_family(matrix, "y", "vs_best", rmse, StatsConfig(bootstrap=0))
+    ones = pd.DataFrame(1.0, index=matrix.index, columns=matrix.columns)
+    (row,) = compare_family(matrix, "y", "vs_best", rmse, StatsConfig(bootstrap=0), weights=ones)
     assert row["diff_mean"] < 0 and row["decision"] == "better"  # lower error is better
     (row,) = compare_family(matrix, "y", "vs_best", GROUP, StatsConfig(bootstrap=0))
     assert row["decision"] == "worse"
@@ -244,24 +269,49 @@ def test_different_seed_sets_are_not_paired():
 # --- rating errors: the pooled quantity the tables show -------------------------------------
 
 
-def test_rating_errors_are_tested_pooled_over_ratings():
-    rng = np.random.default_rng(9)
-    n_ratings = pd.Series(rng.integers(1, 30, 50).astype(float))
-    errors = {m: [rng.normal(0, s, int(k)) for k in n_ratings] for m, s in (("x", 0.9),
-                                                                             ("y", 1.0))}
-    per_user = {m: pd.Series([math.sqrt(np.mean(e**2)) for e in errs]) for m, errs in
-                errors.items()}
-    pooled = {m: math.sqrt(np.mean(np.concatenate(errs) ** 2)) for m, errs in errors.items()}
-    units = pd.DataFrame({m: v**2 * n_ratings for m, v in per_user.items()})
-    weights = pd.DataFrame({"x": n_ratings, "y": n_ratings})
-    (row,) = compare_family(units, "y", "vs_best", dict(GROUP, metric="rmse"),
-                            StatsConfig(bootstrap=200), weights=weights)
-    assert row["diff_mean"] == pytest.approx(pooled["x"] - pooled["y"], rel=1e-10)
-    assert row["ci_low"] <= row["diff_mean"] <= row["ci_high"]
-    # the test's units: each user's squared errors over the mean ratings per user
-    diff = (units["x"] - units["y"]) / n_ratings.mean()
-    assert row["statistic"] == pytest.approx(diff.mean())
-    assert diff.mean() == pytest.approx(pooled["x"] ** 2 - pooled["y"] ** 2)
+def _rating_errors(n_users: int, n_seeds: int, seed: int, scale: float = 1.0):
+    """Per-user test errors of ``n_seeds`` seeds: (errors[s][u], rmse, mae, n) users x seeds."""
+    rng = np.random.default_rng(seed)
+    errors = [[rng.normal(0.1, scale * (0.6 + u % 5 / 5), int(rng.integers(1, 30)))
+               for u in range(n_users)] for _ in range(n_seeds)]
+    rmse = np.array([[math.sqrt(np.mean(e**2)) for e in seed_errors]
+                     for seed_errors in errors]).T
+    mae = np.array([[np.mean(np.abs(e)) for e in seed_errors] for seed_errors in errors]).T
+    n = np.array([[len(e) for e in seed_errors] for seed_errors in errors], float).T
+    return errors, rmse, mae, n
+
+
+def test_linearised_units_average_to_the_pooled_aggregates():
+    errors, rmse, mae, n = _rating_errors(50, 3, seed=9)
+    pooled_rmse = [math.sqrt(np.mean(np.concatenate(e) ** 2)) for e in errors]
+    pooled_mae = [np.mean(np.abs(np.concatenate(e))) for e in errors]
+    v = linearise("rmse", rmse, n)
+    assert v.mean(axis=0) == pytest.approx(pooled_rmse, rel=1e-12)
+    assert linearise("mae", mae, n).mean(axis=0) == pytest.approx(pooled_mae, rel=1e-12)
+    assert seed_aggregates("rmse", rmse, n) == pytest.approx(pooled_rmse, rel=1e-12)
+    assert linearise("ndcg@10", rmse) is not None and np.array_equal(linearise("ndcg@10", rmse),
+                                                                      rmse)
+    # the RMSE unit is the delta-method influence unit: centred, it is (m_u - R^2) / (2 R)
+    m = n * rmse**2 / n.mean(axis=0)
+    root = np.asarray(pooled_rmse)
+    assert v - root == pytest.approx((m - root**2) / (2 * root), rel=1e-10, abs=1e-12)
+    with pytest.raises(DataError, match="n_ratings"):
+        linearise("rmse", rmse)
+
+
+def test_rating_errors_are_tested_on_the_pooled_quantity():
+    _, rmse, _, n = _rating_errors(60, 3, seed=5)
+    _, rmse_y, _, _ = _rating_errors(60, 3, seed=6, scale=1.1)
+    sides = {m: Side(pd.DataFrame(v, columns=sorted(SEEDS)), pd.DataFrame(n, columns=sorted(SEEDS)),
+                     SEEDS, "faithful") for m, v in (("x", rmse), ("y", rmse_y))}
+    (row,) = compare_pairs([("x", sides["x"], "y", sides["y"])], "vs_best",
+                           dict(GROUP, metric="rmse"), StatsConfig(bootstrap=0))
+    table = [seed_aggregates("rmse", v, n).mean() for v in (rmse, rmse_y)]
+    assert row["diff_mean"] == pytest.approx(table[0] - table[1], rel=1e-10)
+    assert row["ci_low"] < row["diff_mean"] < row["ci_high"]
+    diff = linearise("rmse", rmse, n) - linearise("rmse", rmse_y, n)
+    assert row["statistic"] == pytest.approx(crossed_test(diff).statistic)
+    assert row["p_ttest"] == pytest.approx(stats.ttest_1samp(diff.mean(axis=1), 0).pvalue)
 
 
 # --- effect-size CIs ----------------------------------------------------------------------------
@@ -270,8 +320,7 @@ def test_rating_errors_are_tested_pooled_over_ratings():
 @pytest.mark.parametrize("test", ["wilcoxon", "signflip"])
 def test_effect_ci_is_the_percentile_of_the_resampled_effect(test):
     a, b = _pair(60, 0.02, seed=4, ties=True)
-    ones = np.ones(60)
-    low, high, e_low, e_high = pair_bootstrap("ndcg@10", a, b, ones, test, 400, seed=8)
+    low, high, e_low, e_high = pair_bootstrap(a - b, test, 400, seed=8)
     idx = np.random.default_rng(8).integers(0, 60, (400, 60))
     effect = rank_biserial if test == "wilcoxon" else cohens_dz
     effects = [effect((a - b)[i]) for i in idx]
@@ -413,6 +462,133 @@ def test_two_level_bootstrap_resamples_users_and_seeds():
     assert high - low > users_only[1] - users_only[0]
 
 
+# --- the crossed users x seeds test ---------------------------------------------------------
+
+
+def test_crossed_with_one_seed_is_the_paired_t_test():
+    a, b = _pair(70, 0.02, seed=13)
+    ours = crossed_test((a - b)[:, None])
+    ref = stats.ttest_rel(a, b)
+    assert (ours.statistic, ours.p_value, ours.df) == pytest.approx((ref.statistic, ref.pvalue,
+                                                                       69), rel=1e-10)
+    interval = ref.confidence_interval(0.95)
+    assert (ours.ci_low, ours.ci_high) == pytest.approx((interval.low, interval.high), rel=1e-10)
+    assert ours.se == pytest.approx(stats.sem(a - b))
+
+
+def _crossed(users: int, seeds: int, sd_user: float, sd_seed: float, sd_res: float,
+             rng: np.random.Generator, mean: float = 0.0) -> np.ndarray:
+    return (mean + rng.normal(0, sd_user, (users, 1)) + rng.normal(0, sd_seed, (1, seeds))
+            + rng.normal(0, sd_res, (users, seeds)))
+
+
+def test_crossed_variance_and_satterthwaite_df_by_hand():
+    y = _crossed(30, 4, 0.1, 0.05, 0.05, np.random.default_rng(21), mean=0.02)
+    parts = variance_components(y)
+    ms_u, ms_s, ms_r = parts["ms_user"], parts["ms_seed"], parts["ms_residual"]
+    assert ms_s > ms_r and ms_u > ms_r  # no truncation
+    combo = ms_u + ms_s - ms_r
+    df = combo**2 / (ms_u**2 / 29 + ms_s**2 / 3 + ms_r**2 / 87)
+    ours = crossed_test(y)
+    assert ours.se**2 == pytest.approx(combo / 120) and ours.df == pytest.approx(df)
+    # the same as var_user / U + var_seed / S + var_res / (U S)
+    assert ours.se**2 == pytest.approx(parts["var_user"] / 30 + parts["var_seed"] / 4
+                                       + parts["var_residual"] / 120)
+    t = y.mean() / ours.se
+    assert ours.p_value == pytest.approx(2 * stats.t.sf(abs(t), df))
+    assert ours.ci_high - y.mean() == pytest.approx(stats.t.ppf(0.975, df) * ours.se)
+
+
+def test_crossed_truncation_falls_back_to_users_only_or_seeds_only():
+    rng = np.random.default_rng(22)
+    y = _crossed(40, 3, 0.1, 0.0, 0.05, rng, mean=0.01)
+    y -= y.mean(axis=0) - y.mean()  # equal seed means: MS_seed = 0 < MS_res
+    ours, parts = crossed_test(y), variance_components(y)
+    ref = stats.ttest_1samp(y.mean(axis=1), 0.0)  # users-only: seed-averaged differences
+    assert ours.statistic == pytest.approx(ref.statistic)
+    ms_u, ms_r = parts["ms_user"], parts["ms_residual"]  # the seed mean square counts as MS_res
+    df = ms_u**2 / (ms_u**2 / 39 + ms_r**2 / 2 + ms_r**2 / 78)
+    assert ours.df == pytest.approx(df) and 30 < df < 39
+    assert ours.p_value == pytest.approx(2 * stats.t.sf(abs(ref.statistic), df))
+    z = _crossed(40, 3, 0.0, 0.05, 0.05, rng, mean=0.01)
+    z -= z.mean(axis=1, keepdims=True) - z.mean()  # equal user means: MS_user = 0 < MS_res
+    ours = crossed_test(z)
+    ref = stats.ttest_1samp(z.mean(axis=0), 0.0)  # seeds-only: the seed means
+    assert ours.statistic == pytest.approx(ref.statistic) and ours.df < 2
+    var, df = crossed_variance(np.array([1.0, 1.0]), np.array([0.5, 2.0]), 0.8, 10, 3)
+    assert var == pytest.approx([1.0 / 30, 2.2 / 30])
+    assert df == pytest.approx([1 / (1 / 9 + 0.64 / 2 + 0.64 / 18),
+                                2.2**2 / (1 / 9 + 4 / 2 + 0.64 / 18)])
+
+
+def test_crossed_interval_covers_when_seed_variance_dominates_and_the_others_do_not():
+    """3 seeds, seed variance dominating: the crossed t-interval keeps its level, the two-level
+    bootstrap and the users-only test (seeds fixed) do not."""
+    rng = np.random.default_rng(23)
+    users, seeds, draws = 60, 3, 300
+    covered = {"crossed": 0, "bootstrap": 0, "users": 0}
+    for i in range(draws):
+        y = _crossed(users, seeds, 0.1, 0.06, 0.05, rng)  # true mean 0
+        result = crossed_test(y)
+        covered["crossed"] += result.ci_low <= 0 <= result.ci_high
+        low, high = two_level_bootstrap(y, 200, seed=i)
+        covered["bootstrap"] += low <= 0 <= high
+        users_only = stats.ttest_1samp(y.mean(axis=1), 0.0).confidence_interval()
+        covered["users"] += users_only.low <= 0 <= users_only.high
+    rate = {k: v / draws for k, v in covered.items()}
+    assert rate["crossed"] >= 0.90
+    assert rate["bootstrap"] < 0.85 and rate["users"] < 0.6
+    # the chi-square shortcut of the calibration table agrees with full data sets
+    fast = simulate_null(0.01, 0.0036, 0.0025, users, seeds, 4000, seed=1)
+    assert fast["coverage"] == pytest.approx(rate["crossed"], abs=0.04)
+    assert fast["coverage_users"] == pytest.approx(rate["users"], abs=0.07)
+    assert fast["fpr"] == pytest.approx(1 - fast["coverage"])
+
+
+def test_simulated_calibration_is_nominal_for_a_user_dominated_pair():
+    result = simulate_null(0.03, 0.0, 0.007, 943, 3, 4000, seed=2)
+    assert result["coverage"] == pytest.approx(0.95, abs=0.012)
+    assert result["coverage_users"] == pytest.approx(0.95, abs=0.012)
+    assert result == simulate_null(0.03, 0.0, 0.007, 943, 3, 4000, seed=2)  # seeded
+
+
+def _write_aa_studies(root: Path, studies: int, users: int = 40, seeds: int = 3) -> list[Path]:
+    """``studies`` independent A/A studies (one protocol each): one model under two names with
+    shared users and splits; each run's training luck (a shift of the whole run, e.g. its own
+    search) and per-user noise drawn independently. Returns the per-user files."""
+    from recrepro.io import write_json, write_parquet
+
+    files = []
+    for study in range(studies):
+        rng = np.random.default_rng(derive_seed("aa", study))
+        base = 0.3 + rng.normal(0, 0.1, (users, 1)) + rng.normal(0, 0.02, (1, seeds))
+        for name in ("collaborative", "basic_retrieval"):
+            run = base + rng.normal(0, 0.02, (1, seeds)) + rng.normal(0, 0.03, (users, seeds))
+            for s in range(seeds):
+                folder = root / f"results/runs/ml-100k/aa{study:03d}/{name}/tuned/seed{s + 1}"
+                write_parquet(folder / "per_user.parquet",
+                              pd.DataFrame({"user": np.arange(users), "ndcg@10": run[:, s]}))
+                write_json(folder / "metrics.json", {"metrics": {"ndcg@10": run[:, s].mean()}})
+                files.append(folder / "per_user.parquet")
+    return files
+
+
+def test_aa_pair_is_called_different_at_no_more_than_the_nominal_rate(tmp_path):
+    studies = 100
+    files = _write_aa_studies(tmp_path, studies, users=30)
+    tables = compute_tables(files, [f.with_name("metrics.json") for f in files], {
+        "bootstrap": 0, "permutations": 200, "calibration_draws": 200, "reference": None,
+    })
+    aa = tables["aa_control"]
+    assert len(aa) == studies and (aa["family_size"] == 1).all()
+    assert aa["significant"].mean() <= 0.05 + 2 * math.sqrt(0.05 * 0.95 / studies)
+    # the per-user tests take each seed's luck for a difference
+    assert (aa["p_users_adj"] < 0.05).mean() > 0.3 and (aa["p_ttest_adj"] < 0.05).mean() > 0.3
+    calibration = tables["calibration"]
+    assert len(calibration) == 2 * studies  # aa_pair and median_pairs (the same pair here)
+    assert calibration.groupby("source")["fpr"].median().max() <= 0.05
+
+
 def test_minimum_detectable_effect_has_the_wanted_power():
     from statsmodels.stats.power import TTestPower
 
@@ -473,7 +649,7 @@ def test_seed_summary_t_interval():
     "block",
     [{"test": "sign"}, {"correction": "bonferoni"}, {"alpha": 1.5}, {"bootstrap": -1},
      {"bootstrap": 2.5}, {"metrics": []}, {"tests": "ttest"}, {"permutations": 0},
-     {"power": 1.0}],
+     {"power": 1.0}, {"calibration_draws": 0}, {"aa_pair": ["a"]}, {"aa_pair": ["a", "a"]}],
 )
 def test_bad_stats_config_raises(block):
     with pytest.raises(ConfigError, match="stats"):
@@ -482,7 +658,10 @@ def test_bad_stats_config_raises(block):
 
 def test_config_defaults_and_direction():
     config = StatsConfig.from_mapping(None)
-    assert (config.test, config.correction, config.alpha) == ("signflip", "holm", 0.05)
+    assert (config.test, config.correction, config.alpha) == ("crossed", "holm", 0.05)
+    assert (config.calibration_metrics, config.calibration_draws) == (("ndcg@10",), 2000)
+    assert config.aa_pair == ("collaborative", "basic_retrieval")
+    assert StatsConfig.from_mapping({"aa_pair": None}).aa_pair is None
     assert (config.permutations, config.power) == (10_000, 0.8)
     assert (config.reference, config.bootstrap, config.metrics) == ("popularity", 2000, None)
     assert StatsConfig.from_mapping({"metrics": ["rmse"]}).metrics == ("rmse",)
@@ -512,7 +691,9 @@ def _write_fake_runs(
                 folder.mkdir(parents=True)
                 frame = pd.DataFrame({"user": np.arange(1, N_USERS + 1)})
                 gain = 0.1 if setting == "tuned" and model == "als" else 0.0
-                frame["ndcg@10"] = np.clip(level + gain + rng.normal(0, 0.08, N_USERS), 0, 1)
+                taste = np.random.default_rng(derive_seed(model)).normal(0, 0.08, N_USERS)
+                frame["ndcg@10"] = np.clip(level + gain + taste + rng.normal(0, 0.03, N_USERS),
+                                           0, 1)  # a user's affinity to the model, seed noise
                 frame["recall@10"] = np.clip(level + 0.1 + rng.normal(0, 0.08, N_USERS), 0, 1)
                 frame["ndcg_r4@10"] = np.clip(level + rng.normal(0, 0.08, N_USERS), 0, 1)
                 frame.loc[:4, "ndcg_r4@10"] = np.nan  # users without a rating >= 4
@@ -578,7 +759,15 @@ def test_pipeline_writes_tidy_tables_and_finds_the_best_model(tmp_path):
     assert (friedman_table["n_models"] == 3).all() and (friedman_table["p_value"] < 1e-6).all()
     ranks = tables["ranks"][tables["ranks"]["metric"] == "ndcg@10"].set_index("model")
     assert ranks["avg_rank"].idxmin() == "bpr" and ranks["avg_rank"].idxmax() == "popularity"
-    assert tables["cd_cliques"].empty  # every pair differs: no bars
+    # bars join models the all-pairs tests do not separate (2 seeds: the crossed test's df is
+    # small, so a clear per-user difference may not be significant)
+    pairs = pairwise[pairwise["comparison"] == "all_pairs"]
+    for (metric, _), clique in tables["cd_cliques"].groupby(["metric", "clique"]):
+        members = set(clique["model"])
+        inside = pairs[(pairs["metric"] == metric) & pairs["model"].isin(members)
+                       & pairs["other"].isin(members)]
+        assert len(inside) and not inside["significant"].any()
+    assert "ndcg@10" not in set(tables["cd_cliques"]["metric"])
 
     seed_level = tables["seed_level"][tables["seed_level"]["metric"] == "ndcg@10"]
     assert len(seed_level) == 3 + 2  # each model, and each non-best model minus the best
@@ -595,6 +784,88 @@ def test_pipeline_writes_tidy_tables_and_finds_the_best_model(tmp_path):
     compute_stats(list(reversed(per_user)), metrics, outputs,
                   {"bootstrap": 500, "permutations": 2000})
     assert {name: path.read_bytes() for name, path in outputs.items()} == before
+
+
+def _write_error_runs(root: Path, seeds=(1, 2, 3), n_users: int = 30) -> tuple[list, list]:
+    """Runs with per-user rmse/mae/ndcg@10 from raw test errors, and metrics.json pooled over
+    ratings from the same errors; ``basic_retrieval`` duplicates ``collaborative`` up to noise."""
+    from recrepro.io import write_json, write_parquet
+
+    scales = {"collaborative": 1.0, "basic_retrieval": 1.0, "biased_mf": 0.9}
+    per_user_files, metrics_files = [], []
+    for model, scale in scales.items():
+        for seed in seeds:
+            rng = np.random.default_rng(derive_seed("errors", model, seed))
+            split = np.random.default_rng(seed)  # the seed's split: shared by the models
+            n = split.integers(1, 25, n_users)
+            errors = [rng.normal(0, scale * (0.7 + u % 4 / 4), k) for u, k in enumerate(n)]
+            folder = root / "results/runs/ml-100k/random" / model / "tuned" / f"seed{seed}"
+            frame = pd.DataFrame({
+                "user": np.arange(1, n_users + 1), "n_ratings": n.astype(float),
+                "rmse": [math.sqrt(np.mean(e**2)) for e in errors],
+                "mae": [np.mean(np.abs(e)) for e in errors],
+                "ndcg@10": np.clip(0.3 + split.normal(0, 0.1, n_users)
+                                   + rng.normal(0, 0.05, n_users), 0, 1),
+            })
+            every = np.concatenate(errors)
+            metrics = {"rmse": math.sqrt(np.mean(every**2)), "mae": float(np.mean(np.abs(every))),
+                       "ndcg@10": float(frame["ndcg@10"].mean())}
+            write_parquet(folder / "per_user.parquet", frame)
+            write_json(folder / "metrics.json", {"metrics": metrics, "seed": seed})
+            per_user_files.append(folder / "per_user.parquet")
+            metrics_files.append(folder / "metrics.json")
+    return per_user_files, metrics_files
+
+
+def test_differences_and_seed_level_means_are_the_tables_values(tmp_path):
+    per_user, metrics = _write_error_runs(tmp_path)
+    tables = compute_tables(per_user, metrics, {"bootstrap": 0, "permutations": 500,
+                                                "calibration_draws": 500})
+    summary = seed_summary(load_metrics(metrics)).set_index(["metric", "model"])["mean"]
+    pairs = tables["pairwise"].query("comparison == 'all_pairs'")
+    for metric in ("rmse", "mae", "ndcg@10"):
+        for row in pairs[pairs["metric"] == metric].itertuples():
+            expected = summary[(metric, row.model)] - summary[(metric, row.other)]
+            assert row.diff_mean == pytest.approx(expected, rel=1e-9, abs=1e-12)
+            assert row.ci_low < row.diff_mean < row.ci_high and row.df > 0 and row.se > 0
+        level = tables["seed_level"].query("metric == @metric and other == ''")
+        assert len(level) == 3
+        for row in level.itertuples():
+            assert row.mean == pytest.approx(summary[(metric, row.model)], rel=1e-12)
+            assert row.ci_low < row.mean < row.ci_high
+
+
+def test_agreement_calibration_and_aa_control_tables(tmp_path):
+    per_user, metrics = _write_error_runs(tmp_path)
+    tables = compute_tables(per_user, metrics, {"bootstrap": 0, "permutations": 500,
+                                                "calibration_draws": 500})
+    pairwise = tables["pairwise"]
+    assert not (pairwise["p_users"] <= 2 / 501 + 1e-12).any()  # no floor
+    vs_best = pairwise[pairwise["comparison"] == "vs_best"]
+    agreement = tables["agreement"].set_index("metric")
+    for metric, rows in vs_best.groupby("metric"):
+        primary, ttest = rows["p_adj"] < 0.05, rows["p_ttest_adj"] < 0.05
+        got = agreement.loc[metric]
+        assert (got["n_tested"], got["significant"], got["significant_ttest"]) == (
+            len(rows), primary.sum(), ttest.sum())
+        assert got["significant_both"] == (primary & ttest).sum()
+        assert got["disagreements"] == (primary != ttest).sum()
+    calibration = tables["calibration"]
+    assert set(calibration["metric"]) == {"ndcg@10"}
+    assert list(calibration["source"]) == ["aa_pair", "median_pairs"]
+    assert calibration["coverage"].between(0.85, 1).all() and (calibration["draws"] == 500).all()
+    aa = tables["aa_control"].set_index("metric")
+    assert set(aa.index) == {"rmse", "mae", "ndcg@10"}
+    assert (aa["model"] == "collaborative").all() and (aa["other"] == "basic_retrieval").all()
+    assert (aa["n_tested"] == 3).all() and (aa["n_fired"] == aa["significant"].sum()).all()
+    row = pairwise.query("comparison == 'all_pairs' and metric == 'rmse' and "
+                         "model == 'basic_retrieval' and other == 'collaborative'").iloc[0]
+    assert aa.loc["rmse", "diff_mean"] == pytest.approx(-row["diff_mean"])
+    assert aa.loc["rmse", "p_adj"] == row["p_adj"] and aa.loc["rmse", "family_size"] == 3
+    none = compute_tables(per_user, metrics, {"bootstrap": 0, "permutations": 500,
+                                              "aa_pair": ["x", "y"], "metrics": ["rmse"]})
+    assert none["aa_control"].empty and list(none["aa_control"].columns) == list(
+        TABLES["aa_control"][0])
 
 
 def test_pipeline_refuses_to_pair_different_seed_sets(tmp_path):

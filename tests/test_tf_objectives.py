@@ -230,3 +230,44 @@ def test_distinct_queries_only_when_the_query_is_the_user_alone(tf):
     assert queries["user"].numpy().tolist() == [3, 1] and rows.numpy().tolist() == [0, 1, 0]
     with_time = {**batch, "timestamp": tf.constant([0.1, 0.2, 0.3])}
     assert objectives.distinct_queries(with_time) == (with_time, None)
+
+
+@pytest.mark.parametrize("name, params", [
+    ("collaborative", {"objective": "full_softmax", "l2": 1e-4, "optimizer": "adam"}),
+    ("multitask", {"objective": "in_batch_logq"}),
+    ("session", {"max_length": 3}),
+])  # fmt: skip
+def test_step_is_traced_once_and_trains_as_when_variables_are_created_in_it(
+    synthetic_split, monkeypatch, name, params
+):
+    """Creating the variables before tracing (``build_variables``) saves the second trace and
+    changes nothing: same initial weights, same training, bit for bit."""
+    from recrepro.models.tf import training
+
+    traces = []
+
+    def fit(build):
+        monkeypatch.setattr(training, "build_variables", build)
+        model = build_model(name, {"batch_size": 1024, "epochs": 2, **params})
+        make_step = training.make_train_step
+
+        def counting(tf, keras_model, optimizer):
+            compute_loss = keras_model.compute_loss
+
+            def counted(*args, **kwargs):
+                traces[-1] += not tf.executing_eagerly()
+                return compute_loss(*args, **kwargs)
+
+            keras_model.compute_loss = counted
+            return make_step(tf, keras_model, optimizer)
+
+        monkeypatch.setattr("recrepro.models.tf.bases.make_train_step", counting)
+        traces.append(0)
+        model.fit(synthetic_split.train, synthetic_split.valid, np.random.default_rng(0))
+        return model.score(np.arange(20)), model.history
+
+    built = fit(training.build_variables)
+    traced = fit(lambda *args: None)
+    assert traces == [1, 2]
+    np.testing.assert_array_equal(built[0], traced[0])
+    assert built[1] == traced[1]

@@ -1,5 +1,5 @@
-"""The shared hyperparameter search (Optuna): seeded, faithful first, pruned, validation only;
-and the tuning-budget table computed after it."""
+"""The hyperparameter searches (Optuna): seeded per replicate, faithful first, pruned by
+successive halving, validation only; and the convergence tables computed after them."""
 
 from __future__ import annotations
 
@@ -12,12 +12,10 @@ import pytest
 
 from recrepro.config import check_config, load_yaml
 from recrepro.errors import ConfigError
-from recrepro.evaluation.evaluate import evaluate, validation_score
+from recrepro.evaluation.evaluate import validation_score
 from recrepro.models import build_model
-from recrepro.runner import run_seed
-from recrepro.runs import RunKey
 from recrepro.tuning import search_space, tune
-from recrepro.tuning_budget import budget_table, incumbents
+from recrepro.tuning_curves import convergence, curves, incumbent_curve, plateau
 
 TIMING = ("fit_seconds", "cpu_seconds")
 
@@ -40,11 +38,12 @@ def _tune(tmp_path: Path, split_dirs, model: str, space: dict, trials: int, name
     data, split = split_dirs
     return tune("synthetic", "random", model, kw.pop("base", {}), space, trials=trials,
                 metric=kw.pop("metric", "ndcg@10"), seed=kw.pop("seed", 0), data_dir=data,
-                split_dir=split, out=tmp_path / name)  # fmt: skip
+                split_dir=split, out=tmp_path / name, replicate=kw.pop("replicate", 1))  # fmt: skip
 
 
 def _without_timing(record: dict) -> dict:
-    return {**record, "trials": [{k: v for k, v in t.items() if k not in TIMING} for t in record["trials"]]}
+    kept = {k: v for k, v in record.items() if k not in TIMING}
+    return {**kept, "trials": [{k: v for k, v in t.items() if k not in TIMING} for t in record["trials"]]}
 
 
 # -- search spaces ------------------------------------------------------------------------------
@@ -95,16 +94,17 @@ def test_a_tuned_model_without_a_space_stops_the_config_check_with_one_line() ->
     assert "\n" not in text
     # Without the tuned setting no space is needed; random and popularity never need one.
     checked = check_config({**_config(spaces=spaces), "settings": ["faithful"]})
-    assert checked["tuning"]["trials"] == 2 and "random" not in checked["tuning"]["spaces"]
+    assert checked["tuning"]["trials"] == 4 and "random" not in checked["tuning"]["spaces"]
     assert check_config(_config())["tuning"]["metrics"] == {"biased_mf": "rmse", "rating_nn": "rmse"}
 
 
-def test_schema_defaults_give_every_model_sixteen_trials() -> None:
+def test_schema_defaults_give_every_model_32_trials_with_successive_halving() -> None:
     config = _config()
     del config["tuning"]
     config["settings"] = ["faithful"]
     tuning = check_config(config)["tuning"]
-    assert tuning["trials"] == 16 and tuning["budgets"] == [1, 2, 4, 8, 16] and tuning["spaces"] == {}
+    assert tuning["trials"] == 32 and tuning["spaces"] == {}
+    assert tuning["pruning"] == {"min_epochs": 1, "reduction_factor": 3}
 
 
 # -- the search ---------------------------------------------------------------------------------
@@ -116,6 +116,11 @@ def test_same_config_gives_the_same_trials_and_winner_and_trial_0_is_faithful(tm
     assert _without_timing(first) == _without_timing(again)
     other = _tune(tmp_path, dirs, "itemknn", space, 6, "c.json", seed=1)
     assert [t["params"] for t in other["trials"]] != [t["params"] for t in first["trials"]]
+    # Each seed's search replicate draws its own trials (trial 0 stays the faithful one).
+    replicate = _tune(tmp_path, dirs, "itemknn", space, 6, "d.json", replicate=2)
+    assert [t["params"] for t in replicate["trials"][1:]] != [t["params"] for t in first["trials"][1:]]
+    assert replicate["trials"][0]["params"] == first["trials"][0]["params"]
+    assert (replicate["replicate"], first["replicate"]) == (2, 1)
     faithful = build_model("itemknn")
     assert first["trials"][0]["params"] == faithful.params and first["trials"][0]["overrides"] == {}
     faithful.fit(synthetic_split.train, synthetic_split.valid, np.random.default_rng(0))
@@ -154,19 +159,22 @@ def test_models_without_hyperparameters_are_fitted_once(tmp_path, synthetic_spli
     assert record["best_trial"] == 0
 
 
-def test_epoch_wise_pruning_stops_a_trial_with_an_absurd_learning_rate(tmp_path, synthetic_split) -> None:
+def test_successive_halving_stops_poor_trials_at_the_rungs(tmp_path, synthetic_split) -> None:
     # faithful: learning rate 0.05, 64 components, 10 epochs; the range makes every point new
     space = {"learning_rate": [1.0e-7], "no_components": {"low": 8, "high": 64}, "epochs": 8}
     record = _tune(tmp_path, _write_split(tmp_path, synthetic_split), "lightfm_warp", space, 12)
     trials = record["trials"]
+    assert record["pruner"] == "SuccessiveHalvingPruner"
     pruned = [t for t in trials if t["state"] == "pruned"]
     assert pruned, [(t["params"]["learning_rate"], t["state"]) for t in trials]
-    for t in pruned:
-        assert t["params"]["learning_rate"] == 1.0e-7 and t["score"] is None
-        assert 2 <= len(t["intermediate"]) < 8  # stopped after the two warm-up epochs, before the end
+    for t in pruned:  # stopped at a rung: after epoch 1 or 3 (of 8)
+        assert t["score"] is None and len(t["intermediate"]) in (1, 3)
+    assert any(t["params"]["learning_rate"] == 1.0e-7 for t in pruned)
     good = [t for t in trials if t["params"]["learning_rate"] == 0.05 and t["state"] == "complete"]
     assert good and record["params"]["learning_rate"] == 0.05
     assert all(len(t["intermediate"]) == t["params"]["epochs"] for t in good)
+    # Pruning is what makes many trials cheap: fewer epochs in all than full training would take.
+    assert sum(len(t["intermediate"]) for t in trials) < 0.75 * sum(t["params"]["epochs"] for t in trials)
 
 
 def test_candidates_a_model_refuses_are_recorded_not_chosen(tmp_path: Path, synthetic_split) -> None:
@@ -186,51 +194,52 @@ def test_rating_models_minimise_rmse(synthetic_split) -> None:
     assert 0 < rmse < 2
 
 
-# -- tuning budget (after tuning) ---------------------------------------------------------------
-def _record(scores: list[float | None], higher: bool = True) -> dict:
-    trials = [{"trial": i, "params": {"l2": float(10 ** (i % 4))}, "score": s,
-               "state": "complete" if s is not None else "pruned"} for i, s in enumerate(scores)]  # fmt: skip
+# -- convergence (after tuning) -----------------------------------------------------------------
+def _record(scores: list[float | None], higher: bool = True, replicate: int = 1) -> dict:
+    trials = [{"trial": i, "params": {"l2": float(10 ** (i % 4))}, "score": s, "intermediate": [[0, s]],
+               "state": "complete" if s is not None else "pruned", "cpu_seconds": 1.0}
+              for i, s in enumerate(scores)]  # fmt: skip
     return {"dataset": "synthetic", "protocol": "random", "model": "ease", "metric": "ndcg@10",
-            "higher_is_better": higher, "trials": trials}  # fmt: skip
+            "higher_is_better": higher, "trials": trials, "replicate": replicate,
+            "params": trials[0]["params"], "cpu_seconds": float(len(trials))}  # fmt: skip
 
 
-def test_incumbents_are_the_best_complete_trial_among_the_first_n() -> None:
+def test_incumbent_curve_is_the_best_complete_trial_among_the_first_n() -> None:
     record = _record([0.2, None, 0.3, 0.1, 0.3, 0.5])
-    picks = [(n, t["trial"]) for n, t in incumbents(record, [1, 2, 4, 8, 16])]
-    assert picks == [(1, 0), (2, 0), (4, 2)]  # ties keep the earlier trial; budgets > trials dropped
-    assert [(n, t["trial"]) for n, t in incumbents(record, [6])] == [(6, 5)]
-    assert [(n, t["trial"]) for n, t in incumbents({**record, "higher_is_better": False}, [6])] == [(6, 3)]
+    assert [(n, t) for n, t, _ in incumbent_curve(record)] == [(1, 0), (2, 0), (3, 2), (4, 2), (5, 2), (6, 5)]
+    lower = incumbent_curve({**record, "higher_is_better": False})
+    assert [t for _, t, _ in lower] == [0, 0, 0, 3, 3, 3]  # ties keep the earlier trial
+    assert incumbent_curve(_record([None, 0.4]))[0][1] is None
 
 
-def test_budget_table_fits_distinct_incumbents_like_the_first_seeds_tuned_run(tmp_path, synthetic_split):
-    data, split = _write_split(tmp_path, synthetic_split, test=synthetic_split.test.to_frame())
-    record = _record([0.2, 0.1, 0.3, 0.3])
-    table = budget_table(record, [1, 2, 4], first_seed=1, data_dir=data, split_dir=split)
-    assert table["incumbent_trial"].tolist() == [0, 0, 2]
-    assert table["valid_score"].tolist() == [0.2, 0.2, 0.3]
-    seen = synthetic_split.train.concat(synthetic_split.valid)
-    for trial in (0, 2):
-        model = build_model("ease", record["trials"][trial]["params"])
-        rng = np.random.default_rng(run_seed(RunKey("synthetic", "random", "ease", "tuned", 1)))
-        model.fit(synthetic_split.train, synthetic_split.valid, rng)
-        expected = evaluate(model, synthetic_split.train, synthetic_split.test, ks=[10], seen=seen)
-        row = table[table["incumbent_trial"] == trial].iloc[0]
-        assert row["test_ndcg@10"] == expected.metrics["ndcg@10"] == row["test_score"]
-    # The final incumbent's test score comes from the tuned run's metrics.json when given.
-    final = tmp_path / "metrics.json"
-    final.write_text(json.dumps({"metrics": {"ndcg@10": 0.123}}))
-    reused = budget_table({**record, "best_trial": 2}, [4], first_seed=1, data_dir=data, split_dir=split,
-                          final_run=final)  # fmt: skip
-    assert reused["test_ndcg@10"].tolist() == [0.123]
-    # With the study's relevance threshold, the refit is scored like the study's runs.
-    strict = budget_table(record, [1], first_seed=1, data_dir=data, split_dir=split,
-                          relevance_threshold=4)  # fmt: skip
-    model = build_model("ease", record["trials"][0]["params"])
-    rng = np.random.default_rng(run_seed(RunKey("synthetic", "random", "ease", "tuned", 1)))
-    model.fit(synthetic_split.train, synthetic_split.valid, rng)
-    expected = evaluate(model, synthetic_split.train, synthetic_split.test, ks=[10], seen=seen,
-                        relevance_threshold=4)  # fmt: skip
-    assert strict["test_ndcg@10"].tolist() == [expected.metrics["ndcg@10"]]
+def test_plateau_rule_by_hand() -> None:
+    # three replicates x 4 trials (oriented scores): final 0.30, 0.32, 0.34 -> noise sd 0.02
+    best = np.array([[0.10, 0.29, 0.30, 0.30], [0.20, 0.20, 0.32, 0.32], [0.25, 0.30, 0.33, 0.34]])
+    gain_half, noise, at = plateau(best)
+    assert noise == pytest.approx(0.02)
+    # gain(2) = mean(0.01, 0.12, 0.04) = 0.0567 > 0.02; gain(3) = mean(0, 0, 0.01) <= 0.02
+    assert gain_half == pytest.approx((0.01 + 0.12 + 0.04) / 3) and at == 3
+    assert plateau(best[:1])[2] is None  # one replicate: no noise, no rule
+    # A gain that every replicate finds in the last trial moves the plateau to the end.
+    late = best.copy()
+    late[:, -1] += 0.1
+    assert plateau(late)[2] == 4
+
+
+def test_convergence_table_counts_replicates_cpu_and_test_spread() -> None:
+    reps = [_record([0.2, 0.3, 0.3, 0.3], replicate=r) for r in (1, 2)]
+    reps.append(_record([0.1, 0.2, 0.3, 0.31], replicate=3))
+    tuned = pd.DataFrame({"dataset": "synthetic", "protocol": "random", "model": "ease",
+                          "seed": [1, 2, 3], "metric": "ndcg@10", "value": [0.30, 0.31, 0.35]})  # fmt: skip
+    row = convergence(reps, tuned).iloc[0]
+    assert (row["budget"], row["replicates"], row["searched"]) == (4, 3, True)
+    assert row["final_sd"] == pytest.approx(np.std([0.3, 0.3, 0.31], ddof=1))
+    assert row["search_cpu_mean"] == 4.0 and row["search_cpu_total"] == 12.0
+    assert row["test_mean"] == pytest.approx(0.32)
+    assert row["test_sd"] == pytest.approx(np.std([0.30, 0.31, 0.35], ddof=1))
+    assert row["converged"] == (row["trials_to_plateau"] <= 2)
+    table = curves(reps)
+    assert len(table) == 12 and set(table["replicate"]) == {1, 2, 3}
 
 
 def test_epoch_callback_is_called_after_each_epochs_history_row(synthetic_split) -> None:

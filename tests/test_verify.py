@@ -1,4 +1,4 @@
-"""`verify`: a run's summary against the committed reported/summary.csv, and `publish_reported`."""
+"""`verify`: a rerun's summary against reported/ (per-model rules and conclusions), and `publish_reported`."""
 
 from __future__ import annotations
 
@@ -9,26 +9,58 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from conftest import run_snakemake, workflow_copy
-from recrepro.verify import Tolerances, compare, environment_snapshot, failure_message, publish
+from recrepro.verify import (
+    Tolerances,
+    check_conclusions,
+    compare,
+    environment_snapshot,
+    failure_message,
+    publish,
+    warning_message,
+)
+
+#: The margin of two_tower's means in _summary(): t(0.995, 2) * sd 0.01 * sqrt(1/3 + 1/3).
+MARGIN = stats.t.ppf(0.995, 2) * 0.01 * np.sqrt(2 / 3)  # 0.0810
 
 
-def _summary() -> pd.DataFrame:
-    """A small summary.csv as `recrepro summarize` writes it."""
+def _summary(two_tower_sd: float = 0.01) -> pd.DataFrame:
+    """A small summary.csv as `recrepro summarize` writes it: two exact models, one stochastic."""
     rows = [
-        ("ml-100k", "random", model, "faithful", metric, value, 0.01, 3)
-        for model, base in (("ease", 0.3), ("popularity", 0.1), ("two_tower", 0.2))
+        ("ml-100k", "random", model, "faithful", metric, value, sd, 3)
+        for model, base, sd in (("ease", 0.3, 0), ("popularity", 0.1, 0), ("two_tower", 0.2, two_tower_sd))
         for metric, value in (("ndcg@10", base), ("recall@10", base / 2), ("fit_seconds", 10 * base))
     ]
     columns = ["dataset", "protocol", "model", "setting", "metric", "mean", "std", "n_seeds"]
     return pd.DataFrame(rows, columns=columns)
 
 
-def _with(frame: pd.DataFrame, model: str, metric: str, value: float) -> pd.DataFrame:
+def _pairwise(two_tower: str = "no difference") -> pd.DataFrame:
+    """Reported vs_best tests on ndcg@10: ease is the best, popularity significantly worse."""
+    rows = [
+        ("ml-100k", "random", "faithful", "ndcg@10", "vs_best", "popularity", "ease", "worse"),
+        ("ml-100k", "random", "faithful", "ndcg@10", "vs_best", "two_tower", "ease", two_tower),
+        ("ml-100k", "random", "faithful", "ndcg@10", "all_pairs", "popularity", "two_tower", "worse"),
+    ]
+    columns = ["dataset", "protocol", "setting", "metric", "comparison", "model", "other", "decision"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _with(frame: pd.DataFrame, model: str, metric: str, value: float, column: str = "mean") -> pd.DataFrame:
     frame = frame.copy()
-    frame.loc[(frame["model"] == model) & (frame["metric"] == metric), "mean"] = value
+    frame.loc[(frame["model"] == model) & (frame["metric"] == metric), column] = value
     return frame
+
+
+def _vs_best(pairwise: pd.DataFrame) -> pd.DataFrame:
+    return pairwise[pairwise["comparison"] == "vs_best"]
+
+
+def _status(table: pd.DataFrame) -> dict[tuple[str, str], str]:
+    bad = table[~table["ok"]]
+    return dict(zip(zip(bad["model"], bad["metric"], strict=True), bad["status"], strict=True))
 
 
 def test_identical_summaries_match() -> None:
@@ -36,81 +68,220 @@ def test_identical_summaries_match() -> None:
     assert table["ok"].all() and (table["diff"] == 0).all()
     assert len(table) == 6  # fit_seconds is never compared
     assert failure_message(table, "reported/summary.csv", Tolerances()) is None
+    assert warning_message(table, Tolerances()) is None
 
 
-def test_a_mean_beyond_tolerance_differs_and_is_listed() -> None:
-    current = _with(_summary(), "ease", "ndcg@10", 0.3 + 1e-3)  # limit: 1e-6 + 1e-3 * 0.3
+def test_each_model_gets_the_rule_its_class_declares_and_the_table_says_why() -> None:
+    table = compare(_summary(), _summary()).drop_duplicates("model").set_index("model")
+    assert table["rule"].to_dict() == {"ease": "exact", "popularity": "exact", "two_tower": "margin"}
+    assert "ease.EASE.exact_across_cpus = True" in table.loc["ease", "why"]
+    assert "retrieval.TwoTower.exact_across_cpus = False" in table.loc["two_tower", "why"]
+    assert table.loc["two_tower", "limit"] == pytest.approx(MARGIN)
+
+
+def test_every_model_declares_exactness_in_its_own_class_without_importing_tensorflow() -> None:
+    code = (
+        "import sys\n"
+        "from recrepro.models.registry import available_models, get_model_class\n"
+        "classes = {m: get_model_class(m) for m in available_models()}\n"
+        "assert all('exact_across_cpus' in vars(c) for c in classes.values()), classes\n"
+        "print(sorted(m for m, c in classes.items() if c.exact_across_cpus))\n"
+        "print('tensorflow' in sys.modules)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        "['biased_mf', 'bpr', 'ease', 'ials', 'itemknn', 'popularity', 'random']", "False"
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("relative", [1e-6, -1e-8])
+def test_any_change_of_an_exact_model_fails(relative: float) -> None:
+    current = _with(_summary(), "ease", "ndcg@10", 0.3 * (1 + relative))
     table = compare(current, _summary())
-    bad = table[~table["ok"]]
-    assert list(bad[["model", "metric", "status"]].itertuples(index=False, name=None)) == [
-        ("ease", "ndcg@10", "differs")
-    ]
-    assert bad["diff"].iloc[0] == pytest.approx(1e-3)
-    assert bad["reported"].iloc[0] == 0.3 and bad["current"].iloc[0] == pytest.approx(0.301)
-    message = failure_message(table, "reported/summary.csv", Tolerances())
-    assert message == (
-        "1 of 6 numbers differ from reported/summary.csv beyond tolerance (atol=1e-06, rtol=0.001)"
+    assert _status(table) == {("ease", "ndcg@10"): "differs"}
+    assert failure_message(table, "reported/summary.csv", Tolerances()) == (
+        "1 of 6 numbers differ from reported/summary.csv beyond the exact rule (atol=1e-12, rtol=1e-09) "
+        "or are missing"
     )
 
 
-def test_a_mean_within_tolerance_matches() -> None:
-    current = _with(_summary(), "ease", "ndcg@10", 0.3 + 2e-4)
-    current = _with(current, "two_tower", "fit_seconds", 99.0)  # timings are ignored
+def test_an_exact_model_matches_to_about_1e9_relative() -> None:
+    current = _with(_summary(), "ease", "ndcg@10", 0.3 * (1 + 1e-10))
     assert compare(current, _summary())["ok"].all()
 
 
-def test_missing_rows_on_either_side_differ() -> None:
+def test_a_stochastic_model_within_its_margin_passes() -> None:
+    current = _with(_summary(), "two_tower", "ndcg@10", 0.2 - 0.99 * MARGIN)
+    current = _with(current, "two_tower", "fit_seconds", 99.0)  # timings are ignored
+    table = compare(current, _summary())
+    assert table["ok"].all()
+    assert failure_message(table, "r.csv", Tolerances()) is None
+    assert warning_message(table, Tolerances()) is None
+
+
+def test_a_stochastic_model_beyond_its_margin_warns_and_does_not_fail() -> None:
+    current = _with(_summary(), "two_tower", "ndcg@10", 0.2 + 1.01 * MARGIN)
+    table = compare(current, _summary())
+    assert _status(table) == {("two_tower", "ndcg@10"): "outside margin"}
+    assert failure_message(table, "r.csv", Tolerances()) is None
+    assert warning_message(table, Tolerances()) == (
+        "1 of 2 numbers of non-exact models are outside their margin "
+        "(about 0 expected by chance at alpha=0.01)"
+    )
+
+
+def test_the_margin_uses_both_seed_counts_alpha_and_the_sd_floor() -> None:
+    t = stats.t.ppf(0.975, 2)
+    current = _with(_summary(), "two_tower", "ndcg@10", 5, column="n_seeds")
+    limit = compare(current, _summary(), Tolerances(alpha=0.05)).set_index(["model", "metric"])["limit"]
+    assert limit[("two_tower", "ndcg@10")] == pytest.approx(t * 0.01 * np.sqrt(1 / 3 + 1 / 5))
+    zero_sd = _summary(two_tower_sd=0.0)  # a stochastic model whose seeds agreed: sd_floor * |mean|
+    limit = compare(zero_sd, zero_sd).set_index(["model", "metric"])["limit"]
+    floor = stats.t.ppf(0.995, 2) * 1e-3 * 0.2 * np.sqrt(2 / 3)
+    assert limit[("two_tower", "ndcg@10")] == pytest.approx(floor)
+    assert limit[("ease", "ndcg@10")] == pytest.approx(1e-12 + 1e-9 * 0.3)
+
+
+def test_all_exact_holds_every_model_to_the_exact_rule() -> None:
+    current = _with(_summary(), "two_tower", "ndcg@10", 0.2 + MARGIN / 2)
+    table = compare(current, _summary(), Tolerances(all_exact=True))
+    assert set(table["rule"]) == {"exact"} and table["why"].str.startswith("--all-exact").all()
+    assert _status(table) == {("two_tower", "ndcg@10"): "differs"}
+
+
+def test_the_rule_constants_default_to_the_schema() -> None:
+    from recrepro.config import block_defaults
+
+    schema = block_defaults("verify")
+    assert Tolerances() == Tolerances.from_config(None)
+    assert (Tolerances().atol, Tolerances().rtol, Tolerances().alpha, Tolerances().sd_floor) == (
+        schema["atol"], schema["rtol"], schema["alpha"], schema["sd_floor"])  # fmt: skip
+
+
+def test_missing_rows_on_either_side_fail() -> None:
     summary = _summary()
     table = compare(summary.iloc[1:], summary.iloc[:-2])
-    bad = table[~table["ok"]].set_index(["model", "metric"])["status"]
-    assert bad.to_dict() == {
+    assert _status(table) == {
         ("ease", "ndcg@10"): "missing in current",
         ("two_tower", "recall@10"): "missing in reported",
     }
     assert np.isnan(table.set_index(["model", "metric"]).loc[("ease", "ndcg@10"), "current"])
+    assert failure_message(table, "r.csv", Tolerances()).startswith("2 of 6 numbers differ")
 
 
 def test_nan_means_match_each_other_only() -> None:
-    nan = _with(_summary(), "popularity", "recall@10", float("nan"))
+    nan = _with(_summary(), "two_tower", "recall@10", float("nan"))
     assert compare(nan, nan)["ok"].all()
-    assert (~compare(nan, _summary())["ok"]).sum() == 1
+    assert _status(compare(nan, _summary())) == {("two_tower", "recall@10"): "differs"}
 
 
-def test_per_model_and_per_metric_overrides_take_the_looser_tolerance() -> None:
+def test_per_model_and_per_metric_overrides_loosen_the_exact_rule() -> None:
     tolerances = Tolerances.from_config(
-        {"models": {"two_tower": {"rtol": 0.1}}, "metrics": {"ndcg@10": {"atol": 0.01}}}, atol=1e-9
+        {"models": {"ease": {"rtol": 0.1}}, "metrics": {"ndcg@10": {"atol": 0.01}}}, atol=1e-9
     )
-    assert tolerances.for_row("two_tower", "ndcg@10") == (0.01, 0.1)
-    assert tolerances.for_row("two_tower", "recall@10") == (1e-9, 0.1)
-    assert tolerances.for_row("ease", "recall@10") == (1e-9, 1e-3)
-    current = _with(_summary(), "two_tower", "recall@10", 0.1 * 1.05)
-    current = _with(current, "ease", "ndcg@10", 0.305)
+    assert tolerances.for_row("ease", "ndcg@10") == (0.01, 0.1)
+    assert tolerances.for_row("ease", "recall@10") == (1e-9, 0.1)
+    assert tolerances.for_row("popularity", "recall@10") == (1e-9, 1e-9)
+    current = _with(_summary(), "ease", "recall@10", 0.15 * 1.05)
+    current = _with(current, "popularity", "ndcg@10", 0.105)
     assert compare(current, _summary(), tolerances)["ok"].all()
-    assert not compare(current, _summary())["ok"].all()
+    assert _status(compare(current, _summary())) == {
+        ("ease", "recall@10"): "differs", ("popularity", "ndcg@10"): "differs"
+    }  # fmt: skip
+
+
+def test_conclusions_hold_when_the_rerun_best_is_not_called_worse() -> None:
+    wide = _summary(two_tower_sd=0.1)  # two_tower's margin: 0.81
+    current = _with(wide, "two_tower", "ndcg@10", 0.35)  # the rerun's best, "no difference" reported
+    conclusions = check_conclusions(current, _vs_best(_pairwise()), "ndcg@10")
+    assert conclusions[["reported_best", "rerun_best", "rerun_best_decision", "status"]].values.tolist() == [
+        ["ease", "two_tower", "no difference", "holds"]
+    ]
+    table = compare(current, wide)
+    assert table["ok"].all() and failure_message(table, "r.csv", Tolerances(), conclusions) is None
+
+
+def test_a_flipped_conclusion_fails_even_with_every_number_within_its_margin() -> None:
+    wide = _summary(two_tower_sd=0.1)
+    current = _with(wide, "two_tower", "ndcg@10", 0.35)
+    conclusions = check_conclusions(current, _vs_best(_pairwise(two_tower="worse")), "ndcg@10")
+    assert conclusions["status"].tolist() == ["flipped"]
+    table = compare(current, wide)
+    assert table["ok"].all()
+    assert failure_message(table, "r.csv", Tolerances(), conclusions) == (
+        "1 conclusion(s) on ndcg@10 do not hold, e.g. ml-100k/random/faithful: rerun best two_tower, "
+        "reported best ease (flipped)"
+    )
+
+
+def test_a_rerun_best_without_a_reported_test_fails_and_a_group_without_tests_warns() -> None:
+    current = _with(_summary(two_tower_sd=0.1), "two_tower", "ndcg@10", 0.35)
+    untested = _vs_best(_pairwise()).iloc[:1]  # no two_tower vs ease row
+    assert check_conclusions(current, untested, "ndcg@10")["status"].tolist() == ["untested"]
+    conclusions = check_conclusions(current, _vs_best(_pairwise()), "recall@10")
+    assert conclusions["status"].tolist() == ["no reported test"]
+    table = compare(current, current)
+    assert failure_message(table, "r.csv", Tolerances(), conclusions) is None
+    assert warning_message(table, Tolerances(), conclusions) == (
+        "1 group(s) have no reported vs_best test to check the conclusion"
+    )
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "recrepro.cli", *args], capture_output=True, text=True)
 
 
-def test_cli_exits_1_with_one_line_and_writes_the_table(tmp_path: Path) -> None:
-    _summary().to_csv(tmp_path / "reported.csv", index=False)
-    _with(_summary(), "popularity", "ndcg@10", 0.2).to_csv(tmp_path / "current.csv", index=False)
-    out = tmp_path / "verify.csv"
-    proc = _cli("verify", "--current", str(tmp_path / "current.csv"), "--reported",
-                str(tmp_path / "reported.csv"), "--out", str(out))  # fmt: skip
+def _files(
+    tmp_path: Path,
+    current: pd.DataFrame,
+    pairwise: pd.DataFrame | None = None,
+    reported: pd.DataFrame | None = None,
+) -> list[str]:
+    """reported.csv with stats/pairwise.csv beside it, and current.csv; the CLI's file arguments."""
+    (tmp_path / "stats").mkdir(exist_ok=True)
+    (_summary() if reported is None else reported).to_csv(tmp_path / "reported.csv", index=False)
+    (_pairwise() if pairwise is None else pairwise).to_csv(tmp_path / "stats" / "pairwise.csv", index=False)
+    current.to_csv(tmp_path / "current.csv", index=False)
+    return ["--current", str(tmp_path / "current.csv"), "--reported", str(tmp_path / "reported.csv")]
+
+
+def test_cli_exits_1_with_one_line_and_writes_the_tables(tmp_path: Path) -> None:
+    files = _files(tmp_path, _with(_summary(), "popularity", "ndcg@10", 0.2))
+    out, conclusions = tmp_path / "verify.csv", tmp_path / "conclusions.csv"
+    proc = _cli("verify", *files, "--out", str(out), "--conclusions-out", str(conclusions))
     assert proc.returncode == 1
     errors = [line for line in proc.stderr.splitlines() if line.startswith("recrepro: error:")]
     assert errors == [
-        f"recrepro: error: 1 of 6 numbers differ from {tmp_path / 'reported.csv'} beyond tolerance "
-        "(atol=1e-06, rtol=0.001)"
+        f"recrepro: error: 1 of 6 numbers differ from {tmp_path / 'reported.csv'} beyond the exact rule "
+        "(atol=1e-12, rtol=1e-09) or are missing"
     ], proc.stderr
-    assert "popularity" in proc.stderr  # the differing row is printed
+    assert "rule per model:" in proc.stderr
+    rules = [line.split()[:2] for line in proc.stderr.splitlines()]
+    assert ["ease", "exact"] in rules and ["two_tower", "margin"] in rules
     table = pd.read_csv(out)
     assert table.loc[~table["ok"], "model"].tolist() == ["popularity"]
-    loose = _cli("verify", "--current", str(tmp_path / "current.csv"), "--reported",
-                 str(tmp_path / "reported.csv"), "--atol", "0.2")  # fmt: skip
+    assert set(table["rule"]) == {"exact", "margin"} and table["why"].notna().all()
+    assert pd.read_csv(conclusions)["status"].tolist() == ["holds"]
+    loose = _cli("verify", *files, "--atol", "0.2")
     assert loose.returncode == 0, loose.stderr
+
+
+def test_cli_warns_and_exits_0_when_only_margins_are_exceeded(tmp_path: Path) -> None:
+    files = _files(tmp_path, _with(_summary(), "two_tower", "recall@10", 0.1 + 2 * MARGIN))
+    proc = _cli("verify", *files)
+    assert proc.returncode == 0, proc.stderr
+    assert "verify passed with a warning: 1 of 2 numbers of non-exact models are outside their margin" in (
+        proc.stderr
+    )
+
+
+def test_cli_fails_on_a_flipped_conclusion(tmp_path: Path) -> None:
+    wide = _summary(two_tower_sd=0.1)  # two_tower's 0.2 -> 0.35 is within its margin (0.81)
+    current = _with(wide, "two_tower", "ndcg@10", 0.35)
+    proc = _cli("verify", *_files(tmp_path, current, _pairwise(two_tower="worse"), reported=wide))
+    assert proc.returncode == 1
+    assert "1 conclusion(s) on ndcg@10 do not hold" in proc.stderr.splitlines()[-1]
 
 
 def test_cli_names_a_missing_reported_file(tmp_path: Path) -> None:
@@ -121,6 +292,14 @@ def test_cli_names_a_missing_reported_file(tmp_path: Path) -> None:
         f"recrepro: error: {tmp_path / 'no.csv'} not found; restore it (git checkout reported/) or run "
         "snakemake publish_reported"
     )
+
+
+def test_cli_names_a_missing_pairwise_file(tmp_path: Path) -> None:
+    files = _files(tmp_path, _summary())
+    (tmp_path / "stats" / "pairwise.csv").unlink()
+    proc = _cli("verify", *files)
+    assert proc.returncode == 1
+    assert f"{tmp_path / 'stats' / 'pairwise.csv'} not found" in proc.stderr.strip().splitlines()[-1]
 
 
 def test_publish_copies_results_and_snapshots_the_environment(tmp_path: Path) -> None:
@@ -147,8 +326,9 @@ def test_environment_snapshot_lists_the_installed_packages() -> None:
 
 def _fabricated_results(workdir: Path) -> None:
     (workdir / "results").mkdir()
-    (workdir / "reported").mkdir(exist_ok=True)  # workflow_copy brings reported/reproduction.csv
+    (workdir / "reported" / "stats").mkdir(parents=True, exist_ok=True)  # workflow_copy brings reported/
     _summary().to_csv(workdir / "reported" / "summary.csv", index=False)
+    _pairwise().to_csv(workdir / "reported" / "stats" / "pairwise.csv", index=False)
     _summary().to_csv(workdir / "results" / "summary.csv", index=False)
 
 
@@ -160,14 +340,15 @@ def test_snakemake_verify_passes_then_fails_when_reported_changes(tmp_path: Path
     proc = run_snakemake(workdir, *args, data_dir=shared_data_dir)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert pd.read_csv(workdir / "results" / "verify.csv")["ok"].all()
+    assert pd.read_csv(workdir / "results" / "verify_conclusions.csv")["status"].tolist() == ["holds"]
 
     _with(_summary(), "ease", "recall@10", 0.2).to_csv(workdir / "reported" / "summary.csv", index=False)
     proc = run_snakemake(workdir, *args, data_dir=shared_data_dir)  # reported/ changed: verify reruns
     assert proc.returncode != 0
     log = (workdir / "results" / "logs" / "verify.log").read_text()
     assert (
-        "recrepro: error: 1 of 6 numbers differ from reported/summary.csv beyond tolerance "
-        "(atol=1e-06, rtol=0.001)"
+        "recrepro: error: 1 of 6 numbers differ from reported/summary.csv beyond the exact rule "
+        "(atol=1e-12, rtol=1e-09) or are missing"
     ) in log
     assert "ease" in log and "recall@10" in log
     assert not (workdir / "results" / "verify.csv").exists()  # a failed check leaves no output
@@ -188,9 +369,14 @@ def test_snakemake_publish_reported_fills_reported(tmp_path: Path, shared_data_d
     workdir = workflow_copy(tmp_path)
     (workdir / "results" / "stats").mkdir(parents=True)
     _summary().to_csv(workdir / "results" / "summary.csv", index=False)
-    names = ("pairwise", "friedman", "ranks", "cd_cliques", "seed_level", "power")
+    from recrepro.stats.pipeline import TABLES
+
+    names = tuple(TABLES)  # every table compute_stats writes
     for name in names:
         (workdir / "results" / "stats" / f"{name}.csv").write_text(f"table\n{name}\n")
+    (workdir / "results" / "tuning").mkdir(parents=True)
+    for name in ("curves", "convergence"):
+        (workdir / "results" / "tuning" / f"{name}.csv").write_text(f"table\n{name}\n")
     (workdir / "paper" / "main.pdf").write_bytes(b"%PDF-1.5 fake")
     tables = _paper_markdown_tables(workdir)
     proc = run_snakemake(workdir, "publish_reported", "--configfile", "config/smoke.yaml",
@@ -200,6 +386,7 @@ def test_snakemake_publish_reported_fills_reported(tmp_path: Path, shared_data_d
     assert (reported / "summary.csv").read_text() == (workdir / "results" / "summary.csv").read_text()
     assert sorted(p.stem for p in (reported / "stats").glob("*.csv")) == sorted(names)
     assert (reported / "main.pdf").read_bytes() == b"%PDF-1.5 fake"
+    assert (reported / "tuning" / "convergence.csv").read_text() == "table\nconvergence\n"
     assert "pip freeze" in (reported / "environment.txt").read_text()
     assert sorted(p.name for p in (reported / "tables").glob("*.md")) == sorted(p.name for p in tables)
     assert all((reported / "tables" / p.name).read_text() == p.read_text() for p in tables)

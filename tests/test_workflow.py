@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
-from conftest import ROOT, run_snakemake, workflow_copy
+from conftest import ROOT, _env, run_snakemake, workflow_copy
 
 
 @pytest.mark.slow
@@ -31,15 +32,26 @@ def test_smoke_dag_produces_a_summary_of_every_model(smoke_run: Path) -> None:
     for run in (smoke_run / "results" / "runs").glob("*/*/*/*/seed*"):
         assert (run / "metrics.json").is_file() and (run / "per_user.parquet").is_file()
     assert list((smoke_run / "results" / "benchmarks").rglob("*.tsv"))
-    # The search (2 trials, trial 0 faithful) and the budget table computed after it.
-    record = json.loads((smoke_run / "results/tuning/ml-100k/random/two_tower.json").read_text())
-    assert [t["trial"] for t in record["trials"]] == [0, 1] and record["trials"][0]["overrides"] == {}
-    budget = pd.read_csv(smoke_run / "results" / "tuning" / "budget.csv")
-    assert set(budget["model"]) == set(config["models"]) and set(budget["trials"]) == {1, 2}
-    final = budget[(budget.model == "two_tower") & (budget.trials == 2)].iloc[0]
-    run_dir = smoke_run / "results/runs/ml-100k/random/two_tower/tuned/seed1"
-    run = json.loads((run_dir / "metrics.json").read_text())
-    assert final["test_ndcg@10"] == pytest.approx(run["metrics"]["ndcg@10"], abs=1e-12)
+    # One search per seed (trial 0 faithful); each seed's tuned run fits its own search's winner.
+    trials = config["tuning"]["trials"]
+    for seed in config["seeds"]:
+        path = smoke_run / f"results/tuning/ml-100k/random/two_tower/seed{seed}.json"
+        record = json.loads(path.read_text())
+        assert [t["trial"] for t in record["trials"]] == list(range(trials)) and record["replicate"] == seed
+        assert record["trials"][0]["overrides"] == {}
+        run = json.loads((smoke_run / f"results/runs/ml-100k/random/two_tower/tuned/seed{seed}/metrics.json")
+                         .read_text())  # fmt: skip
+        assert all(run["params"][k] == v for k, v in record["params"].items())
+    curves = pd.read_csv(smoke_run / "results" / "tuning" / "curves.csv")
+    assert set(curves["model"]) == set(config["models"])
+    assert set(curves["trials"]) == set(range(1, trials + 1))
+    assert set(curves["replicate"]) == set(config["seeds"])
+    convergence = pd.read_csv(smoke_run / "results" / "tuning" / "convergence.csv")
+    row = convergence[(convergence.model == "two_tower") & (convergence.protocol == "random")].iloc[0]
+    tests = [json.loads((smoke_run / f"results/runs/ml-100k/random/two_tower/tuned/seed{s}/metrics.json")
+                        .read_text())["metrics"]["ndcg@10"] for s in config["seeds"]]  # fmt: skip
+    assert row["replicates"] == len(config["seeds"])
+    assert row["test_mean"] == pytest.approx(sum(tests) / len(tests))
 
 
 @pytest.mark.slow
@@ -72,6 +84,49 @@ def test_rerun_has_nothing_to_do(smoke_run: Path, shared_data_dir: str) -> None:
     proc = run_snakemake(smoke_run, "--configfile", "config/smoke.yaml", "-n", data_dir=shared_data_dir)
     assert proc.returncode == 0
     assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def _data_copy(shared_data_dir: str, folder: Path) -> Path:
+    """A copy of the shared ``ml-100k/`` (fresh file times) in ``folder``."""
+    shutil.copytree(Path(shared_data_dir) / "ml-100k", folder / "ml-100k")
+    return folder
+
+
+def _files(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every file under ``folder`` with its modification time (ns) and size."""
+    return {str(p): (p.stat().st_mtime_ns, p.stat().st_size) for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.mark.slow
+def test_data_is_identified_by_its_content_not_its_folder(tmp_path: Path, shared_data_dir: str) -> None:
+    """The same verified files in another folder (environment or config data_dir) rerun nothing;
+    a corrupt copy stops with one line before any job and leaves every output as it was."""
+    workdir = workflow_copy(tmp_path / "work")
+    config = yaml.safe_load((ROOT / "config" / "smoke.yaml").read_text())
+    config.update(protocols=["random"], seeds=[1], settings=["faithful"], models={"popularity": {}})
+    (workdir / "config" / "mine.yaml").write_text(yaml.safe_dump(config))
+    args = ("results/summary.csv", "--configfile", "config/mine.yaml")
+    first = _data_copy(shared_data_dir, tmp_path / "first")
+    proc = run_snakemake(workdir, *args, data_dir=str(first))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    moved = _data_copy(shared_data_dir, tmp_path / "moved")
+    for extra, env in (((), str(moved)), (("--config", f"data_dir={moved}"), "")):
+        dry = run_snakemake(workdir, *args, *extra, "-n", data_dir=env)
+        assert dry.returncode == 0, dry.stderr[-3000:]
+        assert "Nothing to be done" in dry.stdout + dry.stderr, (extra, dry.stdout + dry.stderr)
+    bad = _data_copy(shared_data_dir, tmp_path / "bad")
+    data = bad / "ml-100k" / "u.data"
+    data.write_bytes(data.read_bytes()[:-100])
+    before = _files(workdir / "results")
+    failed = run_snakemake(workdir, *args, data_dir=str(bad))
+    assert failed.returncode != 0
+    assert [line for line in failed.stderr.splitlines() if line.strip()] == [
+        f"recrepro: error: ml-100k: {data} is corrupt or truncated (SHA-256 mismatch); replace it "
+        "with the file from the official ml-100k.zip"
+    ]
+    assert _files(workdir / "results") == before
+    back = run_snakemake(workdir, *args, "-n", data_dir=str(first))
+    assert "Nothing to be done" in back.stdout + back.stderr
 
 
 @pytest.mark.parametrize(
@@ -169,11 +224,11 @@ def _job_inputs(dry_run_output: str, rule: str) -> list[list[str]]:
     return jobs
 
 
-def test_tuning_never_reads_a_test_part_and_the_budget_rule_runs_after_it(
+def test_tuning_never_reads_a_test_part_and_each_seed_searches_its_own_split(
     tmp_path: Path, shared_data_dir: str
 ) -> None:
-    """Model selection (tune_model) has no test file among its inputs; only the tuning-budget
-    rule, downstream of the tuning record, reads the first seed's test part."""
+    """Model selection (tune_model) has no test file among its inputs: one job per (protocol,
+    model) searches once on each seed's train/valid parts; the tuning curves fit nothing."""
     workdir = workflow_copy(tmp_path)
     proc = run_snakemake(workdir, "-n", "--configfile", "config/smoke.yaml", data_dir=shared_data_dir)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -182,12 +237,11 @@ def test_tuning_never_reads_a_test_part_and_the_budget_rule_runs_after_it(
     assert len(tune) == 2 * 5  # protocols x models, random and popularity included
     for inputs in tune:
         assert not [f for f in inputs if "test" in Path(f).name], inputs
-        assert all("/seed1/" in f for f in inputs if "splits" in f), inputs
-    budget = _job_inputs(out, "tuning_budget")
-    assert len(budget) == 5  # the paper's dataset and main protocol
-    for inputs in budget:
-        assert any(f.endswith("seed1/test.parquet") for f in inputs)
-        assert any(f.startswith("results/tuning/") and f.endswith(".json") for f in inputs)
+        splits = [f for f in inputs if "splits" in f]
+        assert {f.split("/seed")[1][0] for f in splits} == {"1", "2"}, inputs
+    assert not _job_inputs(out, "tuning_budget")  # no rule refits incumbents on the test part
+    curves = _job_inputs(out, "tuning_curves")
+    assert len(curves) == 1 and not [f for f in curves[0] if f.endswith(".parquet")]
 
 
 KILLED_MODEL = '''
@@ -238,6 +292,52 @@ def test_a_killed_job_leaves_no_result_and_a_rerun_resumes(tmp_path: Path, share
     done = [line for line in log if " of " in line and "steps" in line]
     assert done and done[-1].strip().startswith("2 of 2 steps")  # only the killed run and the summary
     assert set(pd.read_csv(workdir / "results" / "summary.csv")["model"]) == {"popularity", "fragile"}
+
+
+STOPPING_MODEL = '''
+import os, signal
+from recrepro.models.nonpersonalized import PopularityRecommender
+from recrepro.models.registry import register
+
+@register("stopper")
+class Stopper(PopularityRecommender):
+    """Popularity, except that with RECREPRO_TEST_STOP set its fit sends SIGTERM to its process
+    group, as `kill -TERM -PGID` or a closing terminal would (snakemake and its jobs)."""
+    source = "test"
+
+    def fit(self, train, valid, rng):
+        if os.environ.get("RECREPRO_TEST_STOP"):
+            os.killpg(0, signal.SIGTERM)
+        return super().fit(train, valid, rng)
+'''
+
+
+@pytest.mark.slow
+def test_a_stopped_run_says_it_stopped_and_resumes_without_unlock(
+    tmp_path: Path, shared_data_dir: str
+) -> None:
+    from recrepro.stop import STOPPED
+
+    workdir = workflow_copy(tmp_path / "work")
+    extra = tmp_path / "extra_models"
+    extra.mkdir()
+    (extra / "stopper.py").write_text(STOPPING_MODEL)
+    config = yaml.safe_load((ROOT / "config" / "smoke.yaml").read_text())
+    config.update(protocols=["random"], seeds=[1], settings=["faithful"], models={"stopper": {}})
+    (workdir / "config" / "mine.yaml").write_text(yaml.safe_dump(config))
+    args = ("results/summary.csv", "--configfile", "config/mine.yaml")
+    env = _env(RECREPRO_DATA_DIR=shared_data_dir, RECREPRO_MODEL_PATH=str(extra))
+    stopped = subprocess.run(  # its own session: the SIGTERM reaches snakemake and its jobs only
+        [sys.executable, "-m", "snakemake", "--cores", "2", *args], cwd=workdir,
+        env={**env, "RECREPRO_TEST_STOP": "1"}, capture_output=True, text=True, start_new_session=True,
+    )  # fmt: skip
+    assert stopped.returncode != 0
+    assert stopped.stderr.splitlines()[-1] == STOPPED
+    assert "At least one job did not complete successfully" not in stopped.stderr
+    assert (workdir / "results" / "splits" / "ml-100k" / "random" / "seed1" / "train.parquet").is_file()
+    assert not list((workdir / ".snakemake" / "locks").glob("*"))
+    resumed = run_snakemake(workdir, *args, data_dir=shared_data_dir, RECREPRO_MODEL_PATH=str(extra))
+    assert resumed.returncode == 0, resumed.stderr[-3000:]  # no `snakemake --unlock` needed
 
 
 def test_reproduce_target_runs_published_splits_through_the_dag(tmp_path: Path, shared_data_dir: str) -> None:

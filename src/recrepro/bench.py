@@ -32,7 +32,6 @@ LAYOUTS = {
     "split_data": "split_data/{dataset}/{protocol}/seed{seed}.tsv",
     "train_and_evaluate": "train_and_evaluate/{dataset}/{protocol}/{model}/{setting}.tsv",
     "tune_model": "tune_model/{dataset}/{protocol}/{model}.tsv",
-    "tuning_budget": "tuning_budget/{dataset}/{protocol}/{model}.tsv",
     "compute_stats": "compute_stats.tsv",
     "figure_data": "paper/figure_data.tsv",
     "make_figures": "paper/make_figures.tsv",

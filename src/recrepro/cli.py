@@ -78,46 +78,50 @@ def cmd_train_evaluate(args: argparse.Namespace) -> None:
 
     if len(args.seed) > 1 and not all(SEED_FIELD in path for path in (args.split, args.out)):
         raise ConfigError(f"with several --seed values, --split and --out must contain {SEED_FIELD}")
-    params = json.loads(args.params)
-    if args.params_file:
-        params = {**params, **json.loads(Path(args.params_file).read_text())["params"]}
+    base = json.loads(args.params)
     for seed in args.seed:
         key = RunKey(args.dataset, args.protocol, args.model, args.setting, seed)
         split, out = (path.replace(SEED_FIELD, str(seed)) for path in (args.split, args.out))
+        params = dict(base)
+        if args.params_file:  # the tuned setting: this seed's own search's winner
+            chosen = Path(args.params_file.replace(SEED_FIELD, str(seed)))
+            params.update(json.loads(chosen.read_text(encoding="utf-8"))["params"])
         record = train_and_evaluate(key, params, json.loads(args.evaluation), args.data, split, out)
         log.info("metrics: %s", json.dumps(record["metrics"], sort_keys=True))
 
 
 def cmd_tune(args: argparse.Namespace) -> None:
-    """Choose a model's hyperparameters on the validation split (shared seeded search)."""
-    from recrepro.tuning import tune
+    """One seeded hyperparameter search per seed, each on that seed's train/valid parts."""
+    from recrepro.errors import ConfigError
+    from recrepro.logs import import_quietly
+    from recrepro.models.registry import build_model
+    from recrepro.tuning import Pruning, tune
 
-    record = tune(
-        args.dataset, args.protocol, args.model, json.loads(args.params), json.loads(args.space),
-        trials=args.trials, metric=args.metric, seed=args.seed, data_dir=args.data,
-        split_dir=args.split, out=args.out,
+    if len(args.seed) > 1 and not all(SEED_FIELD in path for path in (args.split, args.out)):
+        raise ConfigError(f"with several --seed values, --split and --out must contain {SEED_FIELD}")
+    params = json.loads(args.params)
+    for library in build_model(args.model, params).libraries:  # imported once, before any trial
+        import_quietly(library)
+    for seed in args.seed:
+        split, out = (path.replace(SEED_FIELD, str(seed)) for path in (args.split, args.out))
+        record = tune(
+            args.dataset, args.protocol, args.model, params, json.loads(args.space),
+            trials=args.trials, metric=args.metric, seed=args.tuning_seed, data_dir=args.data,
+            split_dir=split, out=out, replicate=seed,
+            pruning=Pruning.from_config(json.loads(args.pruning)),
+        )  # fmt: skip
+        log.info("seed %d: best %s = %s with %s", seed, args.metric, record["score"], record["params"])
+
+
+def cmd_tuning_curves(args: argparse.Namespace) -> None:
+    """The incumbent's validation score after 1, 2, 4, ... trials of every search, and each
+    model's convergence (trials to plateau, replicate spread, search CPU)."""
+    from recrepro.tuning_curves import write_curves
+
+    write_curves(
+        args.records, curves_out=args.curves, convergence_out=args.convergence,
+        tuned_runs=args.tuned_runs, main_metric=args.main_metric,
     )  # fmt: skip
-    log.info("best %s = %s with %s", args.metric, record["score"], record["params"])
-
-
-def cmd_tuning_budget(args: argparse.Namespace) -> None:
-    """Test score of the tuning incumbent after 1, 2, 4, ... trials (after tuning, first seed's split)."""
-    from recrepro.tuning_budget import write_budget
-
-    table = write_budget(
-        args.out, args.record, json.loads(args.budgets), first_seed=args.first_seed,
-        data_dir=args.data, split_dir=args.split, final_run=args.final_run,
-        relevance_threshold=json.loads(args.evaluation).get("relevance_threshold"),
-    )  # fmt: skip
-    log.info("wrote %d budget rows to %s", len(table), args.out)
-
-
-def cmd_collect_budgets(args: argparse.Namespace) -> None:
-    """Concatenate the per-model tuning-budget tables."""
-    from recrepro.io import write_csv
-    from recrepro.tuning_budget import collect_budgets
-
-    write_csv(args.out, collect_budgets(args.tables))
 
 
 def cmd_experiment(args: argparse.Namespace) -> None:
@@ -164,18 +168,26 @@ def cmd_summarize(args: argparse.Namespace) -> None:
 
 
 def cmd_verify(args: argparse.Namespace) -> None:
-    """Compare results/summary.csv with reported/summary.csv; exit 1 if numbers differ."""
+    """Check results/summary.csv against reported/ (numbers by each model's rule, and the best-model
+    conclusions); exit 1 if verify fails."""
+    from dataclasses import replace
+
+    from recrepro.report.config import PaperConfig
     from recrepro.verify import Tolerances, verify
 
     tolerances = Tolerances.from_config(json.loads(args.tolerances), atol=args.atol, rtol=args.rtol)
-    verify(args.current, args.reported, tolerances, args.out)
+    tolerances = replace(tolerances, all_exact=args.all_exact)
+    pairwise = args.pairwise or Path(args.reported).parent / "stats" / "pairwise.csv"
+    metric = args.metric or PaperConfig.from_config({}).main_metric
+    verify(args.current, args.reported, tolerances, args.out, pairwise=pairwise, metric=metric,
+           conclusions_out=args.conclusions_out)  # fmt: skip
 
 
 def cmd_publish_reported(args: argparse.Namespace) -> None:
     """Copy a finished run's summary, statistics and paper into reported/, with an environment snapshot."""
     from recrepro.verify import publish
 
-    for path in publish(args.summary, args.stats, args.paper, args.out, args.tables):
+    for path in publish(args.summary, args.stats, args.paper, args.out, args.tables, args.tuning):
         log.info("wrote %s", path)
 
 
@@ -221,6 +233,21 @@ def cmd_check_paper(args: argparse.Namespace) -> None:
 
     check_paper(args.tex)
     print(f"TeX can compile {args.tex}")
+
+
+def cmd_check_config(args: argparse.Namespace) -> None:
+    """Check a study config file (YAML syntax, with its line, then every key) without running anything."""
+    from recrepro.config import check_config, load_yaml
+
+    check_config(load_yaml(args.config))
+    print(f"{args.config} is a valid study config")
+
+
+def cmd_show(args: argparse.Namespace) -> None:
+    """Show a finished run: model, setting, seed, hyperparameters, data checksums, revision, metrics."""
+    from recrepro.show import describe_run
+
+    print(describe_run(args.run))
 
 
 def _summary(doc: str | None) -> str:
@@ -291,7 +318,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, nargs="+", required=True,
                    help="the runs' seeds (one process: TensorFlow is imported once)")  # fmt: skip
     p.add_argument("--params", default="{}", help="hyperparameter overrides as JSON")
-    p.add_argument("--params-file", help="JSON file with tuned hyperparameters under 'params'")
+    p.add_argument("--params-file",
+                   help="JSON file with tuned hyperparameters under 'params' ({seed}: the seed)")  # fmt: skip
     p.add_argument("--evaluation", default=evaluation, help="the config's evaluation block as JSON")
     p.add_argument("--data", required=True, help="folder of the parsed dataset")
     p.add_argument("--split", required=True, help="folder of the split ({seed}: the seed)")
@@ -300,28 +328,26 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(sub, "tune", cmd_tune)
     for name in ("dataset", "protocol", "model"):
         p.add_argument(f"--{name}", required=True, help=f"the {name} to tune for")
+    p.add_argument("--seed", type=int, nargs="+", required=True,
+                   help="the seeds: one search on each seed's split (one process)")  # fmt: skip
     p.add_argument("--params", default="{}", help="base hyperparameters as JSON")
     p.add_argument("--space", default="{}", help="search space as JSON (see recrepro.tuning)")
     p.add_argument("--trials", type=_positive, default=tuning["trials"], help="number of trials")
     p.add_argument("--metric", default=tuning["metric"], help="validation metric to optimise")
-    p.add_argument("--seed", type=int, default=tuning["seed"], help="seed of the search")
+    p.add_argument("--tuning-seed", type=int, default=tuning["seed"], help="seed of the searches")
+    p.add_argument("--pruning", default=json.dumps(tuning["pruning"]),
+                   help="successive halving over epochs as JSON: min_epochs, reduction_factor")  # fmt: skip
     p.add_argument("--data", required=True, help="folder of the parsed dataset")
-    p.add_argument("--split", required=True, help="folder of the split (train and valid only)")
-    p.add_argument("--out", required=True, help="JSON file of the trials and the winner")
+    p.add_argument("--split", required=True,
+                   help="folder of the split, train and valid only ({seed}: the seed)")  # fmt: skip
+    p.add_argument("--out", required=True, help="JSON file of the trials and the winner ({seed}: the seed)")
 
-    p = _command(sub, "tuning-budget", cmd_tuning_budget)
-    p.add_argument("--record", required=True, help="the tuning record (JSON)")
-    p.add_argument("--budgets", default=json.dumps(tuning["budgets"]), help="trial counts as JSON")
-    p.add_argument("--first-seed", type=int, required=True, help="the seed whose split tuning used")
-    p.add_argument("--final-run", default=None, help="metrics.json of that seed's tuned run (reused)")
-    p.add_argument("--evaluation", default="{}", help="the config's evaluation block as JSON")
-    p.add_argument("--data", required=True, help="folder of the parsed dataset")
-    p.add_argument("--split", required=True, help="folder of the first seed's split")
-    p.add_argument("--out", required=True, help="budget table (CSV)")
-
-    p = _command(sub, "collect-budgets", cmd_collect_budgets)
-    p.add_argument("--out", required=True, help="the combined table (CSV)")
-    p.add_argument("tables", nargs="+", help="per-model budget tables (CSV)")
+    p = _command(sub, "tuning-curves", cmd_tuning_curves)
+    p.add_argument("--main-metric", default="ndcg@10", help="test metric of the tuned runs to report")
+    p.add_argument("--tuned-runs", nargs="*", default=[], help="metrics.json of the tuned runs")
+    p.add_argument("--curves", required=True, help="incumbent per budget and search (CSV)")
+    p.add_argument("--convergence", required=True, help="per model: plateau, spread, CPU (CSV)")
+    p.add_argument("--records", nargs="+", required=True, help="the tuning records (JSON)")
 
     p = _command(sub, "experiment", cmd_experiment)
     p.add_argument("--name", required=True, help="experiment name, e.g. lightfm_example")
@@ -347,15 +373,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(sub, "verify", cmd_verify)
     p.add_argument("--current", default="results/summary.csv", help="summary of this run")
     p.add_argument("--reported", default="reported/summary.csv", help="summary to compare with")
-    p.add_argument("--atol", type=float, default=None, help="absolute tolerance (default: verify.atol)")
-    p.add_argument("--rtol", type=float, default=None, help="relative tolerance (default: verify.rtol)")
+    p.add_argument("--pairwise", help="reported statistics (default: stats/pairwise.csv beside --reported)")
+    p.add_argument("--metric", help="primary metric of the conclusions (default: paper.main_metric's)")
+    p.add_argument("--atol", type=float, default=None, help="exact rule, absolute (default: verify.atol)")
+    p.add_argument("--rtol", type=float, default=None, help="exact rule, relative (default: verify.rtol)")
+    p.add_argument("--all-exact", action="store_true",
+                   help="every model under the exact rule (two runs on one machine)")  # fmt: skip
     p.add_argument("--tolerances", default="{}", help="the config's verify: block as JSON")
     p.add_argument("--out", help="write the comparison table (CSV) here")
+    p.add_argument("--conclusions-out", help="write the conclusions table (CSV) here")
 
     p = _command(sub, "publish-reported", cmd_publish_reported)
     p.add_argument("--summary", default="results/summary.csv", help="summary table to publish")
     p.add_argument("--stats", nargs="*", default=[], help="statistics tables (CSV)")
     p.add_argument("--tables", nargs="*", default=[], help="the paper's tables (Markdown)")
+    p.add_argument("--tuning", nargs="*", default=[], help="the searches' convergence tables (CSV)")
     p.add_argument("--paper", default="paper/main.pdf", help="the compiled paper")
     p.add_argument("--out", default="reported", help="folder to publish into")
 
@@ -382,6 +414,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _command(sub, "check-paper", cmd_check_paper)
     p.add_argument("--tex", default="paper/main.tex", help="LaTeX file to check (default paper/main.tex)")
+
+    p = _command(sub, "check-config", cmd_check_config)
+    p.add_argument("config", help="a config file, e.g. config/smoke.yaml")
+
+    p = _command(sub, "show", cmd_show)
+    p.add_argument("run", help="a run folder, e.g. results/runs/ml-100k/random/ease/faithful/seed1")
     return parser
 
 

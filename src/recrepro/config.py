@@ -27,8 +27,11 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"config {path} is not valid YAML{where}") from None
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None)
+        raise ConfigError(
+            f"config {path} is not valid YAML{where}{f': {problem}' if problem else ''}; fix that line"
+        ) from None
     if not isinstance(data, dict):
         raise ConfigError(f"config {path} must be a mapping of settings")
     return data

@@ -7,7 +7,9 @@ import json
 import os
 import platform
 import subprocess
+from collections.abc import Iterable
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 PACKAGES = (
@@ -22,18 +24,60 @@ def config_hash(config: Any) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode("utf-8")).hexdigest()
 
 
-def _git(*args: str) -> str | None:
+def _git_bytes(*args: str) -> bytes | None:
+    """Standard output of ``git ARGS``; None if git fails or is missing."""
     try:
-        out = subprocess.run(["git", *args], capture_output=True, text=True, timeout=10, check=True)
+        out = subprocess.run(["git", *args], capture_output=True, timeout=60, check=True)
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip()
+    return out.stdout
+
+
+def _git(*args: str) -> str | None:
+    out = _git_bytes(*args)
+    return None if out is None else out.decode("utf-8", "replace").strip()
+
+
+def _file_bytes(path: Path) -> bytes:
+    """A file's bytes (a symlink's target); a marker if it cannot be read."""
+    try:
+        return os.readlink(path).encode() if path.is_symlink() else path.read_bytes()
+    except OSError as exc:
+        return f"<unreadable: {exc.strerror}>".encode()
+
+
+def diff_sha256(top: str) -> str:
+    """SHA-256 of the working tree's changes against HEAD: ``git diff HEAD`` (binary patches
+    included) and the path and bytes of every untracked, not ignored file."""
+    diff = _git_bytes("-C", top, "diff", "HEAD", "--binary", "--no-ext-diff", "--no-textconv")
+    digest = hashlib.sha256(diff or b"")
+    listed = _git_bytes("-C", top, "ls-files", "--others", "--exclude-standard", "-z") or b""
+    for name in sorted(filter(None, listed.split(b"\0"))):
+        digest.update(b"\0untracked\0" + name + b"\0")
+        digest.update(_file_bytes(Path(top) / os.fsdecode(name)))
+    return digest.hexdigest()
 
 
 def git_state() -> dict[str, Any]:
-    """``git_commit`` (HEAD) and ``git_dirty`` (tracked files changed); None outside a checkout."""
-    status = _git("status", "--porcelain", "--untracked-files=no")
-    return {"git_commit": _git("rev-parse", "HEAD"), "git_dirty": None if status is None else bool(status)}
+    """``git_commit`` (HEAD); ``git_dirty``: any change against it, untracked (not ignored) files
+    included; ``git_diff_sha256``: :func:`diff_sha256` of those changes (None when clean). All
+    None outside a checkout."""
+    status = _git("status", "--porcelain")
+    top = _git("rev-parse", "--show-toplevel")
+    if status is None or not top:
+        return {"git_commit": _git("rev-parse", "HEAD"), "git_dirty": None, "git_diff_sha256": None}
+    return {
+        "git_commit": _git("rev-parse", "HEAD"),
+        "git_dirty": bool(status),
+        "git_diff_sha256": diff_sha256(top) if status else None,
+    }
+
+
+def file_checksums(paths: Iterable[str | os.PathLike]) -> dict[str, str]:
+    """SHA-256 of each file, keyed by its path as given (a run's input data)."""
+    from recrepro.io import sha256_file
+
+    return {str(path): sha256_file(path) for path in paths}
 
 
 def package_versions() -> dict[str, str]:
@@ -47,7 +91,8 @@ def package_versions() -> dict[str, str]:
 
 
 def provenance(config: Any, **extra: Any) -> dict[str, Any]:
-    """A provenance record: git commit and dirty flag, config hash, versions, host, ``extra``."""
+    """A provenance record: git commit, dirty flag and diff hash, config hash, versions, host,
+    ``extra``."""
     return {
         **git_state(),
         "config_hash": config_hash(config),

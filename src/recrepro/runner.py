@@ -23,7 +23,7 @@ from recrepro.errors import ConfigError, ModelNotApplicable
 from recrepro.io import write_csv, write_json, write_parquet
 from recrepro.logs import import_quietly
 from recrepro.models.registry import build_model
-from recrepro.provenance import provenance
+from recrepro.provenance import file_checksums, provenance
 from recrepro.rng import derive_seed
 from recrepro.runs import STATUS_NOT_APPLICABLE, STATUS_OK, RunKey
 
@@ -77,17 +77,14 @@ def train_and_evaluate(
     out_dir: str | Path,
 ) -> dict[str, Any]:
     """Fit, evaluate and write the run's files; returns the metrics record."""
-    from recrepro.evaluation.evaluate import evaluate
-
     started = time.time()
     model = build_model(key.model, params)
     split = load_split(data_dir, split_dir)
-    ks = sorted(evaluation["ks"])
-    if ks[-1] > split.catalogue.n_items:
-        raise ConfigError(
-            f"K={ks[-1]} exceeds the catalogue of {split.catalogue.n_items} items in "
-            f"{key.dataset}; lower evaluation.ks"
-        )
+    check_ks(evaluation, split, key.dataset)
+    data_sha256 = file_checksums(  # the files the run read, for its provenance
+        [*(Path(data_dir) / f"{table}.parquet" for table in ("items", "users")),
+         *(Path(split_dir) / f"{part}.parquet" for part in PARTS)]
+    )  # fmt: skip
     seed = run_seed(key)
     rng = np.random.default_rng(seed)
     for library in model.libraries:  # one-time imports stay out of fit_seconds
@@ -98,8 +95,41 @@ def train_and_evaluate(
         model.fit(split.train, split.valid, rng)
     except ModelNotApplicable as exc:
         log.warning("skipped: %s", exc)
-        return write_not_applicable(key, model.params, str(exc), out_dir, evaluation, seed, started)
+        return write_not_applicable(
+            key, model.params, str(exc), out_dir, evaluation, seed, started, data_sha256=data_sha256
+        )
     fit_seconds = time.perf_counter() - t0
+    return write_run(
+        key, model, split, evaluation, out_dir, seed, started, fit_seconds, data_sha256=data_sha256
+    )
+
+
+def check_ks(evaluation: dict[str, Any], split: SplitData, dataset: str) -> list[int]:
+    """The evaluation's K values, sorted; a ConfigError if one exceeds the catalogue."""
+    ks = sorted(evaluation["ks"])
+    if ks[-1] > split.catalogue.n_items:
+        raise ConfigError(
+            f"K={ks[-1]} exceeds the catalogue of {split.catalogue.n_items} items in "
+            f"{dataset}; lower evaluation.ks"
+        )
+    return ks
+
+
+def write_run(
+    key: RunKey,
+    model: Any,
+    split: SplitData,
+    evaluation: dict[str, Any],
+    out_dir: str | Path,
+    seed: int,
+    started: float,
+    fit_seconds: float,
+    data_sha256: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Evaluate a fitted model once on ``split.test`` and write the run's files (metrics last)."""
+    from recrepro.evaluation.evaluate import evaluate
+
+    ks = check_ks(evaluation, split, key.dataset)
     t0 = time.perf_counter()
     result = evaluate(
         model,
@@ -135,7 +165,7 @@ def train_and_evaluate(
         "n_users_evaluated": result.n_users_evaluated,
         "timing": {"fit_seconds": fit_seconds, "eval_seconds": eval_seconds},
     }
-    _finish(out, record, evaluation, seed, started)
+    _finish(out, record, evaluation, seed, started, data_sha256)
     return record
 
 
@@ -147,6 +177,7 @@ def write_not_applicable(
     evaluation: dict[str, Any],
     seed: int,
     started: float,
+    data_sha256: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Record a run the model refused (:class:`ModelNotApplicable`): every run file exists, the
     per-user, top-K and history files are empty, and ``metrics.json`` carries the status and the
@@ -169,14 +200,20 @@ def write_not_applicable(
         "n_users_evaluated": 0,
         "timing": {"fit_seconds": 0.0, "eval_seconds": 0.0},
     }
-    _finish(out, record, evaluation, seed, started)
+    _finish(out, record, evaluation, seed, started, data_sha256)
     return record
 
 
 def _finish(
-    out: Path, record: dict[str, Any], evaluation: dict[str, Any], seed: int, started: float
+    out: Path,
+    record: dict[str, Any],
+    evaluation: dict[str, Any],
+    seed: int,
+    started: float,
+    data_sha256: dict[str, str] | None = None,
 ) -> None:
-    """Write the run's provenance, then ``metrics.json`` (last: its presence means done)."""
+    """Write the run's provenance (``data_sha256``: its input files' sums), then ``metrics.json``
+    (last: its presence means done)."""
     run = {k: record[k] for k in ("dataset", "protocol", "model", "setting", "seed")}
     write_json(
         out / "provenance.json",
@@ -184,6 +221,7 @@ def _finish(
             {"run": run, "params": record["params"], "evaluation": evaluation},
             seed=record["seed"],
             derived_seed=seed,
+            data_sha256=data_sha256 or {},
             wall_seconds=time.time() - started,
         ),
     )

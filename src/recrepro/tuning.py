@@ -1,20 +1,24 @@
-"""One shared, seeded hyperparameter search (Optuna), with the same budget for every model.
+"""Seeded, replicated hyperparameter searches (Optuna), with the same budget for every model.
 
-For each (dataset, protocol, model) the search fits the model on the training part of one split
-(the first configured seed's) and scores it on the validation part; the test part is never
-read. The study is single-process and fully seeded:
+One search per (dataset, protocol, model, seed): seed ``s`` tunes on the training and
+validation parts of its own split, with a sampler seeded from ``s``, so the tuned results of
+different seeds differ by the luck of their searches as well as by initialisation, and the
+seed-to-seed spread the statistics see contains the search's spread. The test part is never
+read here (:func:`search` gets train and valid only). Each search is single-process and fully
+seeded:
 
-* sampler: Optuna's TPE, seeded from (tuning seed, dataset, protocol, model); its first
-  :data:`STARTUP_TRIALS` trials are random draws, the rest are model-based;
+* sampler: Optuna's TPE, seeded from (tuning seed, dataset, protocol, model, replicate); its
+  first :data:`STARTUP_TRIALS` trials are random draws, the rest are model-based;
 * trial 0 is the faithful setting itself (enqueued), so tuning can only match or improve it on
   validation;
-* pruning: iterative models report the validation metric after every epoch
-  (:attr:`recrepro.models.base.Recommender.epoch_callback`) and a trial whose best value so far
-  is worse than the median of the earlier trials at the same epoch stops there. A median pruner,
-  not Hyperband: it depends only on the reported values and the trial order (no timing, no
-  brackets hashed from the study), it needs no budget unit beyond epochs, and with 16 trials it
-  keeps every trial comparable to all earlier ones, whereas Hyperband's brackets would split
-  16 trials into groups of 3-6 that are compared among themselves only;
+* pruning: successive halving with epochs as the resource (Optuna's
+  ``SuccessiveHalvingPruner``, asynchronous: no brackets, no timing). Iterative models report
+  the validation metric after every epoch
+  (:attr:`recrepro.models.base.Recommender.epoch_callback`); at the rungs after
+  ``min_epochs * reduction_factor**r`` epochs (1, 3, 9, ... by default) a trial goes on only if
+  its value is among the best ``1/reduction_factor`` of the values every earlier trial reported
+  at that rung, so most trials stop after one epoch and a budget of many trials costs little.
+  Trials of non-iterative models report once and are never pruned;
 * a trial whose parameters repeat an earlier trial's (small grids, models without
   hyperparameters) reuses that trial's outcome instead of fitting again.
 
@@ -22,8 +26,10 @@ Search spaces (``tuning.spaces`` in the config) map a hyperparameter to a list (
 choices), to ``{low, high, log}`` (a range; integers when ``low`` and ``high`` are), or to a
 scalar (fixed in every search trial, e.g. ``patience``; trial 0 keeps the faithful value). The
 faithful point always lies in the space: a missing faithful choice is added to a list and a
-range is stretched to include the faithful value. The chosen values are reused for every seed
-of the ``tuned`` setting.
+range is stretched to include the faithful value.
+
+The tuned run of seed ``s`` (``train_and_evaluate``, a separate job that alone reads the test
+part) fits the winner of seed ``s``'s search.
 """
 
 from __future__ import annotations
@@ -50,10 +56,7 @@ from recrepro.runs import STATUS_NOT_APPLICABLE
 log = logging.getLogger(__name__)
 
 #: TPE's random start-up trials (the faithful trial 0 included).
-STARTUP_TRIALS = 6
-#: Complete trials the median pruner waits for, and epochs every trial runs before it may stop.
-PRUNER_STARTUP_TRIALS = 4
-PRUNER_WARMUP_EPOCHS = 2
+STARTUP_TRIALS = 8
 #: Trial states in the tuning record.
 COMPLETE, PRUNED, NOT_APPLICABLE, FAILED = "complete", "pruned", STATUS_NOT_APPLICABLE, "failed"
 
@@ -148,16 +151,36 @@ def selection_metric(tuning: Mapping[str, Any], model: str) -> str:
     return per_model.get(model, per_model.get(base, tuning["metric"]))
 
 
-def make_study(seed: int, dataset: str, protocol: str, model: str, direction: str) -> Any:
-    """The seeded, in-memory Optuna study (TPE sampler, median pruner; logging at WARNING)."""
+@dataclass(frozen=True)
+class Pruning:
+    """Successive halving over epochs: rungs after ``min_epochs * reduction_factor**r`` epochs."""
+
+    min_epochs: int = 1
+    reduction_factor: int = 3
+
+    @classmethod
+    def from_config(cls, block: Mapping[str, Any] | None) -> Pruning:
+        block = dict(block or {})
+        return cls(int(block.get("min_epochs", cls.min_epochs)),
+                   int(block.get("reduction_factor", cls.reduction_factor)))  # fmt: skip
+
+
+def make_study(
+    seed: int, dataset: str, protocol: str, model: str, direction: str, replicate: int,
+    pruning: Pruning | None = None,
+) -> Any:
+    """The seeded, in-memory Optuna study of one search replicate (TPE sampler, successive
+    halving over epochs; Optuna's logging at WARNING)."""
     import optuna
 
+    pruning = pruning or Pruning()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     sampler = optuna.samplers.TPESampler(
-        seed=derive_seed("tune", seed, dataset, protocol, model), n_startup_trials=STARTUP_TRIALS
+        seed=derive_seed("tune", seed, dataset, protocol, model, replicate),
+        n_startup_trials=STARTUP_TRIALS,
     )
-    pruner = optuna.pruners.MedianPruner(
-        n_startup_trials=PRUNER_STARTUP_TRIALS, n_warmup_steps=PRUNER_WARMUP_EPOCHS
+    pruner = optuna.pruners.SuccessiveHalvingPruner(
+        min_resource=pruning.min_epochs, reduction_factor=pruning.reduction_factor
     )
     return optuna.create_study(direction=direction, sampler=sampler, pruner=pruner)
 
@@ -216,6 +239,74 @@ def run_trial(
     return out
 
 
+def search(
+    dataset: str,
+    protocol: str,
+    model: str,
+    base_params: dict[str, Any],
+    space: Mapping[str, Any],
+    split: Any,
+    *,
+    trials: int,
+    metric: str,
+    seed: int,
+    replicate: int,
+    pruning: Pruning | None = None,
+) -> dict[str, Any]:
+    """One search replicate on ``split`` (train and valid only): the record has ``params``,
+    ``metric``, ``score``, ``best_trial``, ``replicate`` and ``trials`` (per trial ``params``,
+    ``overrides``, ``score``, ``state``, ``intermediate`` [epoch, value] pairs, ``seed``,
+    ``fit_seconds``, ``cpu_seconds``)."""
+    from optuna.trial import TrialState
+
+    if getattr(split, "test", None) is not None:
+        raise ValueError("a search gets the train and valid parts only, never the test part")
+    pruning = pruning or Pruning()
+    faithful = build_model(model, base_params).params
+    dims = search_space(model, space, faithful)
+    sign = 1.0 if higher_is_better(metric) else -1.0
+    study = make_study(
+        seed, dataset, protocol, model, "maximize" if sign > 0 else "minimize", replicate, pruning
+    )
+    study.enqueue_trial({d.name: _encode(faithful[d.name]) for d in dims if d.searched})
+    results: list[dict[str, Any]] = []
+    done: dict[str, dict[str, Any]] = {}
+    for i in range(trials):
+        trial = study.ask()
+        params = _trial_params(trial, dims, faithful)
+        key = json.dumps(params, sort_keys=True, default=str)
+        if key in done:
+            outcome = {**done[key], "duplicate_of": done[key]["trial"]}
+            outcome.update(fit_seconds=0.0, cpu_seconds=0.0)
+        else:
+            trial_seed = derive_seed("tune", seed, dataset, protocol, model, replicate, i)
+            outcome = run_trial(model, params, split, metric, trial, np.random.default_rng(trial_seed))
+            outcome.update(trial=i, seed=trial_seed)
+            done[key] = outcome
+        state = outcome["state"]
+        if state == COMPLETE:
+            study.tell(trial, outcome["score"])
+        else:
+            study.tell(trial, state=TrialState.PRUNED if state == PRUNED else TrialState.FAIL)
+        overrides = {k: v for k, v in params.items() if v != faithful[k]}
+        results.append({**outcome, "trial": i, "overrides": overrides, "params": params})
+        log.info(
+            "replicate %d trial %d %s: %s, %s = %s, %d values reported, %.1f CPU-s", replicate, i,
+            overrides or "(faithful)", state, metric, outcome["score"],
+            len(outcome["intermediate"]), outcome["cpu_seconds"],
+        )  # fmt: skip
+    record = {
+        "dataset": dataset, "protocol": protocol, "model": model, "metric": metric,
+        "higher_is_better": sign > 0, "budget": trials, "seed": seed, "replicate": replicate,
+        "sampler": "TPESampler", "pruner": "SuccessiveHalvingPruner",
+        "pruning": {"min_epochs": pruning.min_epochs, "reduction_factor": pruning.reduction_factor},
+        "space": {d.name: d.as_config() for d in dims},
+        **best_of(results, sign), "trials": results,
+    }  # fmt: skip
+    record["cpu_seconds"] = float(sum(t["cpu_seconds"] for t in results))
+    return record
+
+
 def tune(
     dataset: str,
     protocol: str,
@@ -229,49 +320,13 @@ def tune(
     data_dir: str | Path,
     split_dir: str | Path,
     out: str | Path,
+    replicate: int = 1,
+    pruning: Pruning | None = None,
 ) -> dict[str, Any]:
-    """Run the search and write the tuning record to ``out`` (JSON): ``params``, ``metric``,
-    ``score``, ``best_trial`` and ``trials`` (per trial ``params``, ``overrides``, ``score``,
-    ``state``, ``intermediate`` [epoch, value] pairs, ``fit_seconds``, ``cpu_seconds``)."""
-    from optuna.trial import TrialState
-
+    """:func:`search` on the train/valid parts in ``split_dir``; writes the record to ``out``."""
     split = load_split(data_dir, split_dir, parts=("train", "valid"))
-    faithful = build_model(model, base_params).params
-    dims = search_space(model, space, faithful)
-    sign = 1.0 if higher_is_better(metric) else -1.0
-    study = make_study(seed, dataset, protocol, model, "maximize" if sign > 0 else "minimize")
-    study.enqueue_trial({d.name: _encode(faithful[d.name]) for d in dims if d.searched})
-    results: list[dict[str, Any]] = []
-    done: dict[str, dict[str, Any]] = {}
-    for i in range(trials):
-        trial = study.ask()
-        params = _trial_params(trial, dims, faithful)
-        key = json.dumps(params, sort_keys=True, default=str)
-        if key in done:
-            outcome = {**done[key], "duplicate_of": done[key]["trial"]}
-            outcome.update(fit_seconds=0.0, cpu_seconds=0.0)
-        else:
-            rng = np.random.default_rng(derive_seed("tune", seed, dataset, protocol, model, i))
-            outcome = run_trial(model, params, split, metric, trial, rng)
-            outcome["trial"] = i
-            done[key] = outcome
-        state = outcome["state"]
-        if state == COMPLETE:
-            study.tell(trial, outcome["score"])
-        else:
-            study.tell(trial, state=TrialState.PRUNED if state == PRUNED else TrialState.FAIL)
-        overrides = {k: v for k, v in params.items() if v != faithful[k]}
-        results.append({**outcome, "trial": i, "overrides": overrides, "params": params})
-        log.info(
-            "trial %d %s: %s, %s = %s, %d values reported, %.1f CPU-s", i, overrides or "(faithful)",
-            state, metric, outcome["score"], len(outcome["intermediate"]), outcome["cpu_seconds"],
-        )  # fmt: skip
-    record = {
-        "dataset": dataset, "protocol": protocol, "model": model, "metric": metric,
-        "higher_is_better": sign > 0, "budget": trials, "seed": seed,
-        "sampler": "TPESampler", "pruner": "MedianPruner",
-        "space": {d.name: d.as_config() for d in dims}, **best_of(results, sign), "trials": results,
-    }  # fmt: skip
+    record = search(dataset, protocol, model, base_params, space, split, trials=trials,
+                    metric=metric, seed=seed, replicate=replicate, pruning=pruning)  # fmt: skip
     write_json(out, record)
     return record
 

@@ -1,11 +1,27 @@
-"""Compare a run's ``results/summary.csv`` with the committed ``reported/summary.csv``.
+"""Check a rerun of the study against the committed ``reported/`` one, by the study's own uncertainty.
 
-Rows are matched on (dataset, protocol, model, setting, metric); a mean differs when
-``|current - reported| > atol + rtol * |reported|``, and a row present on one side only differs too.
-Defaults: ``atol=1e-6``, ``rtol=1e-3``. Deterministic classic models are expected to match to about
-1e-9 on any machine; TensorFlow models are bit-identical on one machine but may drift slightly across
-CPUs and library builds, which is what ``rtol`` and the per-model / per-metric overrides (config block
-``verify:``) are for. Timings (``fit_seconds``) are never compared.
+Numbers: rows of ``results/summary.csv`` and ``reported/summary.csv`` are matched on (dataset,
+protocol, model, setting, metric); timings (``verify.ignore``) are not compared. Each model gets one
+rule, from its class attribute ``exact_across_cpus`` (read through the model registry, which imports
+no TensorFlow):
+
+* ``exact`` (a model whose numbers are the same on any CPU): ``|current - reported| <= atol + rtol *
+  |reported|``, defaults ``atol=1e-12``, ``rtol=1e-9``: equal up to the last bits a CPU-specific BLAS
+  kernel may change in a float64 sum, not bit-exact. Any difference **fails**.
+* ``margin`` (the others): ``|current - reported| <= t(1 - alpha/2, n_r - 1) * s * sqrt(1/n_r + 1/n_c)``
+  with ``s = max(sd, sd_floor * |reported|)``: the ``1 - alpha`` prediction bound of the difference of
+  two independent means of ``n_r`` (reported) and ``n_c`` (current) seeds, ``sd`` the reported s.d.
+  over seeds (for tuned runs it holds the spread of the per-seed hyperparameter search too);
+  ``sd_floor`` keeps a zero (or undefined, one seed) s.d. from making a stochastic model exact.
+  Defaults ``alpha=0.01``, ``sd_floor=1e-3``; a margin is never tighter than the exact rule. A number
+  outside its margin only **warns** (with the count, and about ``alpha`` times the numbers compared are
+  expected outside by chance); the study's conclusions decide.
+
+Conclusions, per (dataset, protocol, setting) and the primary metric (``paper.main_metric``): the
+rerun's best model (best mean, ties by name, as :func:`recrepro.stats.pipeline.best_model`) must be the
+reported best or a model the reported statistics do not call significantly worse than it
+(``reported/stats/pairwise.csv``, comparison ``vs_best``, decision ``worse``); otherwise verify
+**fails**. A group without reported ``vs_best`` tests only warns. A row present on one side only fails.
 
 :func:`publish` is the other direction: it copies a finished run's results into ``reported/``.
 """
@@ -26,27 +42,38 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats as scipy_stats
 
 from recrepro.config import block_defaults
-from recrepro.errors import DataError, RecreproError
+from recrepro.errors import ConfigError, DataError, RecreproError
 from recrepro.io import atomic_path, write_csv, write_text
 
 log = logging.getLogger(__name__)
 KEY = ["dataset", "protocol", "model", "setting", "metric"]
-COLUMNS = [*KEY, "reported", "current", "diff", "atol", "rtol", "ok", "status"]
+GROUP = ["dataset", "protocol", "setting"]
+COLUMNS = [*KEY, "rule", "reported", "current", "diff", "limit", "sd", "n_reported", "n_current",
+           "ok", "status", "why"]  # fmt: skip
+CONCLUSION_COLUMNS = [*GROUP, "metric", "reported_best", "rerun_best", "rerun_best_decision", "ok",
+                      "status"]  # fmt: skip
+EXACT, MARGIN = "exact", "margin"
+#: Statuses of a number that fail verify; ``outside margin`` only warns.
+FAILING = ("differs", "missing in current", "missing in reported")
 _DEFAULTS = block_defaults("verify")  # the schema's defaults (their one home)
 DEFAULT_ATOL = _DEFAULTS["atol"]
 DEFAULT_RTOL = _DEFAULTS["rtol"]
+DEFAULT_ALPHA = _DEFAULTS["alpha"]
+DEFAULT_SD_FLOOR = _DEFAULTS["sd_floor"]
 DEFAULT_IGNORE = tuple(_DEFAULTS["ignore"])
 
 
 class ResultsDiffer(RecreproError):
-    """Current numbers differ from the reported ones beyond tolerance."""
+    """The rerun fails verify: an exact model's number differs, a row is missing or a conclusion flips."""
 
 
 @dataclass(frozen=True)
 class Tolerances:
-    """Default ``atol`` / ``rtol``, optional per-model and per-metric overrides, metrics not compared.
+    """The exact rule's ``atol`` / ``rtol`` (with per-model and per-metric overrides), the margin
+    rule's ``alpha`` and ``sd_floor``, and the metrics not compared.
 
     An override's missing field falls back to the default. Where a model override and a metric
     override both apply, the larger ``atol`` and the larger ``rtol`` of the two are used.
@@ -54,9 +81,13 @@ class Tolerances:
 
     atol: float = DEFAULT_ATOL
     rtol: float = DEFAULT_RTOL
+    alpha: float = DEFAULT_ALPHA
+    sd_floor: float = DEFAULT_SD_FLOOR
     models: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     metrics: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     ignore: tuple[str, ...] = DEFAULT_IGNORE
+    #: Every model under the exact rule: two runs on one machine (``recrepro verify --all-exact``).
+    all_exact: bool = False
 
     @classmethod
     def from_config(cls, block: Mapping[str, Any] | None, **overrides: float | None) -> Tolerances:
@@ -66,13 +97,15 @@ class Tolerances:
         return cls(
             atol=float(block.get("atol", DEFAULT_ATOL)),
             rtol=float(block.get("rtol", DEFAULT_RTOL)),
+            alpha=float(block.get("alpha", DEFAULT_ALPHA)),
+            sd_floor=float(block.get("sd_floor", DEFAULT_SD_FLOOR)),
             models=dict(block.get("models") or {}),
             metrics=dict(block.get("metrics") or {}),
             ignore=tuple(block.get("ignore", DEFAULT_IGNORE)),
         )
 
     def for_row(self, model: str, metric: str) -> tuple[float, float]:
-        """The (atol, rtol) of one model's metric."""
+        """The exact rule's (atol, rtol) of one model's metric."""
         found = [o for o in (self.models.get(model), self.metrics.get(metric)) if o]
         if not found:
             return float(self.atol), float(self.rtol)
@@ -80,19 +113,37 @@ class Tolerances:
         rtol = max(o.get("rtol", self.rtol) for o in found)
         return float(atol), float(rtol)
 
+    def describe(self) -> str:
+        """Both rules with their constants, one line."""
+        overrides = " plus per-model/metric overrides" if self.models or self.metrics else ""
+        return (
+            f"exact: |diff| <= atol + rtol*|reported| (atol={self.atol:g}, rtol={self.rtol:g}{overrides}); "
+            f"margin: |diff| <= t(1-alpha/2, n_r-1) * max(sd, sd_floor*|reported|) * sqrt(1/n_r + 1/n_c) "
+            f"(alpha={self.alpha:g}, sd_floor={self.sd_floor:g})"
+        )
+
+
+def model_rule(model: str) -> tuple[str, str]:
+    """(rule, why) of a model, from its class's ``exact_across_cpus`` (registry; no TensorFlow)."""
+    from recrepro.models.registry import get_model_class
+
+    try:
+        cls = get_model_class(model)
+    except ConfigError:
+        return MARGIN, "not a registered model: assumed not exact across CPUs"
+    exact = bool(cls.exact_across_cpus)
+    module = cls.__module__.removeprefix("recrepro.models.")
+    where = f"{module}.{cls.__qualname__}.exact_across_cpus = {exact}"
+    return (
+        (EXACT, f"exact across CPUs ({where})")
+        if exact
+        else (MARGIN, f"not exact across CPUs ({where}); margin from the reported seed s.d.")
+    )
+
 
 def read_summary(path: str | Path, hint: str = "run the study first (snakemake)") -> pd.DataFrame:
     """A ``summary.csv`` (see :mod:`recrepro.summarize`), parsed exactly; ``hint`` says how to make it."""
-    path = Path(path)
-    try:
-        frame = pd.read_csv(path, float_precision="round_trip", dtype={name: str for name in KEY})
-    except FileNotFoundError:
-        raise DataError(f"{path} not found; {hint}") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path} is not a readable CSV file ({exc.__class__.__name__})") from None
-    missing = [name for name in [*KEY, "mean"] if name not in frame.columns]
-    if missing:
-        raise DataError(f"{path} lacks column(s) {', '.join(missing)}; is it a recrepro summary.csv?")
+    frame = _read_csv(path, hint, [*KEY, "mean"], "a recrepro summary.csv")
     duplicated = frame.duplicated(KEY)
     if duplicated.any():
         first = ", ".join(frame.loc[duplicated, KEY].iloc[0])
@@ -100,33 +151,95 @@ def read_summary(path: str | Path, hint: str = "run the study first (snakemake)"
     return frame
 
 
+def read_pairwise(path: str | Path, hint: str) -> pd.DataFrame:
+    """The ``vs_best`` rows of a ``stats/pairwise.csv`` (see :mod:`recrepro.stats.pipeline`)."""
+    columns = [*GROUP, "metric", "comparison", "model", "other", "decision"]
+    frame = _read_csv(path, hint, columns, "a recrepro stats/pairwise.csv")
+    return frame[frame["comparison"] == "vs_best"]
+
+
+def _read_csv(path: str | Path, hint: str, required: list[str], what: str) -> pd.DataFrame:
+    path = Path(path)
+    try:
+        frame = pd.read_csv(path, float_precision="round_trip", dtype={name: str for name in KEY})
+    except FileNotFoundError:
+        raise DataError(f"{path} not found; {hint}") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path} is not a readable CSV file ({exc.__class__.__name__})") from None
+    missing = [name for name in required if name not in frame.columns]
+    if missing:
+        raise DataError(f"{path} lacks column(s) {', '.join(missing)}; is it {what}?")
+    return frame
+
+
+def _column(frame: pd.DataFrame, name: str, fill: float) -> pd.Series:
+    return frame[name] if name in frame.columns else pd.Series(fill, index=frame.index, dtype=float)
+
+
+def margins(
+    reported: np.ndarray,
+    sd: np.ndarray,
+    n_reported: np.ndarray,
+    n_current: np.ndarray,
+    alpha: float,
+    sd_floor: float,
+) -> np.ndarray:
+    """``t(1 - alpha/2, n_r - 1) * max(sd, sd_floor * |reported|) * sqrt(1/n_r + 1/n_c)``; a missing
+    s.d. counts as 0 and one seed as two (one degree of freedom)."""
+    n_r = np.maximum(np.nan_to_num(n_reported, nan=1.0), 1.0)
+    n_c = np.maximum(np.nan_to_num(n_current, nan=1.0), 1.0)
+    spread = np.maximum(np.nan_to_num(sd, nan=0.0), sd_floor * np.abs(reported))
+    t = scipy_stats.t.ppf(1.0 - alpha / 2.0, np.maximum(n_r - 1.0, 1.0))
+    return t * spread * np.sqrt(1.0 / n_r + 1.0 / n_c)
+
+
 def compare(
     current: pd.DataFrame, reported: pd.DataFrame, tolerances: Tolerances | None = None
 ) -> pd.DataFrame:
     """One row per (dataset, protocol, model, setting, metric) present on either side.
 
-    Columns: the key, ``reported`` and ``current`` means, ``diff`` (absolute), the row's ``atol`` and
-    ``rtol``, ``ok`` and ``status`` (``ok``, ``differs``, ``missing in current``,
-    ``missing in reported``). Ignored metrics are left out. Two NaN means are equal.
+    Columns: the key, ``rule`` (exact / margin) and ``why``, ``reported`` and ``current`` means,
+    ``diff`` (absolute), ``limit`` (the largest ``diff`` the rule allows), the reported ``sd`` and
+    seed counts, ``ok`` and ``status`` (``ok``, ``differs`` (exact rule, fails), ``outside margin``
+    (warns), ``missing in current``, ``missing in reported``). Ignored metrics are left out. Two NaN
+    means are equal; one NaN differs under either rule.
     """
     tolerances = tolerances or Tolerances()
-    merged = pd.merge(
-        reported[[*KEY, "mean"]].rename(columns={"mean": "reported"}),
-        current[[*KEY, "mean"]].rename(columns={"mean": "current"}),
-        on=KEY, how="outer", indicator=True,
-    )  # fmt: skip
+
+    def side(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+        out = frame[KEY].assign(**{name: frame["mean"], f"n_{name}": _column(frame, "n_seeds", np.nan)})
+        return out.assign(sd=_column(frame, "std", np.nan)) if name == "reported" else out
+
+    merged = pd.merge(side(reported, "reported"), side(current, "current"), on=KEY, how="outer",
+                      indicator=True)  # fmt: skip
     merged = merged[~merged["metric"].isin(tolerances.ignore)]
     merged = merged.sort_values(KEY, kind="stable").reset_index(drop=True)
+    same_machine = (EXACT, "--all-exact: every model under the exact rule (runs on one machine)")
+    rules = {m: same_machine if tolerances.all_exact else model_rule(m) for m in merged["model"].unique()}
+    merged["rule"] = merged["model"].map(lambda m: rules[m][0])
+    merged["why"] = merged["model"].map(lambda m: rules[m][1])
     pairs = zip(merged["model"], merged["metric"], strict=True)
     limits = np.array([tolerances.for_row(model, metric) for model, metric in pairs], dtype=float)
     atol, rtol = limits.reshape(-1, 2).T
     reported_mean = merged["reported"].to_numpy(dtype=float)
     current_mean = merged["current"].to_numpy(dtype=float)
+    limit = atol + rtol * np.abs(reported_mean)
+    margin = margins(
+        reported_mean,
+        merged["sd"].to_numpy(dtype=float),
+        merged["n_reported"].to_numpy(dtype=float),
+        merged["n_current"].to_numpy(dtype=float),
+        tolerances.alpha,
+        tolerances.sd_floor,
+    )
+    is_margin = (merged["rule"] == MARGIN).to_numpy()
+    limit = np.where(is_margin, np.fmax(limit, margin), limit)
     diff = np.abs(current_mean - reported_mean)
     both_nan = np.isnan(reported_mean) & np.isnan(current_mean)
-    within = (diff <= atol + rtol * np.abs(reported_mean)) | both_nan
-    merged["diff"], merged["atol"], merged["rtol"] = diff, atol, rtol
-    status = np.where(within, "ok", "differs").astype(object)
+    within = (diff <= limit) | both_nan
+    merged["diff"], merged["limit"] = diff, limit
+    outside = np.where(is_margin & ~np.isnan(diff), "outside margin", "differs")
+    status = np.where(within, "ok", outside).astype(object)
     status[(merged["_merge"] == "left_only").to_numpy()] = "missing in current"
     status[(merged["_merge"] == "right_only").to_numpy()] = "missing in reported"
     merged["status"] = status
@@ -134,54 +247,168 @@ def compare(
     return merged[COLUMNS]
 
 
-def failure_message(table: pd.DataFrame, reported: str | Path, tolerances: Tolerances) -> str | None:
-    """The one-line summary of a failed comparison, or None when every number matches."""
-    bad = int((~table["ok"]).sum())
-    if not bad:
-        return None
-    overrides = "; plus per-model/metric overrides" if tolerances.models or tolerances.metrics else ""
-    return (
-        f"{bad} of {len(table)} numbers differ from {reported} beyond tolerance "
-        f"(atol={tolerances.atol:g}, rtol={tolerances.rtol:g}{overrides})"
+def best_models(summary: pd.DataFrame, metric: str) -> dict[tuple[str, str, str], str]:
+    """The best model of each (dataset, protocol, setting) by its mean ``metric`` (NaN left out)."""
+    from recrepro.stats.pipeline import best_model
+
+    rows = summary[(summary["metric"] == metric) & summary["mean"].notna()]
+    best = {}
+    for group, frame in rows.groupby(GROUP, sort=True):
+        means = dict(zip(frame["model"], frame["mean"].astype(float), strict=True))
+        winner = best_model(pd.DataFrame(columns=list(means)), means, metric)
+        if winner is not None:
+            best[tuple(group)] = winner
+    return best
+
+
+def check_conclusions(current: pd.DataFrame, pairwise: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Per (dataset, protocol, setting): does the reported best-model conclusion on ``metric`` hold?
+
+    ``pairwise`` holds the reported ``vs_best`` rows (``model`` vs the best, ``other``). Status:
+    ``holds`` (the rerun's best is the reported best or not significantly worse than it), ``flipped``
+    (the rerun's best is a model the reported study called significantly worse: fails), ``untested``
+    (the rerun's best has no reported test against the best: fails), ``missing in current`` (fails),
+    ``no reported test`` (the reported statistics lack this group and metric: warns).
+    """
+    tests = pairwise[pairwise["metric"] == metric]
+    reported_best = {tuple(g): set(f["other"]) for g, f in tests.groupby(GROUP, sort=True)}
+    decisions = {(*g, m): d for *g, m, d in tests[[*GROUP, "model", "decision"]].itertuples(index=False)}
+    rerun_best = best_models(current, metric)
+    rows = []
+    for group in sorted(set(reported_best) | set(rerun_best)):
+        best, winner = ", ".join(sorted(reported_best.get(group, ()))), rerun_best.get(group, "")
+        decision = "best" if winner and winner == best else decisions.get((*group, winner), "")
+        if not best:
+            status = "no reported test"
+        elif not winner:
+            status = "missing in current"
+        elif decision == "worse":
+            status = "flipped"
+        elif not decision:
+            status = "untested"
+        else:
+            status = "holds"
+        rows.append((*group, metric, best, winner, decision, status == "holds", status))
+    return pd.DataFrame(rows, columns=CONCLUSION_COLUMNS)
+
+
+def failure_message(
+    table: pd.DataFrame,
+    reported: str | Path,
+    tolerances: Tolerances,
+    conclusions: pd.DataFrame | None = None,
+) -> str | None:
+    """The one-line summary of a failed verify, or None when it passes (warnings aside)."""
+    parts = []
+    bad = int(table["status"].isin(FAILING).sum())
+    if bad:
+        overrides = " plus overrides" if tolerances.models or tolerances.metrics else ""
+        parts.append(
+            f"{bad} of {len(table)} numbers differ from {reported} beyond the exact rule "
+            f"(atol={tolerances.atol:g}, rtol={tolerances.rtol:g}{overrides}) or are missing"
+        )
+    if conclusions is not None:
+        broken = conclusions[~conclusions["ok"] & (conclusions["status"] != "no reported test")]
+        if not broken.empty:
+            first = broken.iloc[0]
+            parts.append(
+                f"{len(broken)} conclusion(s) on {first['metric']} do not hold, e.g. "
+                f"{first['dataset']}/{first['protocol']}/{first['setting']}: rerun best "
+                f"{first['rerun_best'] or 'none'}, reported best {first['reported_best']} ({first['status']})"
+            )
+    return "; ".join(parts) or None
+
+
+def warning_message(
+    table: pd.DataFrame, tolerances: Tolerances, conclusions: pd.DataFrame | None = None
+) -> str | None:
+    """The one-line warning of numbers outside their margin (and untested conclusions), or None."""
+    parts = []
+    outside = int((table["status"] == "outside margin").sum())
+    if outside:
+        n = int((table["rule"] == MARGIN).sum())
+        parts.append(
+            f"{outside} of {n} numbers of non-exact models are outside their margin (about "
+            f"{tolerances.alpha * n:.0f} expected by chance at alpha={tolerances.alpha:g})"
+        )
+    if conclusions is not None:
+        untested = int((conclusions["status"] == "no reported test").sum())
+        if untested:
+            parts.append(f"{untested} group(s) have no reported vs_best test to check the conclusion")
+    return "; ".join(parts) or None
+
+
+def rules_by_model(table: pd.DataFrame) -> pd.DataFrame:
+    """Per model: its rule, numbers compared, failing, outside margin, largest diff/limit, and why."""
+    ratio = (table["diff"] / table["limit"]).where(
+        table["limit"] > 0, np.where(table["diff"] > 0, np.inf, 0.0)
     )
+    return (
+        table.assign(ratio=ratio, failing=table["status"].isin(FAILING),
+                     outside=table["status"] == "outside margin")
+        .groupby("model", sort=True)
+        .agg(rule=("rule", "first"), numbers=("ok", "size"), failing=("failing", "sum"),
+             outside=("outside", "sum"), max_diff_over_limit=("ratio", "max"), why=("why", "first"))
+        .reset_index()
+    )  # fmt: skip
 
 
-def format_report(table: pd.DataFrame) -> str:
-    """Per-metric counts and largest difference, then every row that differs or is missing."""
+def format_report(
+    table: pd.DataFrame, tolerances: Tolerances, conclusions: pd.DataFrame | None = None
+) -> str:
+    """The rules, the rule applied to each model (and why), the conclusions, then every row that
+    differs, is outside its margin or is missing."""
     if table.empty:
         return "no numbers to compare"
-    per_metric = (
-        table.groupby("metric", sort=True)
-        .agg(compared=("ok", "size"), differ=("ok", lambda ok: int((~ok).sum())), max_diff=("diff", "max"))
-        .reset_index()
-    )
     lines = [
         f"{int(table['ok'].sum())} of {len(table)} numbers match the reported ones",
-        "per metric:",
-        per_metric.to_string(index=False),
+        f"rules: {tolerances.describe()}",
+        "rule per model:",
+        rules_by_model(table).to_string(index=False),
     ]
+    if conclusions is not None:
+        lines += ["conclusions (best model per dataset, protocol, setting):",
+                  conclusions.to_string(index=False) if not conclusions.empty else "none"]  # fmt: skip
     bad = table[~table["ok"]]
     if not bad.empty:
-        shown = bad[[*KEY, "reported", "current", "diff", "status"]]
-        lines += ["differing or missing:", shown.to_string(index=False)]
+        shown = bad[[*KEY, "rule", "reported", "current", "diff", "limit", "status"]]
+        lines += ["differing, outside the margin or missing:", shown.to_string(index=False)]
     return "\n".join(lines)
 
 
 def verify(
-    current: str | Path, reported: str | Path, tolerances: Tolerances, out: str | Path | None = None
+    current: str | Path,
+    reported: str | Path,
+    tolerances: Tolerances,
+    out: str | Path | None = None,
+    *,
+    pairwise: str | Path | None = None,
+    metric: str | None = None,
+    conclusions_out: str | Path | None = None,
 ) -> pd.DataFrame:
-    """Compare two summary files, log the report, write the table to ``out`` (if given).
+    """Compare two summary files (and, given ``pairwise`` and ``metric``, the reported conclusions),
+    log the report, write the tables to ``out`` and ``conclusions_out`` (if given).
 
-    Raises :class:`ResultsDiffer` (one line: how many numbers differ) on any mismatch.
+    Raises :class:`ResultsDiffer` (one line) when verify fails; logs one warning line when numbers of
+    non-exact models lie outside their margin but nothing fails.
     """
     hint = "restore it (git checkout reported/) or run snakemake publish_reported"
-    table = compare(read_summary(current), read_summary(reported, hint), tolerances)
+    current_summary = read_summary(current)
+    table = compare(current_summary, read_summary(reported, hint), tolerances)
+    conclusions = None
+    if pairwise is not None and metric is not None:
+        conclusions = check_conclusions(current_summary, read_pairwise(pairwise, hint), metric)
     if out is not None:
         write_csv(out, table)
-    log.info("%s vs %s\n%s", current, reported, format_report(table))
-    message = failure_message(table, reported, tolerances)
+    if conclusions_out is not None and conclusions is not None:
+        write_csv(conclusions_out, conclusions)
+    log.info("%s vs %s\n%s", current, reported, format_report(table, tolerances, conclusions))
+    message = failure_message(table, reported, tolerances, conclusions)
     if message:
         raise ResultsDiffer(message)
+    warning = warning_message(table, tolerances, conclusions)
+    if warning:
+        log.warning("verify passed with a warning: %s", warning)
     return table
 
 
@@ -238,14 +465,16 @@ def publish(
     paper: str | Path,
     out: str | Path,
     tables: Iterable[str | Path] = (),
+    tuning: Iterable[str | Path] = (),
 ) -> list[Path]:
     """Copy the summary, statistics tables (into ``stats/``), the paper's Markdown tables (into
-    ``tables/``) and the paper into ``out``, and write ``environment.txt``."""
+    ``tables/``), the searches' convergence tables (into ``tuning/``) and the paper into ``out``,
+    and write ``environment.txt``."""
     out = Path(out)
     written = [out / "summary.csv", out / "main.pdf"]
     _copy(summary, written[0])
     _copy(paper, written[1])
-    for folder, files in (("stats", stats), ("tables", tables)):
+    for folder, files in (("stats", stats), ("tables", tables), ("tuning", tuning)):
         for table in files:
             written.append(out / folder / Path(table).name)
             _copy(table, written[-1])

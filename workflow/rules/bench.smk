@@ -31,11 +31,6 @@ def study_benchmarks():
             for m in config["models"]
             if "tuned" in config["settings"]
         ],
-        "tuning_budget": [
-            {"dataset": PAPER.dataset, "protocol": PAPER.main_protocol, "model": m}
-            for m in config["models"]
-            if "tuned" in config["settings"]
-        ],
         **{
             name: [{}]
             for name in ("compute_stats", "figure_data", "make_figures", "compile_paper")

@@ -5,14 +5,24 @@ import shlex
 import sys
 
 from recrepro.config import check_config
+from recrepro.data.identity import content_id
 from recrepro.data.splits import PROTOCOLS
-from recrepro.errors import ConfigError
+from recrepro.errors import ConfigError, DataError
 from recrepro.runs import RunKey
 
 try:
     config = check_config(config, workflow.source_path("../schemas/config.schema.yaml"))
 except ConfigError as error:
     sys.exit(f"recrepro: config error: {error}")  # e.g. "seeds: [] should be non-empty"
+
+# Each dataset's raw files, verified before any job and identified by content (data.smk's
+# prepare_data): another folder with the same files reruns nothing; a bad one stops here.
+try:
+    DATA_CONTENT = {dataset: content_id(dataset, config["data_dir"]) for dataset in config["datasets"]}
+except DataError as error:
+    sys.exit(f"recrepro: error: {error}")
+# The folder reaches the jobs through their command line, not as a param or input.
+DATA_DIR_ARG = shlex.quote(config["data_dir"] or "")
 
 RUNS = [
     RunKey(dataset, protocol, model, setting, seed)
@@ -46,9 +56,14 @@ wildcard_constraints:
     seed=r"\d+",
 
 
-# A job the cluster killed (memory, time limit): one line naming it, the reason and the key to raise.
+# A stop on request (Ctrl-C, SIGTERM) says so, instead of Snakemake's "At least one job did not
+# complete successfully"; a job the cluster killed (memory, time limit): one line naming it, the
+# reason and the key to raise.
 onerror:
     from recrepro.cluster import killed_job_lines
+    from recrepro.stop import STOPPED, stopped_on_request
 
+    if stopped_on_request(log):
+        sys.exit(STOPPED)  # Snakemake's lock is released on the way out
     for line in killed_job_lines(log, config["resources"]):
         print(line, file=sys.stderr)

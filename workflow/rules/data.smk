@@ -5,14 +5,16 @@ rule prepare_data:
     output:
         expand("results/data/{{dataset}}/{table}.parquet", table=["ratings", "items", "users"]),
     params:
-        data_dir=config["data_dir"] or "",
+        # The raw files' verified content (common.smk), not their folder: the same files
+        # elsewhere rerun nothing. RECREPRO_DATA_DIR, if set, wins over --data-dir.
+        content=lambda wildcards: DATA_CONTENT[wildcards.dataset],
     log:
         "results/logs/prepare_data/{dataset}.log",
     benchmark:
         "results/benchmarks/prepare_data/{dataset}.tsv"
     shell:
         "recrepro --log {log} prepare-data --dataset {wildcards.dataset}"
-        " --data-dir '{params.data_dir}' --cache-dir data/raw --out results/data/{wildcards.dataset}"
+        " --data-dir {DATA_DIR_ARG} --cache-dir data/raw --out results/data/{wildcards.dataset}"
 
 
 rule protocol_source:
@@ -22,15 +24,13 @@ rule protocol_source:
         "results/data/{dataset}/ratings.parquet",  # the dataset was located and verified
     output:
         "results/data/{dataset}/sources/{protocol}.parquet",
-    params:
-        data_dir=config.get("data_dir") or "",
     log:
         "results/logs/protocol_source/{dataset}/{protocol}.log",
     benchmark:
         "results/benchmarks/protocol_source/{dataset}/{protocol}.tsv"
     shell:
         "recrepro --log {log} source --dataset {wildcards.dataset} --protocol {wildcards.protocol}"
-        " --data-dir '{params.data_dir}' --cache-dir data/raw --out {output}"
+        " --data-dir {DATA_DIR_ARG} --cache-dir data/raw --out {output}"
 
 
 def split_source(wildcards):

@@ -42,7 +42,6 @@ localrules:
     make_numbers,
     make_figures,
     compile_paper,
-    collect_budgets,
 
 
 report: "../report/workflow.rst"
@@ -68,20 +67,6 @@ rule figure_data:
         "results/benchmarks/paper/figure_data.tsv"
     script:
         "../scripts/make_figure_data.py"
-
-
-rule collect_budgets:
-    input:
-        [
-            f"results/tuning/{PAPER.dataset}/{PAPER.main_protocol}/{model}.budget.csv"
-            for model in PAPER.models
-        ],
-    output:
-        "results/tuning/budget.csv",
-    log:
-        "results/logs/paper/collect_budgets.log",
-    shell:
-        "recrepro --log {log} collect-budgets --out {output} {input}"
 
 
 rule make_tables:
@@ -119,7 +104,7 @@ rule make_figures:
 rule make_numbers:
     input:
         **{n: PAPER_INPUTS[n] for n in ("references", "reproduction_table", "provenance", "figdata_example_user",
-            *registry.RESULT_TABLES, "ratings", "item_table", "run_metrics", "tuning_files", "budget")},
+            *registry.RESULT_TABLES, "ratings", "item_table", "run_metrics", "tuning_files", "tuning_curves", "convergence")},
     output:
         "paper/generated/numbers.tex",
     log:
@@ -142,9 +127,9 @@ rule compile_paper:
     benchmark:
         "results/benchmarks/paper/compile_paper.tsv"
     shell:
-        # Fixed dates and PDF ids make the PDF reproducible; -g always rebuilds on request.
-        "SOURCE_DATE_EPOCH=0 FORCE_SOURCE_DATE=1 latexmk -pdf -g -cd -interaction=nonstopmode"
-        " -halt-on-error paper/main.tex > {log} 2>&1"
+        # latexmk runs in a fresh copy of paper/ and figures/ (no stale .aux/.bbl is ever read),
+        # with fixed dates and PDF ids (a reproducible PDF); the PDF is moved into place at once.
+        "python -m recrepro.texbuild paper/main.tex {output} --with figures --log {log}"
 
 
 # What rule all asks of this file: the PDF, or without TeX everything the PDF is made from.

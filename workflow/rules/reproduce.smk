@@ -1,8 +1,11 @@
 # Reproduction check: this run's numbers against the ones committed under reported/.
-#   snakemake verify            runs the study if needed, then compares results/summary.csv with
-#                               reported/summary.csv (tolerances: the config's verify: block)
+#   snakemake verify            runs the study if needed, then checks results/summary.csv against
+#                               reported/ (recrepro.verify: each model's numbers by its rule, exact or
+#                               a seed-spread margin, and the best-model conclusions on
+#                               paper.main_metric; constants: the config's verify: block)
 #   snakemake publish_reported  refreshes reported/ from this run (summary, stats, paper, environment)
-# Neither is in `rule all`. Needs as_json_arg() (common.smk) and compute_stats (stats.smk).
+# Neither is in `rule all`. Needs as_json_arg() (common.smk), compute_stats (stats.smk) and
+# PAPER (paper.smk).
 import hashlib
 
 REPORTED = "reported"
@@ -23,22 +26,29 @@ rule verify:
     input:
         "results/summary.csv",
     output:
-        "results/verify.csv",
+        numbers="results/verify.csv",
+        conclusions="results/verify_conclusions.csv",
     params:
-        # reported/summary.csv is deliberately not an input: it is an output of publish_reported, so
-        # Snakemake would first refresh it from this very run, and the check would always pass. Its
-        # checksum, as a param, still reruns verify whenever reported/ changes.
+        # reported/ is deliberately not an input: it is an output of publish_reported, so Snakemake
+        # would first refresh it from this very run, and the check would always pass. Its
+        # checksums, as params, still rerun verify whenever reported/ changes.
         reported=f"{REPORTED}/summary.csv",
         reported_sha256=file_sha256(f"{REPORTED}/summary.csv"),
+        pairwise=f"{REPORTED}/stats/pairwise.csv",
+        pairwise_sha256=file_sha256(f"{REPORTED}/stats/pairwise.csv"),
+        metric=PAPER.main_metric,
         tolerances=as_json_arg(config["verify"]),
     log:
         "results/logs/verify.log",
     shell:
         "recrepro --log {log} verify --current {input} --reported {params.reported}"
-        " --tolerances {params.tolerances} --out {output}"
+        " --pairwise {params.pairwise} --metric {params.metric} --tolerances {params.tolerances}"
+        " --out {output.numbers} --conclusions-out {output.conclusions}"
 
 
 PUBLISHED_TABLES = [p for p in registry.outputs(PAPER, "table") if p.endswith(".md")]
+# the searches' convergence (curves.csv, convergence.csv) when the study tunes
+PUBLISHED_TUNING = list(rules.tuning_curves.output) if "tuned" in config["settings"] else []
 
 
 rule publish_reported:
@@ -47,14 +57,16 @@ rule publish_reported:
         stats=rules.compute_stats.output,
         paper="paper/main.pdf",
         tables=PUBLISHED_TABLES,  # the paper's tables as Markdown
+        tuning=PUBLISHED_TUNING,
     output:
         summary=f"{REPORTED}/summary.csv",
         stats=[f"{REPORTED}/stats/{Path(path).name}" for path in rules.compute_stats.output],
         tables=[f"{REPORTED}/tables/{Path(path).name}" for path in PUBLISHED_TABLES],
+        tuning=[f"{REPORTED}/tuning/{Path(path).name}" for path in PUBLISHED_TUNING],
         paper=f"{REPORTED}/main.pdf",
         environment=f"{REPORTED}/environment.txt",
     log:
         "results/logs/publish_reported.log",
     shell:
         "recrepro --log {log} publish-reported --summary {input.summary} --stats {input.stats}"
-        " --tables {input.tables} --paper {input.paper} --out {REPORTED}"
+        " --tables {input.tables} --tuning {input.tuning} --paper {input.paper} --out {REPORTED}"

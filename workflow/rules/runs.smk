@@ -7,11 +7,14 @@ RUN_GROUP = "results/runs/{dataset}/{protocol}/{model}/{setting}"
 SEEDS = config["seeds"]
 
 
+TUNING_RECORD = "results/tuning/{dataset}/{protocol}/{model}/seed{seed}.json"
+
+
 def tuned_params(wildcards):
-    """The tuned setting reads the hyperparameters chosen by `tune_model`."""
+    """The tuned setting reads each seed's own search's winner (`tune_model`)."""
     if wildcards.setting != "tuned":
         return []
-    return f"results/tuning/{wildcards.dataset}/{wildcards.protocol}/{wildcards.model}.json"
+    return expand(TUNING_RECORD, seed=SEEDS, **wildcards)
 
 
 def job_log(rule, key):
@@ -39,7 +42,11 @@ rule train_and_evaluate:
     params:
         model=lambda w: as_json_arg(config["models"][w.model]),
         evaluation=as_json_arg(config["evaluation"]),
-        tuned=lambda w, input: f"--params-file {input.tuned}" if input.tuned else "",
+        # "{seed}" is left for recrepro to fill in per run: each seed reads its own search
+        tuned=lambda w: (
+            "--params-file '" + TUNING_RECORD.format(seed="{seed}", **w) + "'"
+            if w.setting == "tuned" else ""
+        ),
         seeds=" ".join(str(seed) for seed in SEEDS),
         # "{seed}" is left for recrepro to fill in per run
         split=lambda w: f"results/splits/{w.dataset}/{w.protocol}/seed{{seed}}",
@@ -79,7 +86,6 @@ rule summarize:
 
 
 TUNING = config["tuning"]  # defaults filled in by the schema
-FIRST_SEED = config["seeds"][0]  # tuning uses this seed's train/valid parts only
 
 
 def tuning_metric(model):
@@ -89,27 +95,33 @@ def tuning_metric(model):
     return selection_metric(TUNING, model)
 
 
+# One search per seed, each on that seed's train/valid parts, in one process per (dataset,
+# protocol, model) (TensorFlow is imported once). The test part is never an input here.
 rule tune_model:
     input:
         data=expand(
             "results/data/{{dataset}}/{table}.parquet", table=["ratings", "items", "users"]
         ),
         split=expand(
-            "results/splits/{{dataset}}/{{protocol}}/seed%d/{part}.parquet" % FIRST_SEED,
+            "results/splits/{{dataset}}/{{protocol}}/seed{seed}/{part}.parquet",
+            seed=SEEDS,
             part=["train", "valid"],  # the test part is never an input of model selection
         ),
     output:
-        "results/tuning/{dataset}/{protocol}/{model}.json",
+        [TUNING_RECORD.replace("{seed}", str(seed)) for seed in SEEDS],
     # Tuning jobs are the longest and gate every tuned run: start them before the runs, or the
     # last search finishes alone on an otherwise idle machine.
     priority: 10
     params:
         model=lambda w: as_json_arg(config["models"][w.model]),
         space=lambda w: as_json_arg(TUNING["spaces"].get(w.model, {})),
+        pruning=as_json_arg(TUNING["pruning"]),
         trials=TUNING["trials"],
-        seed=TUNING["seed"],
+        tuning_seed=TUNING["seed"],
+        seeds=" ".join(str(seed) for seed in SEEDS),
         metric=lambda w: tuning_metric(w.model),
-        split=lambda w, input: Path(input.split[0]).parent,
+        split=lambda w: f"results/splits/{w.dataset}/{w.protocol}/seed{{seed}}",
+        out=lambda w: TUNING_RECORD.format(seed="{seed}", **w),
     threads: config["threads_per_job"]
     resources:
         mem_mb=config["resources"]["tune_model"]["mem_mb"],
@@ -121,45 +133,38 @@ rule tune_model:
         "results/benchmarks/tune_model/{dataset}/{protocol}/{model}.tsv"
     shell:
         "recrepro --threads {threads} --log {log.main} --cpu-record {log.cpu} tune"
-        " --dataset {wildcards.dataset}"
-        " --protocol {wildcards.protocol} --model {wildcards.model} --params {params.model}"
-        " --space {params.space} --trials {params.trials} --metric {params.metric}"
-        " --seed {params.seed} --data results/data/{wildcards.dataset} --split {params.split}"
-        " --out {output}"
+        " --dataset {wildcards.dataset} --protocol {wildcards.protocol} --model {wildcards.model}"
+        " --seed {params.seeds} --params {params.model} --space {params.space}"
+        " --trials {params.trials} --metric {params.metric} --tuning-seed {params.tuning_seed}"
+        " --pruning {params.pruning} --data results/data/{wildcards.dataset}"
+        " --split '{params.split}' --out '{params.out}'"
 
 
-# After tuning: the test score of the incumbent after 1, 2, 4, ... trials (tuning-budget figure).
-# It reads the test part, so it is a separate rule downstream of tune_model, never part of it.
-rule tuning_budget:
+localrules:
+    tuning_curves,
+
+
+# After tuning and the tuned runs: every search's incumbent after n trials, and per model the
+# plateau rule, the replicate spread and the search's CPU (the tuning-budget figure). Reads
+# tuning records (validation only) and the tuned runs' metrics; fits nothing.
+rule tuning_curves:
     input:
-        record="results/tuning/{dataset}/{protocol}/{model}.json",
-        final_run=f"results/runs/{{dataset}}/{{protocol}}/{{model}}/tuned/seed{FIRST_SEED}/metrics.json",
-        data=expand(
-            "results/data/{{dataset}}/{table}.parquet", table=["ratings", "items", "users"]
-        ),
-        split=expand(
-            "results/splits/{{dataset}}/{{protocol}}/seed%d/{part}.parquet" % FIRST_SEED,
-            part=["train", "valid", "test"],
-        ),
+        records=[
+            TUNING_RECORD.format(dataset=d, protocol=p, model=m, seed=s)
+            for d in config["datasets"]
+            for p in config["protocols"]
+            for m in config["models"]
+            for s in SEEDS
+        ] if "tuned" in config["settings"] else [],
+        tuned_runs=run_files("metrics.json", setting="tuned"),
     output:
-        "results/tuning/{dataset}/{protocol}/{model}.budget.csv",
+        curves="results/tuning/curves.csv",
+        convergence="results/tuning/convergence.csv",
     params:
-        budgets=as_json_arg(TUNING["budgets"]),
-        evaluation=as_json_arg(config["evaluation"]),
-        first_seed=FIRST_SEED,
-        split=lambda w, input: Path(input.split[0]).parent,
-    threads: config["threads_per_job"]
-    resources:
-        mem_mb=config["resources"]["tuning_budget"]["mem_mb"],
-        runtime=config["resources"]["tuning_budget"]["runtime"],
+        main_metric=lambda w: PAPER.main_metric,  # paper.smk
     log:
-        main=job_log("tuning_budget", "{dataset}/{protocol}/{model}"),
-        cpu=cpu_record("tuning_budget", "{dataset}/{protocol}/{model}"),
-    benchmark:
-        "results/benchmarks/tuning_budget/{dataset}/{protocol}/{model}.tsv"
+        "results/logs/tuning_curves.log",
     shell:
-        "recrepro --threads {threads} --log {log.main} --cpu-record {log.cpu} tuning-budget"
-        " --record {input.record}"
-        " --budgets {params.budgets} --first-seed {params.first_seed} --final-run {input.final_run}"
-        " --evaluation {params.evaluation}"
-        " --data results/data/{wildcards.dataset} --split {params.split} --out {output}"
+        "recrepro --log {log} tuning-curves --main-metric {params.main_metric}"
+        " --curves {output.curves} --convergence {output.convergence}"
+        " --tuned-runs {input.tuned_runs} --records {input.records}"

@@ -14,6 +14,9 @@ rule compute_stats:
         cd_cliques="results/stats/cd_cliques.csv",
         seed_level="results/stats/seed_level.csv",
         power="results/stats/power.csv",
+        agreement="results/stats/agreement.csv",
+        calibration="results/stats/calibration.csv",
+        aa_control="results/stats/aa_control.csv",
     params:
         stats=config["stats"],
     log:

@@ -453,6 +453,25 @@ def _local_folder(spec: DatasetSpec, root: Path) -> Path:
     return root / spec.archive_folder
 
 
+def local_root(data_dir: str | os.PathLike | None) -> Path | None:
+    """The folder named by ``RECREPRO_DATA_DIR`` (it wins) or config ``data_dir``; None if neither
+    is set (download), a DataError if it does not exist."""
+    chosen = os.environ.get(DATA_DIR_ENV) or data_dir
+    if not chosen:
+        return None
+    root = Path(chosen)
+    if not root.is_dir():
+        raise DataError(f"data folder {root} does not exist; fix {DATA_DIR_ENV} or config data_dir")
+    return root
+
+
+def local_folder(spec: DatasetSpec, root: Path) -> Path:
+    """The verified folder of ``spec``'s raw files under the local data folder ``root``."""
+    folder = _local_folder(spec, root)
+    verify(spec, folder)
+    return folder
+
+
 def locate(name: str, data_dir: str | os.PathLike | None, cache_dir: str | os.PathLike) -> Path:
     """The verified folder of raw files for dataset ``name`` (downloading or generating it)."""
     spec = get_spec(name)
@@ -460,16 +479,9 @@ def locate(name: str, data_dir: str | os.PathLike | None, cache_dir: str | os.Pa
         folder = ensure_ml100k_folder(Path(cache_dir) / spec.archive_folder, spec.synthetic)
         verify(spec, folder)
         return folder
-    data_dir = os.environ.get(DATA_DIR_ENV) or data_dir
-    if data_dir:
-        root = Path(data_dir)
-        if not root.is_dir():
-            raise DataError(
-                f"data folder {root} does not exist; fix {DATA_DIR_ENV} or config data_dir"
-            )
-        folder = _local_folder(spec, root)
-        verify(spec, folder)
-        return folder
+    root = local_root(data_dir)
+    if root is not None:
+        return local_folder(spec, root)
     folder = Path(cache_dir) / spec.archive_folder
     if not all((folder / f).is_file() for f in spec.required_files):
         download(spec, Path(cache_dir))

@@ -3,7 +3,8 @@ model, so all comparisons are paired.
 
 :data:`PROTOCOLS` is the one registry of protocols. For every protocol the test part of a
 (dataset, protocol) is the same for all seeds; the seed only changes train/valid (and the models'
-initialisation). Tuning uses the first seed's train/valid, so it never sees any seed's test part.
+initialisation). Each seed's search tunes on that seed's train/valid, so it never sees any
+seed's test part.
 
 * ``random``: per user, the test part (``test_fraction`` of the user's ratings) is drawn once
   with a fixed generator (the CLI derives it from the dataset name and ``split.test_seed``); the

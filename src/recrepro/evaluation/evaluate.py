@@ -8,6 +8,7 @@ Memory is bounded by ``batch_size x n_items`` scores.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -281,4 +282,68 @@ def validation_score(
             f"unknown validation metric '{metric}'; use <metric>@<K> with metric one of "
             f"{', '.join(known)}"
         )
-    return evaluate(model, train, valid, ks=[int(k)]).metrics[metric]
+    if name not in M.RANKING_METRICS:  # factorized top-K, coverage, novelty: the full evaluation
+        return evaluate(model, train, valid, ks=[int(k)]).metrics[metric]
+    return _ranking_validation(train, valid).score(model, metric, int(k))
+
+
+class RankingValidation:
+    """The per-user ranking metric of :func:`evaluate` (default arguments) on fixed data, with
+    the data's part prepared once: the evaluated users, their masks and relevant items.
+
+    :meth:`score` returns exactly ``evaluate(model, train, valid, ks=[k]).metrics[metric]``
+    for the ranking families (same users, batches, masking, top-K and per-user values, in the
+    same order), without the rest of the evaluation (factorized top-K, beyond-accuracy metrics,
+    rating errors, top-K tables). The per-epoch validation of the TF models and the search's
+    trial scores use it; :func:`_ranking_validation` caches one per (train, valid) pair.
+    """
+
+    def __init__(self, train: Interactions, valid: Interactions, batch_size: int = 1024) -> None:
+        self.n_items = train.n_items
+        relevant = valid.matrix()
+        n_relevant = np.diff(relevant.indptr)
+        has_train = np.bincount(train.user, minlength=train.n_users) > 0
+        users = np.flatnonzero((n_relevant > 0) & has_train)
+        self.n_valid = len(valid)
+        self.users = users
+        seen_m = train.matrix()
+        #: Per batch: users, masked (row, item) positions and the relevant matrix's rows.
+        self.batches: list[tuple[np.ndarray, tuple[np.ndarray, np.ndarray], sp.csr_matrix]] = []
+        for start in range(0, len(users), batch_size):
+            batch = users[start : start + batch_size]
+            masked = seen_m[batch]
+            rows = np.repeat(np.arange(len(batch)), np.diff(masked.indptr))
+            self.batches.append((batch, (rows, masked.indices), relevant[batch]))
+
+    def score(self, model: Recommender, metric: str, k: int) -> float:
+        """Mean ``metric`` (``"ndcg@10"``, K = ``k``) over the evaluated users."""
+        ks = _check_ks([k], self.n_items)
+        if len(self.users) == 0:
+            raise RecreproError(
+                f"no user can be evaluated: none has both a training interaction and a relevant "
+                f"test item ({self.n_valid} test interactions, relevance threshold None); check "
+                "the split and the threshold"
+            )
+        values = []
+        for batch, masked, relevant in self.batches:
+            scores = _model_scores(model, batch, self.n_items)
+            scores[masked] = -np.inf
+            top = M.top_k(scores, ks[-1])
+            values.append(M.ranking_metrics(top, relevant, ks)[metric])
+        return float(np.mean(np.concatenate(values)))
+
+
+#: :class:`RankingValidation` per training part, then per validation part (weak keys: an entry
+#: goes when its data does; :class:`Interactions` are never modified).
+_VALIDATIONS: weakref.WeakKeyDictionary[
+    Interactions, weakref.WeakKeyDictionary[Interactions, RankingValidation]
+] = weakref.WeakKeyDictionary()
+
+
+def _ranking_validation(train: Interactions, valid: Interactions) -> RankingValidation:
+    """The cached :class:`RankingValidation` of (``train``, ``valid``), keyed by identity."""
+    by_valid = _VALIDATIONS.setdefault(train, weakref.WeakKeyDictionary())
+    prepared = by_valid.get(valid)
+    if prepared is None:
+        prepared = by_valid[valid] = RankingValidation(train, valid)
+    return prepared

@@ -42,6 +42,11 @@ class Recommender(ABC):
     #: fit clock, so ``fit_seconds`` is the fit alone and equal across seeds, though a process
     #: running several seeds pays the import once.
     libraries: ClassVar[tuple[str, ...]] = ()
+    #: True if a run gives the same numbers (to about 1e-9) on any CPU, so ``verify`` demands them
+    #: exactly; False (the safe default for a new model) if kernels or the build differ by CPU, so
+    #: ``verify`` allows a margin from the reported seed s.d. Every registered model declares it
+    #: with its one-line reason.
+    exact_across_cpus: ClassVar[bool] = False
 
     def __init__(self, **params: Any) -> None:
         unknown = sorted(set(params) - set(self.defaults))

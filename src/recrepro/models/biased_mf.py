@@ -37,6 +37,8 @@ class BiasedMF(Recommender):
     validation RMSE of a random 80/10/10 split of MovieLens 100K.
     """
 
+    #: seeded NumPy float64 ALS solves, one BLAS thread: same numbers on any CPU
+    exact_across_cpus = True
     source = "Koren, Bell & Volinsky (2009), IEEE Computer; Zhou et al. (2008), AAIM"
     predicts_ratings = True
     defaults = {

@@ -28,6 +28,8 @@ class EASE(ItemItemRecommender):
     Hyperparameters: ``l2`` (ridge penalty), ``max_items`` (largest catalogue accepted).
     """
 
+    #: closed-form float64 NumPy/SciPy solve, no randomness: same numbers on any CPU
+    exact_across_cpus = True
     source = "Steck (2019), WWW"
     defaults = {"l2": 500.0, "max_items": 30_000}
 

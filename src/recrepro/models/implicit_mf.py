@@ -76,6 +76,8 @@ class IALS(ImplicitRecommender):
     ML-100K).
     """
 
+    #: implicit's ALS with one thread, seeded: same numbers on any CPU
+    exact_across_cpus = True
     source = "Hu et al. 2008 (ICDM); implicit library"
     defaults: ClassVar[dict[str, Any]] = {
         "factors": 100,
@@ -103,6 +105,8 @@ class BPR(ImplicitRecommender):
     ``learning_rate`` 0.01, ``regularization`` 0.01, ``iterations`` 100; ``validate_every`` 20.
     """
 
+    #: implicit's BPR with one thread: a sequential scalar SGD loop, seeded mt19937, no CPU dispatch
+    exact_across_cpus = True
     source = "Rendle et al. 2009 (UAI); implicit library"
     defaults: ClassVar[dict[str, Any]] = {
         "factors": 100,

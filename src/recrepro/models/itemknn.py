@@ -25,6 +25,8 @@ class ItemKNN(ItemItemRecommender):
     damps similarities supported by few users).
     """
 
+    #: sparse NumPy/SciPy similarities, no randomness: same numbers on any CPU
+    exact_across_cpus = True
     source = "Deshpande & Karypis (2004), ACM TOIS; Sarwar et al. (2001), WWW"
     defaults = {"neighbors": 100, "shrink": 10.0}
 

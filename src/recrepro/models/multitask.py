@@ -37,6 +37,8 @@ class Multitask(JointRecommender):
     ``predict`` (RMSE/MAE) is the rating head. Movies keyed by id, not title.
     """
 
+    #: TensorFlow float32 kernels and their reduction order differ by CPU (oneDNN build)
+    exact_across_cpus = False
     source = "Seed 003; TFRS multitask tutorial"
     defaults: ClassVar[dict[str, Any]] = {**JointRecommender.defaults, "item_metadata": True}
 

@@ -17,6 +17,8 @@ class RandomRecommender(Recommender):
     ``(seed, u)``, so they do not depend on how users are batched. No hyperparameters.
     """
 
+    #: NumPy generator draws: same numbers on any CPU
+    exact_across_cpus = True
     source = "Sanity baseline (uniform random ranking)"
     defaults = {}
 
@@ -44,6 +46,8 @@ class PopularityRecommender(Recommender):
     counts are kept in ``counts_``. No hyperparameters.
     """
 
+    #: interaction counts: same numbers on any CPU
+    exact_across_cpus = True
     source = "Cremonesi, Koren & Turrin (2010), RecSys"
     defaults = {}
 

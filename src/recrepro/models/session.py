@@ -8,6 +8,7 @@ interaction is never in its own history.
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, ClassVar
 
 import numpy as np
@@ -79,6 +80,41 @@ def rows_to_items(rows: np.ndarray, item: np.ndarray) -> np.ndarray:
     return np.where(rows >= 0, item[np.clip(rows, 0, None)] + 1, 0).astype(np.int32)
 
 
+def _tiebreak(train: Interactions) -> np.ndarray:
+    """MovieLens movie id of each interaction: orders interactions at the same second."""
+    return train.catalogue.items["item_id"].to_numpy()[train.item]
+
+
+#: Per training part (weak keys: an entry goes with its data; Interactions are never modified),
+#: the (training histories, last histories) of each (max_length, same_time).
+_HISTORIES: weakref.WeakKeyDictionary[
+    Interactions, dict[tuple[int, bool], tuple[np.ndarray, np.ndarray]]
+] = weakref.WeakKeyDictionary()
+
+
+def session_histories(
+    train: Interactions, length: int, same_time: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """The session model's inputs (:func:`rows_to_items`): ``[len(train), length]`` history of
+    every training interaction (:func:`history_rows`) and ``[n_users, length]`` last training
+    interactions of every user (:func:`last_rows`).
+
+    They depend only on the data, so the trials of a search share them: computed once per
+    (``train`` object, ``length``, ``same_time``) and returned read-only.
+    """
+    key = (int(length), bool(same_time))
+    cached = _HISTORIES.setdefault(train, {})
+    if key not in cached:
+        tiebreak = _tiebreak(train)
+        rows = history_rows(train.user, train.timestamp, tiebreak, length, same_time)
+        last = last_rows(train.user, train.timestamp, tiebreak, train.n_users, length)
+        arrays = rows_to_items(rows, train.item), rows_to_items(last, train.item)
+        for array in arrays:
+            array.setflags(write=False)
+        cached[key] = arrays
+    return cached[key]
+
+
 @register("session")
 class Session(IndexRetrieval):
     """Session-based retrieval model of seed 001 (3): the user is their recent movies.
@@ -102,6 +138,8 @@ class Session(IndexRetrieval):
     seed family (embedding 32, Adagrad lr 0.1, batch 8192, 3 epochs); movies keyed by id.
     """
 
+    #: TensorFlow float32 kernels and their reduction order differ by CPU (oneDNN build)
+    exact_across_cpus = False
     source = "Seed 001 (3); TFRS sequential retrieval tutorial (GRU over recent movies)"
     defaults: ClassVar[dict[str, Any]] = {
         **IndexRetrieval.defaults,
@@ -112,7 +150,7 @@ class Session(IndexRetrieval):
 
     def _tiebreak(self, train: Interactions) -> np.ndarray:
         """MovieLens movie id of each interaction: orders interactions at the same second."""
-        return train.catalogue.items["item_id"].to_numpy()[train.item]
+        return _tiebreak(train)
 
     def _history_length(self) -> int:
         """``max_length``; 0 (an ablation: the query is the user embedding alone) needs
@@ -129,13 +167,10 @@ class Session(IndexRetrieval):
         length = self._history_length()
         if length == 0:
             return super().train_features(train)
-        rows = history_rows(
-            train.user, train.timestamp, self._tiebreak(train), length, self.params["same_time"]
-        )
         features = super().train_features(train)
-        features["history"] = rows_to_items(rows, train.item)
-        rows = last_rows(train.user, train.timestamp, self._tiebreak(train), train.n_users, length)
-        self._last_items = rows_to_items(rows, train.item)
+        features["history"], self._last_items = session_histories(
+            train, length, bool(self.params["same_time"])
+        )
         return features
 
     def query_features(self, users: np.ndarray) -> dict[str, np.ndarray]:

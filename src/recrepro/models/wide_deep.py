@@ -35,6 +35,8 @@ class WideDeep(RetrievalRecommender):
     the 32-dimensional sizes are ours; movies are keyed by id, not title.
     """
 
+    #: TensorFlow float32 kernels and their reduction order differ by CPU (oneDNN build)
+    exact_across_cpus = False
     source = "Seed 002 (2); TFRS retrieval tutorial; Cheng et al. (2016), DLRS"
     defaults: ClassVar[dict[str, Any]] = {
         **RetrievalRecommender.defaults,

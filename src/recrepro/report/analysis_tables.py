@@ -9,7 +9,7 @@ import math
 import pandas as pd
 
 from recrepro.report.data import select
-from recrepro.report.method_tables import read_tuning, searched
+from recrepro.report.method_tables import chosen_values, read_tuning, searched
 from recrepro.report.registry import RESULT_TABLES, Context, table
 from recrepro.report.style import (
     ModelStyles,
@@ -17,7 +17,7 @@ from recrepro.report.style import (
     format_number,
     format_p,
     metric_label,
-    p_at_floor,
+    test_label,
 )
 from recrepro.report.tables import Cell, Table
 
@@ -32,11 +32,10 @@ def tuned_vs_faithful_frame(ctx: Context) -> pd.DataFrame:
     records = read_tuning(ctx.paths("tuning_files"))
     rows = []
     for model in ModelStyles(cfg.models).order(means.index):
-        record = records.get((cfg.main_protocol, model))
-        if record is not None and not searched(record):
+        replicates = records.get((cfg.main_protocol, model)) or []
+        if replicates and not searched(replicates[0]):
             continue  # nothing to tune (random, popularity)
         test = tests.loc[model] if model in tests.index else None
-        chosen = (record or {}).get("params") or {}
         rows.append({
             "model": model,
             "faithful": means.loc[model].get("faithful", math.nan),
@@ -45,10 +44,10 @@ def tuned_vs_faithful_frame(ctx: Context) -> pd.DataFrame:
             "ci_low": math.nan if test is None else float(test["ci_low"]),
             "ci_high": math.nan if test is None else float(test["ci_high"]),
             "p_adj": math.nan if test is None else float(test["p_adj"]),
-            "p_bound": test is not None and p_at_floor(test, cfg.permutations),
             "decision": "" if test is None else str(test["decision"]),
-            "objective": str(chosen.get("objective", "")),
+            "objective": chosen_values(replicates, "objective"),
             "correction": None if test is None else test["correction"],
+            "test": "" if test is None else str(test["test"]),
         })  # fmt: skip
     return pd.DataFrame(rows)
 
@@ -64,7 +63,7 @@ def tuned_vs_faithful(ctx: Context) -> Table:
         rows.append([
             Cell(r.model), Cell(format_number(r.faithful)), Cell(format_number(r.tuned)),
             Cell(format_number(r.diff)), Cell(ci),
-            _p_cell(r.p_adj, r.p_bound),
+            _p_cell(r.p_adj),
             Cell(r.decision), Cell(r.objective.replace("_", " ")),
         ])  # fmt: skip
     label = metric_label(cfg.main_metric)
@@ -77,33 +76,31 @@ def tuned_vs_faithful(ctx: Context) -> Table:
         if len(largest) and largest["diff"].iloc[0] > 0
         else ""
     )
-    objectives = frame.loc[frame["objective"] != "", "objective"].value_counts()
+    objectives = pd.Series(
+        [o for cell in frame["objective"] for o in cell.split(" / ") if o]
+    ).value_counts()
     chosen = (
-        " The search chose " + ", ".join(f"{o.replace('_', ' ')} for {n}" for o, n in objectives.items())
-        + " of the retrieval-trained models." if len(objectives) else ""
+        " The searches chose " + ", ".join(f"{o.replace('_', ' ')} in {n}" for o, n in objectives.items())
+        + " of the retrieval-trained models' searches." if len(objectives) else ""
     )  # fmt: skip
     caption = (
         f"Tuned against faithful ({cfg.main_protocol} protocol, {label}): tuning is significantly "
         f"better for {len(better)} and worse for {len(worse)} of {len(frame)} models.{takeaway}{chosen}"
     )
     notes = [
-        "Mean over seeds of each setting; difference = tuned minus faithful with its 95% bootstrap "
-        f"interval over users; p: paired per-user test, {correction}-adjusted over the models (one "
-        "family per protocol and metric); ≤: no resample of the randomization test was as extreme, "
-        "so p is an upper bound. Objective: the retrieval loss the search chose (first "
-        "seed's validation data)."
+        "Mean over seeds of each setting; difference = tuned minus faithful with its 95% interval; "
+        f"p: {test_label(str(frame['test'].iloc[0])) if len(frame) else 'paired test'}, "
+        f"{correction}-adjusted over the models (one family per protocol and metric). "
+        "Objective: the retrieval loss each seed's search chose (by seed, separated by /)."
     ]
     header = ["Model", "Faithful", "Tuned", "Difference", "95% CI", f"p ({correction})", "Decision",
               "Objective"]  # fmt: skip
     return Table("tuned_vs_faithful", caption, header, rows, frame, notes, align="lrrrcrll")
 
 
-def _p_cell(p: float, bound: bool) -> Cell:
-    """An adjusted p-value, with ``≤`` when it is an upper bound (randomization resolution)."""
-    if not math.isfinite(p):
-        return Cell("")
-    bound = bound and not format_p(p).startswith("<")
-    return Cell(("≤ " if bound else "") + format_p(p))  # latex_escape prints ≤ as $\leq$
+def _p_cell(p: float) -> Cell:
+    """An adjusted p-value (every test's p resolves any level: no resolution floor)."""
+    return Cell(format_p(p) if math.isfinite(p) else "")
 
 
 def power_frame(ctx: Context) -> pd.DataFrame:

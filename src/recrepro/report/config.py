@@ -38,6 +38,7 @@ class PaperConfig:
     test_fraction: float = 0.1
     alpha: float | None = None
     permutations: int = 0  # resamples of the randomization tests (their smallest p is 1/(B+1))
+    exploratory_protocols: tuple[str, ...] = tuple(_PAPER["exploratory_protocols"])
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> PaperConfig:
@@ -82,6 +83,9 @@ class PaperConfig:
             test_fraction=float(split["test_fraction"]),
             alpha=block_defaults("stats", config.get("stats"))["alpha"],
             permutations=int(block_defaults("stats", config.get("stats"))["permutations"]),
+            exploratory_protocols=tuple(
+                p for p in paper["exploratory_protocols"] if p in protocols
+            ),
         )
         cfg.check()
         return cfg

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -35,7 +35,20 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "ranks": ("dataset", "protocol", "setting", "metric", "model", "avg_rank"),
     "cd_cliques": ("dataset", "protocol", "setting", "metric", "clique", "model", "avg_rank"),
     "skipped": ("dataset", "protocol", "model", "setting", "seed", "reason"),
+    # the A/A control, the agreement of the crossed test with a per-user t-test, and the
+    # calibration of the crossed test by simulation (recrepro.stats)
+    "aa_control": (
+        "dataset", "protocol", "setting", "metric", "model", "other", "diff_mean", "ci_low",
+        "ci_high", "p_adj", "decision", "n_fired", "n_tested",
+    ),
+    "agreement": (
+        "dataset", "protocol", "setting", "metric", "n_tested", "significant",
+        "significant_ttest", "significant_both", "disagreements",
+    ),
+    "calibration": ("dataset", "protocol", "setting", "metric", "source", "coverage", "fpr"),
 }
+#: Tables a study may lack (older result folders): read as empty when no path is given.
+OPTIONAL = ("aa_control", "agreement", "calibration")
 PRODUCERS = {
     "summary": "summarize",
     "pairwise": "compute_stats",
@@ -43,6 +56,9 @@ PRODUCERS = {
     "ranks": "compute_stats",
     "cd_cliques": "compute_stats",
     "skipped": "summarize",
+    "aa_control": "compute_stats",
+    "agreement": "compute_stats",
+    "calibration": "compute_stats",
 }
 
 
@@ -83,6 +99,9 @@ class ReportData:
     ranks: pd.DataFrame
     cd_cliques: pd.DataFrame
     skipped: pd.DataFrame  # runs whose model was not applicable to the dataset, with the reason
+    aa_control: pd.DataFrame = field(default_factory=lambda: _empty("aa_control"))
+    agreement: pd.DataFrame = field(default_factory=lambda: _empty("agreement"))
+    calibration: pd.DataFrame = field(default_factory=lambda: _empty("calibration"))
 
     @classmethod
     def load(cls, paths: Mapping[str, str | os.PathLike]) -> ReportData:
@@ -90,10 +109,15 @@ class ReportData:
         frames = {
             name: read_csv_checked(paths[name], cols, PRODUCERS[name])
             for name, cols in COLUMNS.items()
+            if name in paths or name not in OPTIONAL
         }
         frames["pairwise"]["significant"] = as_bool(frames["pairwise"]["significant"])
         frames["pairwise"]["decision"] = frames["pairwise"]["decision"].fillna("").astype(str)
         return cls(**frames)
+
+
+def _empty(name: str) -> pd.DataFrame:
+    return pd.DataFrame(columns=list(COLUMNS[name]))
 
 
 def select(frame: pd.DataFrame, **equal: object) -> pd.DataFrame:
@@ -119,6 +143,7 @@ def ranking(summary: pd.DataFrame, metric: str) -> pd.DataFrame:
     )
 
 
-def read_budget(paths: list[str]) -> pd.DataFrame | None:
-    """The tuning-budget table (``results/tuning/budget.csv``), or None if the study has none."""
+def read_convergence(paths: list[str]) -> pd.DataFrame | None:
+    """A tuning table (``results/tuning/convergence.csv`` or ``curves.csv``), or None if the
+    study has no tuned setting."""
     return pd.read_csv(paths[0]) if paths else None

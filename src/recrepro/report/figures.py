@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from recrepro.report.config import EXAMPLE_FIGURES, PaperConfig
-from recrepro.report.data import ReportData, lookup, ranking, read_budget, select
-from recrepro.report.numbers import budget_numbers
+from recrepro.report.data import ReportData, lookup, ranking, read_convergence, select
+from recrepro.report.numbers import convergence_numbers
 from recrepro.report.registry import RESULT_TABLES, Context, figure
 from recrepro.report.style import (
     HATCHES,
@@ -227,28 +227,49 @@ def plot_training_curves(
     return save_figure(fig, stem)
 
 
-def plot_tuning_budget(budget: pd.DataFrame | None, styles: ModelStyles, stem: str | Path) -> list[Path]:
-    """Best validation score and the incumbent's test NDCG@10 against the number of tuning
-    trials (log2 axis), one line per model (``results/tuning/budget.csv``)."""
-    if budget is None or budget.empty:
-        return _notice(stem, "No tuning-budget results (the study has no tuned setting).")
-    models = styles.order(budget["model"])
+def plot_tuning_curves(
+    curves: pd.DataFrame | None, convergence: pd.DataFrame | None, styles: ModelStyles,
+    stem: str | Path, protocol: str,
+) -> list[Path]:
+    """Small multiples, one panel per searched model: the incumbent's validation score against
+    the number of trials (log2 axis), one line per search replicate (seed), and a dotted line
+    where the searches plateau (``results/tuning/{curves,convergence}.csv``)."""
+    if curves is None or curves.empty:
+        return _notice(stem, "No tuning results (the study has no tuned setting).")
+    curves = curves[curves["protocol"] == protocol]
+    conv = (convergence if convergence is not None else pd.DataFrame(columns=["protocol"]))
+    conv = conv[conv["protocol"] == protocol].set_index("model") if len(conv) else conv
+    models = [m for m in styles.order(curves["model"])
+              if m not in conv.index or bool(conv.loc[m, "searched"])]  # fmt: skip
+    if not models:
+        return _notice(stem, "No searched model on this protocol.")
     plt = setup_matplotlib()
-    fig, (valid_ax, test_ax) = plt.subplots(1, 2, figsize=(WIDTH, 2.8), sharex=True)
-    for model in models:
-        d, s = budget[budget["model"] == model].sort_values("trials"), styles[model]
-        style = {"color": s.colour, "marker": s.marker, "linestyle": s.linestyle, "markersize": 3, "lw": 1}
-        if (d["metric"] == "ndcg@10").all():  # rating models are selected on RMSE
-            valid_ax.plot(d["trials"], d["valid_score"], **style)
-        test_ax.plot(d["trials"], d["test_ndcg@10"], **style)
-    ticks = sorted(int(t) for t in budget["trials"].unique())
-    for ax, title in ((valid_ax, "best validation NDCG@10"), (test_ax, "test NDCG@10 of the incumbent")):
+    cols = min(6, len(models))
+    rows = math.ceil(len(models) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(WIDTH, 1.25 * rows + 0.3), squeeze=False)
+    dashes = ["-", "--", ":", "-.", (0, (3, 1, 1, 1))]
+    budget = int(curves["trials"].max())
+    ticks = [t for t in (1, 4, 16, 64, 256) if t <= budget] or [1]
+    for ax, model in zip(axes.flat, models, strict=False):
+        d, colour = curves[curves["model"] == model], styles[model].colour
+        for i, (_, rep) in enumerate(d.groupby("replicate", sort=True)):
+            rep = rep.sort_values("trials")
+            ax.plot(rep["trials"], rep["valid_score"], color=colour, lw=0.9,
+                    linestyle=dashes[i % len(dashes)])  # fmt: skip
+        title = model
+        if model in conv.index and math.isfinite(float(conv.loc[model, "trials_to_plateau"] or math.nan)):
+            at = int(conv.loc[model, "trials_to_plateau"])
+            ax.axvline(at, color="0.4", lw=0.6, linestyle=":")
+            title += f" ({at})"
+        ax.set_title(title, fontsize=6.5, pad=2)
         ax.set_xscale("log", base=2)
         ax.set_xticks(ticks, labels=[str(t) for t in ticks])
-        ax.set_xlabel("tuning trials")
-        ax.set_title(title)
-    fig.tight_layout()
-    _legend(fig, styles, models)
+        ax.tick_params(labelsize=5.5, length=2, pad=1)
+        ax.set_ylabel(metric_label(str(d["metric"].iloc[0])), fontsize=5.5, labelpad=1)
+    for ax in list(axes.flat)[len(models):]:
+        ax.axis("off")
+    fig.supxlabel("tuning trials (one line per seed's search)", fontsize=6.5)
+    fig.tight_layout(pad=0.3, h_pad=0.4, w_pad=0.3)
     return save_figure(fig, stem)
 
 
@@ -742,15 +763,17 @@ def seed_overlap(ctx: Context, stem: Path) -> str:
     )
 
 
-@figure("tuning_budget", section="results", inputs=("budget",))
+@figure("tuning_budget", section="results", inputs=("tuning_curves", "convergence"))
 def tuning_budget(ctx: Context, stem: Path) -> str:
-    budget = read_budget(ctx.paths("budget"))
-    plot_tuning_budget(budget, ModelStyles(ctx.cfg.models), stem)
-    sentence = budget_numbers(budget)["BudgetSentence"]
+    convergence = read_convergence(ctx.paths("convergence"))
+    curves = read_convergence(ctx.paths("tuning_curves"))
+    plot_tuning_curves(curves, convergence, ModelStyles(ctx.cfg.models), stem, ctx.cfg.main_protocol)
+    sentence = convergence_numbers(convergence)["TuningSentence"]
     return latex_text(
-        "Tuning budget: the best validation NDCG@10 after 1, 2, 4, ... trials of the search (left; "
-        "rating models are selected on RMSE and not shown) and the test NDCG@10 of that incumbent "
-        f"(right), on the first seed's split. {sentence or 'The study has no tuned setting.'}"
+        f"Convergence of the searches ({ctx.cfg.main_protocol} protocol): the best validation "
+        "score after 1, 2, 4, ... trials, one line per seed's own search, and (dotted, number in "
+        "the title) the trial count from which the mean gain still to come stays within the "
+        f"spread of the searches' final scores. {sentence or 'The study has no tuned setting.'}"
     )
 
 

@@ -7,7 +7,7 @@ import inspect
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -198,6 +198,19 @@ def _value(value: Any) -> str:
     return str(value)
 
 
+def _printed_space(model: str, space: Mapping[str, Any], faithful: Mapping[str, Any]) -> dict[str, Any]:
+    """The space as searched: the faithful value joined to a list, a range stretched to it
+    (:func:`recrepro.tuning.search_space`), so the printed space always holds the faithful point."""
+    from recrepro.errors import ConfigError
+    from recrepro.tuning import search_space
+
+    try:
+        dims = search_space(model, space, faithful)
+    except ConfigError:  # the config check reports it; print the space as configured
+        return dict(space)
+    return {d.name: d.as_config() for d in dims}
+
+
 def searched(record: Mapping[str, Any] | None) -> bool:
     """True if a tuning record searched anything (random and popularity have no hyperparameters:
     their one-point "search" is the faithful setting, so they are not counted as tuned)."""
@@ -205,33 +218,43 @@ def searched(record: Mapping[str, Any] | None) -> bool:
     return any(isinstance(v, list | dict) for v in space.values())
 
 
-def read_tuning(paths: list[str]) -> dict[tuple[str, str], dict[str, Any]]:
-    """``(protocol, model) -> tuning record`` for the tuning files that exist."""
-    records = {}
-    for path in paths:
+def read_tuning(paths: list[str]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """``(protocol, model) -> its search replicates' records`` (by seed) for the tuning files
+    that exist (``results/tuning/{dataset}/{protocol}/{model}/seed{seed}.json``)."""
+    records: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for path in sorted(paths):
         p = Path(path)
         if p.is_file():
-            records[(p.parent.name, p.stem)] = json.loads(p.read_text(encoding="utf-8"))
+            record = json.loads(p.read_text(encoding="utf-8"))
+            records.setdefault((p.parent.parent.name, p.parent.name), []).append(record)
+    for reps in records.values():
+        reps.sort(key=lambda r: r.get("replicate", 0))
     return records
+
+
+def chosen_values(records: Sequence[Mapping[str, Any]], name: str) -> str:
+    """One hyperparameter's winning values over the search replicates, ``a / b / c``."""
+    return " / ".join(_value(r["params"][name]) for r in records if name in (r.get("params") or {}))
 
 
 def hyperparameter_frame(
     config: Mapping[str, Any], records: Mapping[tuple[str, str], Mapping[str, Any]], protocol: str
 ) -> pd.DataFrame:
-    """One row per (model, searched hyperparameter): faithful value, space, tuned choice."""
+    """One row per (model, searched hyperparameter): faithful value, space, and the tuned
+    choice of each search replicate (``a / b / c`` by seed)."""
     spaces = (config.get("tuning") or {}).get("spaces") or {}
     rows = []
     for model, overrides in (config.get("models") or {}).items():
         cls = _model_class(model)
         faithful = {**(dict(cls.defaults) if cls is not None else {}), **(overrides or {})}
-        space = spaces.get(model) or {}
-        chosen = (records.get((protocol, model)) or {}).get("params") or {}
+        space = _printed_space(model, spaces.get(model) or {}, faithful)
+        replicates = records.get((protocol, model)) or []
         if not space:
             rows.append((model, "(not searched)", "", "", ""))
         for name, values in space.items():
             rows.append(
                 (model, name, _value(faithful.get(name, "")), _value(values),
-                 _value(chosen.get(name, "")) if chosen else "")
+                 chosen_values(replicates, name))
             )  # fmt: skip
     return pd.DataFrame(rows, columns=["model", "hyperparameter", "faithful", "space", "tuned"])
 
@@ -244,7 +267,7 @@ def _joined(frame: pd.DataFrame, column: str) -> str:
 def hyperparameters(ctx: Context) -> Table:
     cfg = ctx.cfg
     tuning = ctx.config.get("tuning") or {}
-    trials = int(tuning.get("trials", 8))
+    trials = int(tuning.get("trials", 32))
     records = read_tuning(ctx.paths("tuning_files"))
     frame = hyperparameter_frame(ctx.config, records, cfg.main_protocol)
     rows = []
@@ -256,7 +279,8 @@ def hyperparameters(ctx: Context) -> Table:
             continue
         rows.append([Cell(model), Cell(_joined(searched, "space")),
                      Cell(_joined(searched, "faithful")), Cell(_joined(searched, "tuned"))])  # fmt: skip
-    changed = frame[(frame["tuned"] != "") & (frame["tuned"] != frame["faithful"])]
+    changed = frame[(frame["tuned"] != "") & frame.apply(
+        lambda r: any(v != r["faithful"] for v in r["tuned"].split(" / ")), axis=1)]
     tuned_note = (
         f" The search moved {changed['model'].nunique()} of {frame['model'].nunique()} models "
         f"away from their faithful values on the {cfg.main_protocol} protocol."
@@ -264,10 +288,11 @@ def hyperparameters(ctx: Context) -> Table:
         else " The tuned setting was not run in this study."
     )
     caption = (
-        f"Hyperparameters: search space, faithful value and the value chosen on validation data "
-        f"({cfg.main_protocol} protocol). Every model gets the same budget of {trials} trials "
-        f"(trial 0 is the faithful setting; a seeded Optuna TPE search with median pruning on seed "
-        f"{cfg.seeds[0] if cfg.seeds else 1}'s train/validation split).{tuned_note}"
+        f"Hyperparameters: search space, faithful value and the values chosen on validation data "
+        f"by each seed's own search ({cfg.main_protocol} protocol; tuned values by seed, "
+        f"separated by /). Every model gets the same budget of {trials} trials per search "
+        f"(trial 0 is the faithful setting; a seeded Optuna TPE search with successive halving "
+        f"over epochs on that seed's train/validation split).{tuned_note}"
     )
     header = ["Model", "Search space", "Faithful", "Tuned"]
     width = "".join(f"{RAGGED}p{{{w}\\linewidth}}" for w in (0.36, 0.21, 0.21))
@@ -296,9 +321,9 @@ def cost_frame(run_metrics: list[str], tuning_files: list[str]) -> pd.DataFrame:
     for bench, model in jobs.items():
         cpu, wall = read_benchmark(bench)
         rows.append((model, "runs", cpu, wall))
-    for path in tuning_files:
-        cpu, wall = read_benchmark(benchmark_path(path))
-        rows.append((Path(path).stem, "tuning", cpu, wall))
+    for bench, model in {benchmark_path(p): Path(p).parent.name for p in tuning_files}.items():
+        cpu, wall = read_benchmark(bench)
+        rows.append((model, "tuning", cpu, wall))
     frame = pd.DataFrame(rows, columns=["model", "step", "cpu_seconds", "wall_seconds"])
     if frame.empty:
         columns = ["model", "runs_cpu_seconds", "tuning_cpu_seconds", "runs_wall_seconds"]

@@ -18,7 +18,7 @@ import pandas as pd
 
 from recrepro.io import write_text
 from recrepro.report.config import PaperConfig
-from recrepro.report.data import ReportData, ranking, select
+from recrepro.report.data import ReportData, as_bool, ranking, select
 from recrepro.report.reproduction import published_rows, verdict_counts
 from recrepro.report.style import (
     ModelStyles,
@@ -28,7 +28,6 @@ from recrepro.report.style import (
     format_p,
     higher_is_better,
     metric_label,
-    p_at_floor,
     test_label,
 )
 from recrepro.report.tables import dataset_label, latex_escape
@@ -59,6 +58,7 @@ CITATIONS = {
     "bh": "benjamini1995controlling",
     "benjamini-hochberg": "benjamini1995controlling",
     "friedman": "friedman1937use",
+    "crossed": "satterthwaite1946approximate",
 }
 
 
@@ -85,15 +85,12 @@ def _model(name: object) -> str:
     return f"\\texttt{{{latex_escape(name)}}}" if name not in (None, "") else NA
 
 
-def _p_text(p: float | None, bound: bool = False) -> str:
-    """``$p < 0.001$`` or ``$p = 0.023$``; ``$p \\le 0.031$`` with ``bound`` (the value is an
-    upper bound, e.g. a randomization test at its resolution)."""
+def _p_text(p: float | None) -> str:
+    """``$p < 0.001$`` or ``$p = 0.023$``."""
     text = format_p(p)
     if not text:
         return NA
-    if text.startswith("<"):
-        return f"$p {text}$"
-    return f"$p \\le {text}$" if bound else f"$p = {text}$"
+    return f"$p {text}$" if text.startswith("<") else f"$p = {text}$"
 
 
 # --------------------------------------------------------------------------- number groups
@@ -163,8 +160,7 @@ def result_numbers(data: ReportData, cfg: PaperConfig) -> dict[str, str]:
         "BestMarginPct": _num(relative, 1),
         "WorstModel": _model(ranked["model"].iloc[-1] if len(ranked) > 1 else None),
     }
-    out.update(_pairwise_numbers(data.pairwise, where, cfg.main_metric, second.get("model"),
-                                 cfg.permutations))  # fmt: skip
+    out.update(_pairwise_numbers(data.pairwise, where, cfg.main_metric, second.get("model")))
     out.update(_friedman_numbers(data.friedman, where, cfg.main_metric))
     for key, metric, at in (
         ("Rating", "rmse", 0),
@@ -195,7 +191,6 @@ def _pairwise_numbers(
     where: Mapping[str, str],
     metric: str,
     second: str | None,
-    permutations: int = 0,
 ) -> dict[str, str]:
     tests = select(pairwise, **where, metric=metric, comparison="vs_best")
     row = _row(tests[tests["model"] == second])
@@ -204,8 +199,8 @@ def _pairwise_numbers(
     decided = row.get("decision")
     significant = None if decided is None else decided in ("better", "worse")
     return {
-        "BestVsSecondP": _p_text(row.get("p_adj"), p_at_floor(row, permutations)),
-        "BestVsSecondPRaw": _p_text(row.get("p_raw"), p_at_floor(row, permutations)),
+        "BestVsSecondP": _p_text(row.get("p_adj")),
+        "BestVsSecondPRaw": _p_text(row.get("p_raw")),
         # pairwise.csv orients the effect as second minus best; the text reads best over second
         "BestVsSecondEffect": _num(-row["effect"]) if row.get("effect") is not None else NA,
         "EffectName": EFFECT_LABELS.get(str(row.get("effect_name", "")), _text(row.get("effect_name"))),
@@ -283,8 +278,7 @@ def comparison_numbers(
         leader, trailer = (seed, base) if ahead else (base, seed)
         test = _row(select(data.pairwise, **where, metric=metric, comparison="vs_best",
                            model=trailer["model"], other=leader["model"]))  # fmt: skip
-        bound = p_at_floor(test, cfg.permutations) if test else False
-        tested = f", {_p_text(test.get('p_adj'), bound)} (adjusted)" if test else ""
+        tested = f", {_p_text(test.get('p_adj'))} (adjusted)" if test else ""
         out["SeedVsBaseline"] = (
             f"the best seed model, {_model(seed['model'])} ({_num(seed['mean'])}), is "
             f"{'ahead of' if ahead else 'behind'} the best baseline, {_model(base['model'])} "
@@ -322,7 +316,7 @@ def _protocol_leaders(data: ReportData, cfg: PaperConfig) -> str:
     faithful and collaborative (0.16) with tuned hyperparameters under the temporal protocol"``."""
     parts = []
     for protocol in cfg.protocols:
-        if protocol == cfg.main_protocol:
+        if protocol == cfg.main_protocol or protocol in cfg.exploratory_protocols:
             continue
         leaders = [(s, _leader(data, cfg, protocol, s)) for s in cfg.settings]
         leaders = [f"{text} with {setting}" for setting, text in leaders if text]
@@ -495,37 +489,108 @@ def _cause_sentence(frame: pd.DataFrame, published: pd.DataFrame) -> str:
     )
 
 
-def budget_numbers(budget: pd.DataFrame | None) -> dict[str, str]:
-    """Tuning-budget sensitivity (``results/tuning/budget.csv``): per model, the change of the
-    incumbent's test NDCG@10 from 1 trial to the full budget, and over the last doubling."""
-    names = ("BudgetTrials", "BudgetNumModels", "BudgetModelsImproved", "BudgetMedianGain",
-             "BudgetLastDoublingGain")  # fmt: skip
-    out = dict.fromkeys(names, NA) | {"BudgetSentence": ""}
-    if budget is None or budget.empty:
-        return out
-    test = budget.pivot_table(index="model", columns="trials", values="test_ndcg@10").dropna()
-    if test.empty or len(test.columns) < 2:
-        return out
-    first, last = test.columns.min(), test.columns.max()
-    half = max((t for t in test.columns if t < last), default=first)
-    gain, tail = test[last] - test[first], test[last] - test[half]
-    out.update(
-        BudgetTrials=str(int(last)),
-        BudgetNumModels=str(len(test)),
-        BudgetModelsImproved=str(int((gain > 0).sum())),
-        BudgetMedianGain=_num(float(gain.median())),
-        BudgetLastDoublingGain=_num(float(tail.median())),
-    )
-    out["BudgetSentence"] = (
-        f"From {int(first)} to {int(last)} tuning trials the incumbent's test NDCG@10 rises for "
-        f"{out['BudgetModelsImproved']} of {len(test)} models (median change {out['BudgetMedianGain']})"
-    )
-    if half > first:
-        out["BudgetSentence"] += (
-            f"; the last doubling, from {int(half)} to {int(last)} trials, changes it by a median of "
-            f"{out['BudgetLastDoublingGain']}"
+def noise_numbers(data: ReportData, cfg: PaperConfig) -> dict[str, str]:
+    """The study's noise floor and the strength of its tests: the A/A control (two functionally
+    identical models), the crossed test's simulated calibration, and how far the exploratory
+    protocols' decisions depend on the choice of test (``aa_control``, ``calibration``,
+    ``agreement`` of ``results/stats``)."""
+    out = {"NoiseSentence": "", "CalibrationSentence": "", "ExploratorySentence": ""}
+    main_metrics = {m for m in cfg.headline_metrics if higher_is_better(m) is not None}
+    aa = data.aa_control
+    if len(aa):
+        aa = aa[aa["dataset"] == cfg.dataset]
+        pair = aa.iloc[0]
+        decisive = aa[aa["metric"].isin(main_metrics) & ~aa["protocol"].isin(cfg.exploratory_protocols)]
+        fired = int(as_bool(decisive["significant"]).sum()) if "significant" in decisive else \
+            int((decisive["decision"].isin(("better", "worse"))).sum())
+        parts = []
+        for setting in cfg.settings:
+            row = _row(select(aa, protocol=cfg.main_protocol, setting=setting, metric=cfg.main_metric))
+            if row:
+                parts.append(
+                    f"{_num(row['diff_mean'])} [{_num(row['ci_low'])}, {_num(row['ci_high'])}] "
+                    f"with {setting} hyperparameters ({_p_text(row['p_adj'])})"
+                )
+        label = latex_escape(metric_label(cfg.main_metric))
+        out["NoiseSentence"] = (
+            f"The study carries an A/A control: {_model(pair['model'])} and {_model(pair['other'])} "
+            f"are the same model under two names, each with its own searches. Their "
+            f"{label} difference under the {latex_escape(cfg.main_protocol)} protocol is "
+            f"{_listing(parts)}, the study's noise floor; over the {len(decisive)} tests of the "
+            f"main table's metrics and the non-exploratory protocols, the inference called them "
+            f"different {fired} {'time' if fired == 1 else 'times'} (nominal rate "
+            f"{_num(cfg.alpha or 0.05, 2)})."
         )
-    out["BudgetSentence"] += "."
+    cal = data.calibration
+    if len(cal):
+        cal = cal[(cal["dataset"] == cfg.dataset) & ~cal["protocol"].isin(cfg.exploratory_protocols)]
+        if len(cal):
+            cover = pd.to_numeric(cal["coverage"], errors="coerce")
+            fpr = pd.to_numeric(cal["fpr"], errors="coerce")
+            out["CalibrationSentence"] = (
+                f"Simulated with each group's own variance components (users, seeds with their "
+                f"searches, residual), the 95\\% interval of the crossed test covered the true "
+                f"difference in {_num(cover.min(), 3)} to {_num(cover.max(), 3)} of the draws, and "
+                f"the test fired on a null difference in {_num(fpr.min(), 3)} to "
+                f"{_num(fpr.max(), 3)} of them."
+            )
+    agree = data.agreement
+    if len(agree) and cfg.exploratory_protocols:
+        rows = agree[(agree["dataset"] == cfg.dataset) & agree["protocol"].isin(cfg.exploratory_protocols)
+                     & agree["metric"].isin(main_metrics)]  # fmt: skip
+        if len(rows):
+            sig = int(pd.to_numeric(rows["significant"]).sum())
+            differ = int(pd.to_numeric(rows["disagreements"]).sum())
+            names = _listing([latex_escape(p) for p in cfg.exploratory_protocols])
+            plural = "s are" if len(cfg.exploratory_protocols) > 1 else " is"
+            out["ExploratorySentence"] = (
+                f"The {names} protocol{plural} reported as exploratory and kept out of the "
+                f"abstract: of its {sig} significant comparisons with the best model on the main "
+                f"table's metrics, the decision of {differ} changes when the crossed test is "
+                f"replaced by a paired per-user t-test."
+            )
+    return out
+
+
+def convergence_numbers(convergence: pd.DataFrame | None) -> dict[str, str]:
+    """The searches' convergence (``results/tuning/convergence.csv``, see
+    :mod:`recrepro.tuning_curves`): budget, replicates, and how many searched (model, protocol)
+    pairs plateau by half the budget."""
+    names = ("TuningTrials", "TuningReplicates", "TuningSearched", "TuningConverged",
+             "TuningMedianPlateau", "TuningMaxPlateau")  # fmt: skip
+    out = dict.fromkeys(names, NA) | {"TuningSentence": "", "TuningNotConverged": NA}
+    if convergence is None or convergence.empty:
+        return out
+    frame = convergence[convergence["searched"].astype(bool)]
+    if frame.empty:
+        return out
+    budget, reps = int(frame["budget"].max()), int(frame["replicates"].min())
+    converged = frame["converged"].astype(str).str.lower() == "true"
+    plateau = pd.to_numeric(frame["trials_to_plateau"], errors="coerce").dropna()
+    missed = frame[~converged]
+    out.update(
+        TuningTrials=str(budget), TuningReplicates=str(reps), TuningSearched=str(len(frame)),
+        TuningConverged=str(int(converged.sum())),
+        TuningMedianPlateau=_num(float(plateau.median()), 0) if len(plateau) else NA,
+        TuningMaxPlateau=str(int(plateau.max())) if len(plateau) else NA,
+        TuningNotConverged=_listing([f"{r.model} ({r.protocol})" for r in missed.itertuples()]) or NA,
+    )
+    if reps < 2:
+        out["TuningSentence"] = (
+            f"Each search ran {budget} trials; with one search per model the plateau rule, which "
+            "compares the remaining gain with the spread of replicate searches, cannot be applied."
+        )
+        return out
+    sentence = (
+        f"Each of the {len(frame)} searched (model, protocol) pairs ran {reps} searches of "
+        f"{budget} trials (one per seed); {out['TuningConverged']} of {len(frame)} reached the "
+        f"plateau by {budget // 2} trials (the mean gain still to come was within the spread of "
+        f"the replicates' final validation scores), after a median of "
+        f"{out['TuningMedianPlateau']} trials"
+    )
+    if len(missed):
+        sentence += f"; not converged: {out['TuningNotConverged']}"
+    out["TuningSentence"] = sentence + "."
     return out
 
 
@@ -625,7 +690,7 @@ def collect_numbers(
     n_runs: int,
     cost: pd.DataFrame | None = None,
     kept: Sequence[str] | None = None,
-    budget: pd.DataFrame | None = None,
+    convergence: pd.DataFrame | None = None,
     unsearched: Sequence[str] = (),
 ) -> dict[str, str]:
     """Every macro of ``numbers.tex`` (``unsearched``: models without hyperparameters to tune,
@@ -641,7 +706,8 @@ def collect_numbers(
         comparison_numbers(data, cfg, kept, unsearched),
         reproduction_numbers(reproduction),
         example_numbers(picks),
-        budget_numbers(budget),
+        convergence_numbers(convergence),
+        noise_numbers(data, cfg),
         software_versions(provenance),
     ):
         macros.update(group)

@@ -20,7 +20,7 @@ from recrepro.io import write_text
 from recrepro.logs import log_to
 from recrepro.report import figdata, figures, numbers, registry, tables
 from recrepro.report.config import PaperConfig
-from recrepro.report.data import COLUMNS, ReportData, read_budget
+from recrepro.report.data import COLUMNS, ReportData, read_convergence
 from recrepro.report.method_tables import cost_frame, read_tuning, searched
 from recrepro.report.registry import Context
 
@@ -33,7 +33,7 @@ def _listed(value: Any) -> list[str]:
 
 
 def load_data(inputs: Mapping[str, Any]) -> ReportData:
-    return ReportData.load({name: inputs[name] for name in COLUMNS})
+    return ReportData.load({name: inputs[name] for name in COLUMNS if name in inputs})
 
 
 def make_tables(
@@ -108,11 +108,12 @@ def make_numbers(inputs: Mapping[str, Any], config: Mapping[str, Any], output: P
         cost=cost_frame(_listed(inputs["run_metrics"]), _listed(inputs["tuning_files"])),
         kept=[
             model
-            for (protocol, model), record in tuning.items()
-            if protocol == cfg.main_protocol and record.get("best_trial") == 0 and searched(record)
+            for (protocol, model), reps in tuning.items()
+            if protocol == cfg.main_protocol and searched(reps[0])
+            and all(r.get("best_trial") == 0 for r in reps)
         ],
-        unsearched=[m for (p, m), r in tuning.items() if p == cfg.main_protocol and not searched(r)],
-        budget=read_budget(_listed(inputs.get("budget", []))),
+        unsearched=[m for (p, m), r in tuning.items() if p == cfg.main_protocol and not searched(r[0])],
+        convergence=read_convergence(_listed(inputs.get("convergence", []))),
     )
     numbers.write_numbers(output, macros)
     LOG.info("wrote %d macros to %s", len(macros), output)

@@ -226,11 +226,13 @@ def input_paths(config: Mapping[str, Any]) -> dict[str, Any]:
         ],
         "run_metrics": [str(r.path() / "metrics.json") for r in every],
         "tuning_files": [
-            f"results/tuning/{cfg.dataset}/{p}/{m}.json" for p in cfg.protocols for m in cfg.models
+            f"results/tuning/{cfg.dataset}/{p}/{m}/seed{s}.json"
+            for p in cfg.protocols for m in cfg.models for s in cfg.seeds
         ]
         if tuned
         else [],
-        "budget": "results/tuning/budget.csv" if tuned else [],
+        "tuning_curves": "results/tuning/curves.csv" if tuned else [],
+        "convergence": "results/tuning/convergence.csv" if tuned else [],
         "provenance": [str(r.path() / "provenance.json") for r in every],
         "main_history": [str(r.path() / "history.csv") for r in main],
         "main_per_user": [str(r.path() / "per_user.parquet") for r in main],
@@ -242,14 +244,15 @@ def input_paths(config: Mapping[str, Any]) -> dict[str, Any]:
 def benchmark_path(output: str | os.PathLike) -> Path:
     """The Snakemake benchmark file of the job that wrote ``output`` (a run's ``metrics.json``
     or a tuning record): ``results/benchmarks/<rule>/<same key>.tsv``; one job writes every
-    seed's runs of a (dataset, protocol, model, setting), so a run's key drops its seed."""
+    seed's runs of a (dataset, protocol, model, setting), and one every seed's searches of a
+    (dataset, protocol, model), so both keys drop the seed."""
     path = Path(output)
     parts = path.parts
     root = Path(*parts[: parts.index("results") + 1]) if "results" in parts else Path("results")
     rel = path.relative_to(root)
     if rel.parts[0] == "runs":
         return root / "benchmarks/train_and_evaluate" / Path(*rel.parts[1:-2]).with_suffix(".tsv")
-    return root / "benchmarks/tune_model" / Path(*rel.parts[1:]).with_suffix(".tsv")
+    return root / "benchmarks/tune_model" / Path(*rel.parts[1:-1]).with_suffix(".tsv")
 
 
 # --------------------------------------------------------------------------- build context
@@ -269,7 +272,7 @@ class Context:
 
     @cached_property
     def data(self) -> ReportData:
-        return ReportData.load({name: self.inputs[name] for name in COLUMNS})
+        return ReportData.load({name: self.inputs[name] for name in COLUMNS if name in self.inputs})
 
     def paths(self, name: str) -> list[str]:
         value = self.inputs.get(name, [])

@@ -57,6 +57,7 @@ _TEST_LABELS = {
     "paired_t": "paired t-test",
     "permutation": "permutation test",
     "signflip": "sign-flip randomization test of the mean",
+    "crossed": "users x seeds crossed random-effects t-test",
     "sign": "sign test",
     "bootstrap": "paired bootstrap test",
 }
@@ -122,21 +123,6 @@ def format_number(value: float | None, digits: int | None = None) -> str:
     value = float(value)
     text = f"{value:.{decimals(value) if digits is None else digits}f}"
     return text[1:] if text.startswith("-") and not text.strip("-0.") else text  # no "-0.000"
-
-
-#: Tests whose p-value comes from resampling (resolution 2/(B+1), two-sided).
-RANDOMIZATION_TESTS = frozenset({"signflip"})
-
-
-def p_at_floor(row: Mapping[str, Any], permutations: int) -> bool:
-    """True if a randomization test's raw p is its smallest possible value, 2/(B+1) (two-sided,
-    :func:`recrepro.stats.paired.signflip_pvalues`): none of the B resamples was as extreme, so
-    the (adjusted) p-value is only an upper bound."""
-    raw = row.get("p_raw")
-    if not permutations or raw is None or not math.isfinite(float(raw)):
-        return False
-    floor = 2.0 / (permutations + 1)
-    return str(row.get("test", "")) in RANDOMIZATION_TESTS and float(raw) <= floor * (1 + 1e-9)
 
 
 def format_p(p: float | None) -> str:

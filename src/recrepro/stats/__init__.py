@@ -6,13 +6,21 @@ Modules, one job each:
   the metric catalogue, :mod:`recrepro.evaluation.catalogue`).
 - :mod:`~recrepro.stats.collect`: run outputs -> tidy frames (users aligned across models).
 - :mod:`~recrepro.stats.seeds`: the one across-seed summary (results/summary.csv).
-- :mod:`~recrepro.stats.paired`: paired per-user tests (sign-flip, Wilcoxon, t), effect sizes
-  with bootstrap CIs, correction, direction-aware decisions, seed-set checks.
+- :mod:`~recrepro.stats.units`: linearised per (user, seed) units whose user mean is each
+  run's aggregate (pooled RMSE/MAE included): the one quantity every test speaks of.
+- :mod:`~recrepro.stats.crossed`: the primary test, a crossed users x seeds random-effects
+  t-test (Satterthwaite df), and its calibration by simulation.
+- :mod:`~recrepro.stats.paired`: pairs of models: the primary test plus the per-user sign-flip
+  and t-tests, Wilcoxon, effect sizes with bootstrap CIs, correction, direction-aware
+  decisions, seed-set checks.
 - :mod:`~recrepro.stats.friedman`: Friedman test, average ranks, CD-diagram groups from the
   all-pairs tests.
-- :mod:`~recrepro.stats.multilevel`: variance components and two-level (users x seeds) bootstrap.
+- :mod:`~recrepro.stats.multilevel`: ANOVA variance components and the two-level (users x
+  seeds) bootstrap (an extra, uncalibrated interval of ``seed_level``).
 - :mod:`~recrepro.stats.power`: minimum detectable effects.
-- :mod:`~recrepro.stats.pipeline`: every table from a list of run files, written as CSV.
+- :mod:`~recrepro.stats.pipeline`: every table from a list of run files, written as CSV
+  (pairwise, friedman, ranks, cd_cliques, seed_level, power, agreement, calibration,
+  aa_control).
 """
 
 from recrepro.stats.config import StatsConfig, higher_is_better

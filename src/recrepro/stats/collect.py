@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from recrepro.errors import DataError
-from recrepro.evaluation import catalogue
 from recrepro.runs import RunKey, parse_run_path
 
 RUN_KEYS = ("dataset", "protocol", "model", "setting", "seed")
@@ -76,23 +74,6 @@ def load_per_user(paths: Iterable[str | Path], metrics: Sequence[str]) -> pd.Dat
     return frame.reindex(columns=[*RUN_KEYS, "user", *metrics, *extra])
 
 
-def to_units(per_user: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
-    """Per-seed per-user values turned into the paired tests' units (pooled metrics: the user's
-    summed errors, see :func:`recrepro.stats.paired.units`) plus a ``weight`` column (the user's
-    test ratings for pooled metrics' denominators; 1 where the files have no ``n_ratings``)."""
-    from recrepro.stats.paired import units
-
-    out = per_user.copy()
-    n = out[WEIGHT].to_numpy(np.float64) if WEIGHT in out.columns else None
-    for metric in metrics:
-        spec = catalogue.parse(metric).spec
-        if spec is not None and spec.aggregate != "mean":
-            out[metric] = units(metric, out[metric].to_numpy(np.float64), n)
-    out["weight"] = n if n is not None else 1.0
-    out["weight"] = out["weight"].fillna(1.0)
-    return out
-
-
 def model_seeds(per_user: pd.DataFrame) -> dict[tuple, frozenset[int]]:
     """(dataset, protocol, setting, model) -> the seeds with a per-user file."""
     keys = [*GROUP_KEYS, "model"]
@@ -102,28 +83,20 @@ def model_seeds(per_user: pd.DataFrame) -> dict[tuple, frozenset[int]]:
     }
 
 
-def user_means(per_user: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
-    """Each user's values averaged over the model's seeds, one row per model x user.
-
-    A user missing (or NaN) in any of the model's seeds gets NaN for that metric, so a pair of
-    models is compared on users evaluated in every seed of both.
-    """
-    keys = [*GROUP_KEYS, "model", "user"]
-    columns = [c for c in [*metrics, "weight"] if c in per_user.columns]
-    grouped = per_user.groupby(keys, sort=True)[columns]
-    means, counts = grouped.mean(), grouped.count()
-    n_seeds = per_user.groupby([*GROUP_KEYS, "model"])["seed"].nunique()
-    expected = n_seeds.reindex(means.index.droplevel("user")).to_numpy()
-    means = means.where(counts.to_numpy() == expected[:, None])
-    return means.reset_index()
-
-
-def metric_matrix(means: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Users x models table of one metric for one group; models without the metric are dropped."""
-    wide = means.pivot(index="user", columns="model", values=metric)
-    wide = wide.dropna(axis="columns", how="all").sort_index(axis="columns")
-    wide.columns.name = None
-    return wide
+def run_matrices(
+    frame: pd.DataFrame, column: str, seeds: Mapping[str, frozenset[int]]
+) -> dict[str, pd.DataFrame]:
+    """model -> users x seeds table of ``column`` (seeds ascending: the model's ``seeds``) for
+    one group's per-user rows; models without any value of ``column`` are left out."""
+    if column not in frame.columns:
+        return {}
+    wide = frame.set_index(["model", "user", "seed"])[column].unstack("seed")
+    out = {}
+    for model, part in wide.groupby(level="model", sort=True):
+        table = part.droplevel("model").reindex(columns=sorted(seeds[model]))
+        if table.notna().to_numpy().any():
+            out[str(model)] = table
+    return out
 
 
 def _read_per_user(path: str, metrics: Sequence[str]) -> pd.DataFrame:

@@ -11,7 +11,7 @@ from recrepro.errors import ConfigError
 from recrepro.evaluation import catalogue
 
 _DEFAULTS = block_defaults("stats")  # the schema's defaults (their one home)
-TESTS = ("signflip", "wilcoxon", "ttest")
+TESTS = ("crossed", "signflip", "wilcoxon", "ttest")
 CORRECTIONS = ("holm", "fdr_bh")
 #: Metrics tested when ``stats.metrics`` is not set (each only where the per-user files have it):
 #: every per-user metric of the catalogue, at K = 10 where it has a cut-off.
@@ -39,6 +39,9 @@ class StatsConfig:
     permutations: int = _DEFAULTS["permutations"]
     power: float = _DEFAULTS["power"]
     metrics: tuple[str, ...] | None = None
+    calibration_metrics: tuple[str, ...] = tuple(_DEFAULTS["calibration_metrics"])
+    calibration_draws: int = _DEFAULTS["calibration_draws"]
+    aa_pair: tuple[str, str] | None = tuple(_DEFAULTS["aa_pair"])  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         if self.test not in TESTS:
@@ -67,6 +70,19 @@ class StatsConfig:
             not self.metrics or not all(isinstance(m, str) for m in self.metrics)
         ):
             raise ConfigError("stats.metrics must be a non-empty list of metric names")
+        if not all(isinstance(m, str) for m in self.calibration_metrics):
+            raise ConfigError("stats.calibration_metrics must be a list of metric names")
+        if not _is_number(self.calibration_draws) or self.calibration_draws < 1 \
+                or not float(self.calibration_draws).is_integer():
+            raise ConfigError(
+                f"stats.calibration_draws is {self.calibration_draws!r}; use a whole number >= 1"
+            )
+        object.__setattr__(self, "calibration_draws", int(self.calibration_draws))
+        if self.aa_pair is not None and (
+            len(self.aa_pair) != 2 or len(set(self.aa_pair)) != 2
+            or not all(isinstance(m, str) for m in self.aa_pair)
+        ):
+            raise ConfigError(f"stats.aa_pair is {self.aa_pair!r}; use two different model names")
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any] | StatsConfig | None) -> StatsConfig:
@@ -80,9 +96,10 @@ class StatsConfig:
             raise ConfigError(
                 f"unknown stats option(s) {', '.join(unknown)}; use {', '.join(sorted(known))}"
             )
-        if values.get("metrics") is not None:
-            metrics = values["metrics"]
-            values["metrics"] = (metrics,) if isinstance(metrics, str) else tuple(metrics)
+        for key in ("metrics", "calibration_metrics", "aa_pair"):
+            if values.get(key) is not None:
+                names = values[key]
+                values[key] = (names,) if isinstance(names, str) else tuple(names)
         return cls(**values)
 
 

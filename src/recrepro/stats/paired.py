@@ -1,31 +1,36 @@
-"""Paired per-user comparisons of two models: test, effect size, bootstrap CIs, correction,
-and a direction-aware decision.
+"""Paired comparisons of two models: the primary test, secondary per-user tests, effect sizes
+with bootstrap CIs, correction, and a direction-aware decision.
 
-Users are the units. ``diff = a - b`` (model minus other) in the metric's units, so for
-lower-is-better metrics (rmse, mae) a negative difference favours ``a``.
+Each side holds a users x seeds matrix of per-user values; a pair is compared on the users both
+have in every seed, turned into linearised units (:mod:`recrepro.stats.units`) whose mean is the
+table's value, so ``diff_mean`` is the difference of the tables' values on those users.
+``diff = a - b`` (model minus other): for lower-is-better metrics (rmse, mae) a negative
+difference favours ``a``.
 
-Tests (all two-sided; the decision then reads the direction from the sign of the test's own
-effect, so "better"/"worse" always agrees with the quantity tested):
+Tests (all two-sided; the decision reads the direction from the sign of the test's own effect):
 
-- ``signflip``: paired randomization test of the mean difference (each user's difference keeps
-  or flips its sign with probability 1/2). Exact enumeration when ``2**n <= permutations``, else
-  Monte Carlo with ``p = min(1, 2 * min(P>=, P<=))``, ``P = (1 + count) / (1 + permutations)``
-  (scipy's ``permutation_test`` convention). Effect: Cohen's d_z. Test, table (means) and the
-  bootstrap CI all speak of the mean difference.
+- ``crossed`` (primary): users and seeds as crossed random effects of the difference matrix
+  (:mod:`recrepro.stats.crossed`), Satterthwaite t-test and t-interval. Effect: Cohen's d_z of
+  the seed-averaged per-user differences.
+- ``signflip``: paired randomization test of the mean of the seed-averaged per-user differences
+  (users are the units, the seeds fixed). Exact enumeration when ``2**n <= permutations``; else
+  ``permutations`` random sign vectors, ``p = min(1, 2 * min(P>=, P<=))`` with
+  ``P = (1 + count) / (1 + permutations)`` (scipy's ``permutation_test`` convention), except in
+  the tail: when fewer than :data:`MIN_TAIL_COUNT` sign vectors are as extreme (Monte Carlo
+  cannot resolve such p-values, whose floor would be ``2 / (permutations + 1)``), the normal
+  approximation of the sign-flip statistic with its exact null moments, ``z = sum d /
+  sqrt(sum d**2)``, ``p = 2 * Phi(-|z|)``. So no p-value sits at an artificial floor. Effect d_z.
 - ``wilcoxon``: signed-rank test, scipy ``zero_method="zsplit"`` (zero differences are ranked
   and their ranks split evenly between R+ and R-, Demšar 2006). ``method="auto"``: exact for
   <= 50 users without ties or zeros, else the normal approximation *without* continuity
   correction (scipy's default ``correction=False``). Effect: matched-pairs rank-biserial
-  ``(R+ - R-) / (R+ + R-)`` over *all* users including zero differences, i.e. Kerby's (2014)
-  formula with the zsplit ranks; because zeros enter the denominator it is smaller in magnitude
-  than Kerby's version that drops them. It is about ranks, not means: it can disagree in sign
-  with the mean difference, and then the decision follows the rank effect.
-- ``ttest``: paired t-test, effect Cohen's d_z.
+  ``(R+ - R-) / (R+ + R-)`` over *all* users including zero differences (Kerby's 2014 formula
+  with the zsplit ranks). It is about ranks, not means: it can disagree in sign with the mean
+  difference, and then the decision follows the rank effect.
+- ``ttest``: paired t-test of the seed-averaged per-user differences, effect Cohen's d_z.
 
-Rating errors are tested on the quantity the tables show, pooled over ratings: for ``rmse`` the
-per-user unit is the user's sum of squared errors, for ``mae`` the sum of absolute errors, each
-divided by the mean number of test ratings per user, so the mean unit difference is the
-difference of pooled MSE (resp. MAE) over all the users' test ratings (see :func:`units`).
+Whatever the primary test, every row also has the per-user sign-flip (``p_users``) and paired
+t-test (``p_ttest``) p-values with their adjusted values in the same family.
 """
 
 from __future__ import annotations
@@ -38,22 +43,29 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
 from recrepro.errors import DataError
-from recrepro.evaluation import catalogue
 from recrepro.rng import derive_seed
 from recrepro.stats.config import StatsConfig, higher_is_better
+from recrepro.stats.crossed import crossed_test
+from recrepro.stats.units import is_pooled, linearise
 
 WILCOXON_ZERO_METHOD = "zsplit"
 #: Effect-size name reported for each test.
-EFFECT_NAMES = {"wilcoxon": "rank_biserial", "ttest": "cohens_dz", "signflip": "cohens_dz"}
+EFFECT_NAMES = {"wilcoxon": "rank_biserial", "ttest": "cohens_dz", "signflip": "cohens_dz",
+                "crossed": "cohens_dz"}
 PAIRWISE_COLUMNS = (
     "dataset", "protocol", "setting", "metric", "higher_is_better", "comparison", "model",
     "other", "other_setting", "test", "statistic", "p_raw", "p_adj", "correction",
     "family_size", "effect", "effect_name", "effect_ci_low", "effect_ci_high", "diff_mean",
-    "ci_low", "ci_high", "sd_diff", "n_users", "n_seeds", "significant", "decision", "note",
+    "ci_low", "ci_high", "se", "df", "sd_diff", "n_users", "n_seeds", "significant", "decision",
+    "p_users", "p_users_adj", "p_ttest", "p_ttest_adj", "var_user", "var_seed", "var_residual",
+    "note",
 )
+#: Tests of one value per user (:func:`paired_test`).
+PER_USER_TESTS = ("signflip", "wilcoxon", "ttest")
+#: Below this many as-extreme random sign vectors the sign-flip p-value is the normal one.
+MIN_TAIL_COUNT = 10
 #: Bound on the resampled values held in memory at once by the bootstrap and sign-flip test.
 _CELLS = 4_000_000
 #: Decisions of a row (``model`` against ``other``).
@@ -129,7 +141,21 @@ def signflip_pvalues(diffs: np.ndarray, permutations: int, seed: int) -> np.ndar
             less += np.sum(null <= observed + tol, axis=0)
         total, add = permutations, 1
     p_greater, p_less = (greater + add) / (total + add), (less + add) / (total + add)
-    return np.minimum(1.0, 2 * np.minimum(p_greater, p_less))
+    p = np.minimum(1.0, 2 * np.minimum(p_greater, p_less))
+    if add:  # Monte Carlo: its tail is resolved by the normal approximation (module doc)
+        tail = np.minimum(greater, less) < MIN_TAIL_COUNT
+        p = np.where(tail, signflip_normal_pvalues(diffs), p)
+    return p
+
+
+def signflip_normal_pvalues(diffs: np.ndarray) -> np.ndarray:
+    """Two-sided normal approximation of each column's sign-flip test: under the null the sum
+    has mean 0 and variance ``sum d**2`` exactly; ``p = 2 * Phi(-|sum d| / sqrt(sum d**2))``."""
+    diffs = np.asarray(diffs, dtype=np.float64)
+    scale = np.sqrt(np.sum(diffs**2, axis=0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(scale > 0, diffs.sum(axis=0) / scale, 0.0)
+    return 2 * stats.norm.sf(np.abs(z))
 
 
 def paired_test(
@@ -144,8 +170,8 @@ def paired_test(
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     diff = a - b
-    if test not in EFFECT_NAMES:
-        raise ValueError(f"unknown paired test {test!r}; use one of {', '.join(EFFECT_NAMES)}")
+    if test not in PER_USER_TESTS:
+        raise ValueError(f"unknown paired test {test!r}; use one of {', '.join(PER_USER_TESTS)}")
     if test == "wilcoxon":
         r_plus, r_minus = signed_rank_sums(diff)
         if not diff.any():
@@ -166,31 +192,6 @@ def paired_test(
     return PairedResult(
         float(result.statistic), float(result.pvalue), cohens_dz(diff), EFFECT_NAMES[test]
     )
-
-
-# --------------------------------------------------------------------------- pooled units
-
-
-def units(metric: str, values: np.ndarray, n_ratings: np.ndarray | None) -> np.ndarray:
-    """Per-user units whose sum over users is the pooled numerator of the metric's aggregate:
-    the value itself (mean over users), ``n * mae`` (pooled MAE) or ``n * rmse**2`` (pooled
-    MSE). ``n_ratings`` is needed for pooled metrics."""
-    spec = catalogue.parse(metric).spec
-    how = spec.aggregate if spec is not None else "mean"
-    values = np.asarray(values, dtype=np.float64)
-    if how == "mean":
-        return values
-    if n_ratings is None:
-        raise DataError(f"{metric} is pooled over ratings but the per-user files lack n_ratings; "
-                        "re-run the runs")
-    return np.asarray(n_ratings, np.float64) * (values**2 if how == "pooled_rms" else values)
-
-
-def pooled(metric: str, unit_sum: np.ndarray, weight_sum: np.ndarray) -> np.ndarray:
-    """Aggregate value from summed units and summed weights (inverse of :func:`units`)."""
-    spec = catalogue.parse(metric).spec
-    ratio = np.asarray(unit_sum, np.float64) / np.asarray(weight_sum, np.float64)
-    return np.sqrt(ratio) if spec is not None and spec.aggregate == "pooled_rms" else ratio
 
 
 # --------------------------------------------------------------------------- bootstrap
@@ -228,35 +229,29 @@ def bootstrap_ci(
 
 
 def pair_bootstrap(
-    metric: str, ua: np.ndarray, ub: np.ndarray, weight: np.ndarray, test: str,
-    n_resamples: int, seed: int, level: float = 0.95,
+    diff: np.ndarray, test: str, n_resamples: int, seed: int, level: float = 0.95,
 ) -> tuple[float, float, float, float]:
-    """Percentile CIs (same resamples of users) of the displayed difference
-    ``pooled(a) - pooled(b)`` and of the test's effect size: ``(ci_low, ci_high, effect_low,
-    effect_high)``; NaN if ``n_resamples`` is 0."""
+    """Percentile CIs (same resamples of users) of the mean of the per-user differences
+    ``diff`` and of the test's effect size: ``(ci_low, ci_high, effect_low, effect_high)``;
+    NaN if ``n_resamples`` is 0."""
+    diff = np.asarray(diff, dtype=np.float64)
     if n_resamples == 0:
         return (math.nan,) * 4
-    diff_units = (ua - ub) / weight.mean()
-    if not diff_units.any():
+    if not diff.any():
         return 0.0, 0.0, 0.0, 0.0
-    diffs, effects = [], []
-    plain = bool(np.all(weight == 1.0))  # mean over users: the displayed difference is mean(d)
-    for idx in _resample_indices(ua.size, n_resamples, seed):
-        d = diff_units[idx]
-        if plain:
-            diffs.append(d.mean(axis=1))
-        else:
-            w = weight[idx].sum(axis=1)
-            diffs.append(
-                pooled(metric, ua[idx].sum(axis=1), w) - pooled(metric, ub[idx].sum(axis=1), w)
-            )
+    means, effects = [], []
+    for idx in _resample_indices(diff.size, n_resamples, seed):
+        d = diff[idx]
+        means.append(d.mean(axis=1))
         if EFFECT_NAMES[test] == "rank_biserial":
             effects.append(_rank_biserial_rows(d))
         else:
             sd = d.std(axis=1, ddof=1)
             with np.errstate(divide="ignore", invalid="ignore"):
-                effects.append(np.where(sd > 0, d.mean(axis=1) / sd, np.sign(d.mean(axis=1)) * np.inf))
-    return (*_percentile(np.concatenate(diffs), level), *_percentile(np.concatenate(effects), level))
+                effects.append(np.where(sd > 0, d.mean(axis=1) / sd,
+                                        np.sign(d.mean(axis=1)) * np.inf))
+    return (*_percentile(np.concatenate(means), level),
+            *_percentile(np.concatenate(effects), level))
 
 
 def _rank_biserial_rows(d: np.ndarray) -> np.ndarray:
@@ -271,14 +266,35 @@ def _rank_biserial_rows(d: np.ndarray) -> np.ndarray:
 
 
 def adjust_pvalues(p_values: Sequence[float], method: str, alpha: float = 0.05) -> np.ndarray:
-    """Family-wise adjusted p-values (statsmodels ``multipletests``: holm, fdr_bh, ...); NaN
-    entries (pairs not tested) stay NaN and are not counted in the family."""
+    """Family-wise adjusted p-values, ``holm`` or ``fdr_bh`` (the same values as statsmodels'
+    ``multipletests``; ``alpha`` does not change them); NaN entries (pairs not tested) stay NaN
+    and are not counted in the family."""
     p_values = np.asarray(p_values, dtype=np.float64)
     out = np.full(p_values.shape, np.nan)
     ok = np.isfinite(p_values)
-    if ok.any():
-        out[ok] = multipletests(p_values[ok], alpha=alpha, method=method)[1]
+    if not ok.any():
+        return out
+    if method not in _STEPS:
+        raise ValueError(f"unknown correction {method!r}; use one of {', '.join(_STEPS)}")
+    p = p_values[ok]
+    order = np.argsort(p, kind="mergesort")
+    adjusted = np.empty_like(p)
+    adjusted[order] = np.minimum(1.0, _STEPS[method](p[order]))
+    out[ok] = adjusted
     return out
+
+
+def _holm(p: np.ndarray) -> np.ndarray:
+    """Holm's step-down adjustment of ascending p-values."""
+    return np.maximum.accumulate((len(p) - np.arange(len(p))) * p)
+
+
+def _bh(p: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg step-up adjustment of ascending p-values."""
+    return np.minimum.accumulate((len(p) / np.arange(1, len(p) + 1) * p)[::-1])[::-1]
+
+
+_STEPS = {"holm": _holm, "fdr_bh": _bh}
 
 
 def decision(significant: bool, effect: float, metric: str) -> str:
@@ -292,14 +308,69 @@ def decision(significant: bool, effect: float, metric: str) -> str:
     return BETTER if (effect > 0) == direction else WORSE
 
 
+
+# --------------------------------------------------------------------------- sides and pairs
+
+
 @dataclass(frozen=True)
 class Side:
-    """One side of a comparison: per-user units, weights (n_ratings or 1) and seeds."""
+    """One side of a comparison: users x seeds per-user values (NaN: not evaluated), the users'
+    test ratings per seed (pooled metrics, else None), its seeds and setting."""
 
-    units: pd.Series
-    weight: pd.Series
+    values: pd.DataFrame
+    weight: pd.DataFrame | None
     seeds: frozenset[int]
     setting: str
+
+    def complete(self) -> pd.Index:
+        """Users evaluated in every seed (with their test ratings, for pooled metrics)."""
+        ok = self.values.notna().all(axis=1)
+        if self.weight is not None:
+            ok &= self.weight.reindex_like(self.values).notna().all(axis=1)
+        return self.values.index[ok.to_numpy()]
+
+
+def side_units(metric: str, side: Side, users: pd.Index | None = None) -> np.ndarray:
+    """Linearised users x seeds units of ``side`` over ``users`` (default: its complete users),
+    seeds in ascending order."""
+    users = side.complete() if users is None else users
+    seeds = sorted(side.seeds)
+    weight = None if side.weight is None else side.weight.loc[users, seeds].to_numpy(np.float64)
+    if weight is None and is_pooled(metric):
+        raise DataError(f"{metric} is pooled over ratings but the per-user files lack n_ratings; "
+                        "re-run the runs")
+    return linearise(metric, side.values.loc[users, seeds].to_numpy(np.float64), weight)
+
+
+def pair_units(metric: str, side: Side, other: Side) -> tuple[pd.Index, np.ndarray]:
+    """The users both sides have in every seed and the users x seeds difference of their
+    linearised units (``side`` minus ``other``; the seed sets must be equal)."""
+    users = side.complete().intersection(other.complete()).sort_values()
+    return users, side_units(metric, side, users) - side_units(metric, other, users)
+
+
+def pair_statistics(diff: np.ndarray, test: str) -> dict[str, float]:
+    """Primary test (``test``) and the per-user t-test of a users x seeds difference matrix:
+    the pairwise row's numbers except the sign-flip p-values and bootstrap CIs."""
+    per_user = diff.mean(axis=1)
+    crossed = crossed_test(diff)
+    zeros = np.zeros_like(per_user)
+    out = {
+        "diff_mean": crossed.mean, "se": crossed.se, "df": crossed.df,
+        "var_user": crossed.var_user, "var_seed": crossed.var_seed,
+        "var_residual": crossed.var_residual, "sd_diff": float(np.std(per_user, ddof=1)),
+        "n_users": len(per_user), "p_ttest": paired_test(per_user, zeros, "ttest").p_value,
+        "effect": cohens_dz(per_user), "ci_low": math.nan, "ci_high": math.nan,
+    }
+    if test == "crossed":
+        out.update(statistic=crossed.statistic, p_raw=crossed.p_value, ci_low=crossed.ci_low,
+                   ci_high=crossed.ci_high)
+    elif test == "signflip":
+        out["statistic"] = float(per_user.mean())
+    else:
+        result = paired_test(per_user, zeros, test)
+        out.update(statistic=result.statistic, p_raw=result.p_value, effect=result.effect)
+    return out
 
 
 def compare_pairs(
@@ -309,15 +380,15 @@ def compare_pairs(
     """Test each ``(model, side, other, other_side)`` and correct over the pairs as one family.
 
     A pair whose seed sets differ is not tested (``decision`` n/a, ``note`` says why). Each pair
-    uses the users both sides have. The sign-flip test draws one set of signs per group over
-    the union of its users, so a pair gets the same p-value in every family of the group; the
-    bootstrap seed derives from the group and the pair. ``with_ci(model, other)`` says which
-    pairs get bootstrap CIs (default: all; they cost most of the time).
+    uses the users both sides have in every seed. The primary p-values (``p_raw``), the per-user
+    sign-flip ones (``p_users``) and the per-user t-test ones (``p_ttest``) are each adjusted
+    over the family. The sign-flip test draws one set of signs per group over the union of its
+    users, so a pair gets the same p-value in every family of the group. ``with_ci(model,
+    other)`` says which pairs get user-bootstrap CIs (effect sizes; the difference too unless
+    the test is ``crossed``, whose t-interval every row has); default: all.
     """
     metric = group["metric"]
     rows, tested = [], []
-    users = sorted(set().union(*(side.units.index for pair in pairs for side in pair[1::2])))
-    position = {user: i for i, user in enumerate(users)}
     for model, side, other, other_side in pairs:
         row = {
             **group, "setting": side.setting, "higher_is_better": higher_is_better(metric),
@@ -332,55 +403,63 @@ def compare_pairs(
                 f"not tested: seed sets differ ({_seeds(side.seeds)} vs {_seeds(other_side.seeds)})"
             ))
             continue
-        frame = pd.concat(
-            [side.units, other_side.units, side.weight], axis=1, keys=["a", "b", "w"]
-        ).dropna()
-        if len(frame) < 2:
+        users, diff = pair_units(metric, side, other_side)
+        if len(users) < 2:
             raise DataError(
-                f"{model} and {other} share {len(frame)} user(s) with {metric} in "
+                f"{model} and {other} share {len(users)} user(s) with {metric} in every seed in "
                 f"{'/'.join(group.values())}; their runs must use the same test split"
             )
-        ua, ub, w = (frame[c].to_numpy(np.float64) for c in ("a", "b", "w"))
-        da, db = ua / w.mean(), ub / w.mean()
-        tested.append((row, frame.index, da - db))
-        if config.test != "signflip":
-            result = paired_test(da, db, config.test)
-            row.update(statistic=result.statistic, p_raw=result.p_value, effect=result.effect)
-        else:
-            row.update(statistic=float((da - db).mean()), effect=cohens_dz(da - db))
-        ci = (math.nan,) * 4
+        row.update(pair_statistics(diff, config.test))
+        per_user = diff.mean(axis=1)
+        tested.append((row, users, per_user))
         if with_ci is None or with_ci(model, other):
             key = (*group.values(), side.setting, model, other_side.setting, other)
-            ci = pair_bootstrap(
-                metric, ua, ub, w, config.test, config.bootstrap,
-                derive_seed("stats.bootstrap", *key),
-            )
-        row.update(
-            diff_mean=float(pooled(metric, ua.sum(), w.sum()) - pooled(metric, ub.sum(), w.sum())),
-            ci_low=ci[0], ci_high=ci[1], effect_ci_low=ci[2], effect_ci_high=ci[3],
-            sd_diff=float(np.std(da - db, ddof=1)), n_users=len(frame),
-        )
-    if config.test == "signflip" and tested:
-        diffs = np.zeros((len(users), len(tested)))
-        for j, (_, index, diff) in enumerate(tested):
-            diffs[[position[u] for u in index], j] = diff
-        seed = derive_seed("stats.signflip", *group.values())
-        for (row, _, diff), p in zip(
-            tested, signflip_pvalues(diffs, config.permutations, seed), strict=True
-        ):
-            row["p_raw"] = 1.0 if not diff.any() else float(p)
-    adjusted = adjust_pvalues([row.get("p_raw", math.nan) for row in rows], config.correction,
-                              config.alpha)
-    family_size = int(np.isfinite(adjusted).sum())
-    for row, p_adj in zip(rows, adjusted, strict=True):
-        row["p_adj"] = float(p_adj)
+            ci = pair_bootstrap(per_user, config.test, config.bootstrap,
+                                derive_seed("stats.bootstrap", *key))
+            row.update(effect_ci_low=ci[2], effect_ci_high=ci[3])
+            if config.test != "crossed":
+                row.update(ci_low=ci[0], ci_high=ci[1])
+    _signflip_rows(tested, group, config)
+    _adjust(rows, config, metric)
+    return rows
+
+
+def _signflip_rows(
+    tested: list[tuple[dict, pd.Index, np.ndarray]], group: Mapping[str, str], config: StatsConfig
+) -> None:
+    """Per-user sign-flip p-values of the tested pairs (one draw of signs for the group)."""
+    if not tested:
+        return
+    users = sorted(set().union(*(index for _, index, _ in tested)))
+    position = {user: i for i, user in enumerate(users)}
+    diffs = np.zeros((len(users), len(tested)))
+    for j, (_, index, diff) in enumerate(tested):
+        diffs[[position[u] for u in index], j] = diff
+    seed = derive_seed("stats.signflip", *group.values())
+    for (row, _, diff), p in zip(
+        tested, signflip_pvalues(diffs, config.permutations, seed), strict=True
+    ):
+        row["p_users"] = 1.0 if not diff.any() else float(p)
+        if config.test == "signflip":
+            row["p_raw"] = row["p_users"]
+
+
+def _adjust(rows: list[dict[str, object]], config: StatsConfig, metric: str) -> None:
+    """Adjusted p-values of each test over the family, significance and decision."""
+    for raw, adjusted in (("p_raw", "p_adj"), ("p_users", "p_users_adj"),
+                          ("p_ttest", "p_ttest_adj")):
+        values = adjust_pvalues([row.get(raw, math.nan) for row in rows], config.correction,
+                                config.alpha)
+        for row, value in zip(rows, values, strict=True):
+            row[adjusted] = float(value)
+    family_size = int(sum(math.isfinite(row["p_adj"]) for row in rows))
+    for row in rows:
         row["family_size"] = family_size
-        row["significant"] = bool(p_adj < config.alpha)
+        row["significant"] = bool(row["p_adj"] < config.alpha)
         row["decision"] = (
-            NOT_TESTED if not math.isfinite(p_adj)
+            NOT_TESTED if not math.isfinite(row["p_adj"])
             else decision(row["significant"], row["effect"], metric)
         )
-    return rows
 
 
 def _seeds(seeds: frozenset[int]) -> str:

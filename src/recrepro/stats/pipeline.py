@@ -1,8 +1,11 @@
 """Compute every statistics table from a list of run files and write them as CSV.
 
-Tables (all tidy, rows sorted by their key columns):
+Every number speaks of the linearised units (:mod:`recrepro.stats.units`): per user and seed,
+values whose mean over the users is that seed run's aggregate, so means and differences are the
+tables' values. Tables (all tidy, rows sorted by their key columns):
 
-- ``pairwise``: paired per-user tests. ``comparison`` is
+- ``pairwise``: paired comparisons (primary test ``stats.test``, default the crossed users x
+  seeds t-test, plus the per-user sign-flip and t-test p-values). ``comparison`` is
   ``all_pairs`` (every pair of models of a group, one Holm family per group and metric),
   ``vs_best`` (the all-pairs rows that involve the best model, oriented model vs best, with the
   all-pairs family's adjusted p-values: choosing the best by its test mean is covered because
@@ -12,12 +15,18 @@ Tables (all tidy, rows sorted by their key columns):
 - ``friedman``, ``ranks``, ``cd_cliques``: Friedman test over all models, average ranks, and
   the critical-difference diagram's groups (models the all-pairs tests do not separate).
 - ``seed_level``: per model, and per model minus the best model, the variance components
-  (users, seeds, residual) and a two-level (users x seeds) bootstrap CI of the mean.
+  (users, seeds, residual), the crossed-model t-interval of the mean (``ci_low``, ``ci_high``,
+  ``se``, ``df``) and, as extra columns, the two-level bootstrap interval.
 - ``power``: the minimum detectable effect of each group's paired comparisons.
+- ``agreement``: per group and metric, how many ``vs_best`` comparisons the primary test and the
+  per-user paired t-test call significant, both, and how often they disagree.
+- ``calibration``: coverage and false-positive rate of the crossed test (and of the users-only
+  t-test) on null data simulated with the group's own variance components.
+- ``aa_control``: the A/A pair (``stats.aa_pair``), which must not differ.
 
 The best model of a group (dataset, protocol, setting, metric) is the one with the best
 across-seed mean of the aggregate metric (as reported in the tables), ties broken by name; if
-some model lacks the aggregate, the mean of its per-user values is used.
+some model lacks the aggregate, the mean of its linearised units is used.
 """
 
 from __future__ import annotations
@@ -37,37 +46,56 @@ from recrepro.io import write_csv
 from recrepro.rng import derive_seed
 from recrepro.stats.collect import (
     GROUP_KEYS,
+    WEIGHT,
     load_metrics,
     load_per_user,
-    metric_matrix,
     model_seeds,
     per_user_columns,
-    to_units,
-    user_means,
+    run_matrices,
 )
 from recrepro.stats.config import DEFAULT_METRICS, StatsConfig, higher_is_better
+from recrepro.stats.crossed import crossed_test, simulate_null
 from recrepro.stats.friedman import (
     CLIQUE_COLUMNS,
     FRIEDMAN_COLUMNS,
     RANK_COLUMNS,
     friedman_tables,
 )
-from recrepro.stats.multilevel import two_level_bootstrap, variance_components
+from recrepro.stats.multilevel import two_level_bootstrap
 from recrepro.stats.paired import (
     BETTER,
     PAIRWISE_COLUMNS,
     WORSE,
     Side,
     compare_pairs,
+    pair_units,
+    side_units,
 )
 from recrepro.stats.power import min_detectable_dz
 from recrepro.stats.seeds import seed_summary
+from recrepro.stats.units import is_pooled
 
 log = logging.getLogger(__name__)
 
 SEED_LEVEL_COLUMNS = (
     "dataset", "protocol", "setting", "metric", "model", "other", "n_users", "n_seeds", "mean",
-    "ci_low", "ci_high", "var_user", "var_seed", "var_residual", "share_seed",
+    "ci_low", "ci_high", "se", "df", "var_user", "var_seed", "var_residual", "share_seed",
+    "boot_ci_low", "boot_ci_high",
+)
+AGREEMENT_COLUMNS = (
+    "dataset", "protocol", "setting", "metric", "comparison", "test", "n_users", "n_seeds",
+    "n_tested", "significant", "significant_ttest", "significant_both", "disagreements",
+    "significant_users",
+)
+CALIBRATION_COLUMNS = (
+    "dataset", "protocol", "setting", "metric", "source", "n_users", "n_seeds", "var_user",
+    "var_seed", "var_residual", "draws", "alpha", "coverage", "fpr", "coverage_users",
+    "fpr_users",
+)
+AA_COLUMNS = (
+    "dataset", "protocol", "setting", "metric", "model", "other", "test", "n_users", "n_seeds",
+    "diff_mean", "ci_low", "ci_high", "se", "df", "p_raw", "p_adj", "family_size",
+    "significant", "decision", "p_users_adj", "p_ttest_adj", "n_fired", "n_tested",
 )
 POWER_COLUMNS = (
     "dataset", "protocol", "setting", "metric", "n_users", "n_models", "family_size", "alpha",
@@ -84,6 +112,9 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "cd_cliques": (CLIQUE_COLUMNS, ("dataset", "protocol", "setting", "metric", "clique", "model")),
     "seed_level": (SEED_LEVEL_COLUMNS, ("dataset", "protocol", "setting", "metric", "model", "other")),
     "power": (POWER_COLUMNS, ("dataset", "protocol", "setting", "metric")),
+    "agreement": (AGREEMENT_COLUMNS, ("dataset", "protocol", "setting", "metric")),
+    "calibration": (CALIBRATION_COLUMNS, ("dataset", "protocol", "setting", "metric", "source")),
+    "aa_control": (AA_COLUMNS, ("dataset", "protocol", "setting", "metric")),
 }
 _FLIP = {BETTER: WORSE, WORSE: BETTER}
 
@@ -143,10 +174,8 @@ def compute_tables(
     metrics = select_metrics(per_user_columns(per_user_files), cfg)
     raw = load_per_user(per_user_files, metrics)
     seeds = model_seeds(raw)
-    means = user_means(to_units(raw, metrics), metrics)
-    indexed = raw.set_index([*GROUP_KEYS, "user", "model", "seed"]).sort_index()
     rows: dict[str, list[dict[str, object]]] = {name: [] for name in TABLES}
-    for keys, frame in means.groupby(list(GROUP_KEYS), sort=True):
+    for keys, frame in raw.groupby(list(GROUP_KEYS), sort=True):
         group_keys = dict(zip(GROUP_KEYS, keys, strict=True))
         for metric in metrics:
             group = {**group_keys, "metric": metric}
@@ -154,8 +183,11 @@ def compute_tables(
             if not sides:
                 continue
             best = _group_rows(sides, group, aggregates, cfg, rows)
-            _seed_level_rows(indexed, group, list(sides), best, cfg, rows)
-    rows["pairwise"] += _tuned_vs_faithful(means, metrics, seeds, cfg)
+            _seed_level_rows(sides, group, best, cfg, rows)
+    rows["pairwise"] += _tuned_vs_faithful(raw, metrics, seeds, cfg)
+    rows["agreement"] = _agreement_rows(rows["pairwise"], cfg)
+    rows["calibration"] = _calibration_rows(rows["pairwise"], cfg)
+    rows["aa_control"] = _aa_rows(rows["pairwise"], cfg)
     tables = {
         name: pd.DataFrame(found, columns=list(TABLES[name][0])) for name, found in rows.items()
     }
@@ -182,20 +214,23 @@ def compute_stats(
 def _sides(
     frame: pd.DataFrame, metric: str, seeds: Mapping[tuple, frozenset[int]], keys: tuple
 ) -> dict[str, Side]:
-    """model -> its per-user units, weights and seeds for one group and metric."""
-    matrix = metric_matrix(frame, metric)
-    pooled = catalogue.parse(metric).spec is not None and \
-        catalogue.parse(metric).spec.aggregate != "mean"
-    weights = metric_matrix(frame, "weight") if pooled else None
+    """model -> its users x seeds values, test ratings (pooled metrics) and seeds for one group
+    and metric (``frame``: the group's per-user rows)."""
+    own = {m: seeds[(*keys, m)] for m in frame["model"].unique()}
+    values = run_matrices(frame, metric, own)
+    weights = run_matrices(frame, WEIGHT, own) if is_pooled(metric) else {}
     setting = keys[GROUP_KEYS.index("setting")]
-    return {
-        model: Side(
-            matrix[model],
-            weights[model] if weights is not None else pd.Series(1.0, index=matrix.index),
-            seeds[(*keys, model)], setting,
-        )
-        for model in matrix.columns
-    }
+    return {m: Side(v, weights.get(m), own[m], setting) for m, v in values.items()}
+
+
+def _user_matrix(sides: Mapping[str, Side], metric: str) -> pd.DataFrame:
+    """Users x models: each model's seed-averaged linearised units over its complete users."""
+    columns = {}
+    for model, side in sorted(sides.items()):
+        users = side.complete()
+        units = side_units(metric, side, users).mean(axis=1) if len(users) else np.empty(0)
+        columns[model] = pd.Series(units, index=users, dtype=np.float64)
+    return pd.DataFrame(columns)
 
 
 def _group_rows(
@@ -209,7 +244,7 @@ def _group_rows(
     if len(models) < 2:
         log.info("%s: fewer than 2 models, no tests", label)
         return None
-    matrix = pd.DataFrame({m: sides[m].units for m in models})
+    matrix = _user_matrix(sides, group["metric"])
     best = best_model(matrix, aggregates.get(tuple(group.values()), {}), group["metric"])
     pairs = [
         (a, sides[a], b, sides[b]) for i, a in enumerate(models) for b in models[i + 1 :]
@@ -242,9 +277,10 @@ def _group_rows(
     return best
 
 
-def _versus(row: Mapping[str, object], best: str) -> dict[str, object]:
+def _versus(row: Mapping[str, object], best: str, comparison: str = "vs_best"
+            ) -> dict[str, object]:
     """An all-pairs row as ``model vs best`` (sign-carrying fields flipped if needed)."""
-    out = dict(row, comparison="vs_best")
+    out = dict(row, comparison=comparison)
     if row["other"] == best:
         return out
     out.update(model=row["other"], other=best, decision=_FLIP.get(row["decision"],
@@ -277,51 +313,51 @@ def _power_row(
 
 
 def _seed_level_rows(
-    raw: pd.DataFrame, group: dict[str, str], models: list[str], best: str | None,
-    cfg: StatsConfig, rows: dict[str, list[dict[str, object]]],
+    sides: Mapping[str, Side], group: dict[str, str], best: str | None, cfg: StatsConfig,
+    rows: dict[str, list[dict[str, object]]],
 ) -> None:
-    """Variance components and two-level bootstrap CI per model and per model minus best
-    (``raw``: per-user values indexed by dataset, protocol, setting, user, model, seed)."""
-    cube = raw.loc[tuple(group[k] for k in GROUP_KEYS), group["metric"]].unstack(
-        ["model", "seed"]
-    )
-    grids = {m: cube[m].dropna() for m in models if m in cube.columns.get_level_values(0)}
-    for model, grid in grids.items():
-        rows["seed_level"].append(_seed_level(grid, group, model, "", cfg))
-        if best is not None and model != best and best in grids:
-            other = grids[best]
-            if list(other.columns) != list(grid.columns):
-                continue  # seed sets differ: the pairwise row says so
-            common = grid.index.intersection(other.index)
-            rows["seed_level"].append(
-                _seed_level(grid.loc[common] - other.loc[common], group, model, best, cfg)
-            )
+    """Crossed-model interval and variance components of each model's linearised units, and of
+    each model minus the best (on their common users)."""
+    metric = group["metric"]
+    for model, side in sorted(sides.items()):
+        users = side.complete()
+        if len(users) < 2:
+            continue
+        rows["seed_level"].append(
+            _seed_level(side_units(metric, side, users), group, model, "", cfg)
+        )
+        if best is None or model == best or best not in sides or sides[best].seeds != side.seeds:
+            continue  # seed sets differ: the pairwise row says so
+        common, diff = pair_units(metric, side, sides[best])
+        if len(common) >= 2:
+            rows["seed_level"].append(_seed_level(diff, group, model, best, cfg))
 
 
 def _seed_level(
-    grid: pd.DataFrame, group: dict[str, str], model: str, other: str, cfg: StatsConfig
+    values: np.ndarray, group: dict[str, str], model: str, other: str, cfg: StatsConfig
 ) -> dict[str, object]:
-    values = grid.to_numpy(np.float64)
-    parts = variance_components(values)
+    crossed = crossed_test(values)
     seed = derive_seed("stats.two_level", *group.values(), model, other)
     low, high = two_level_bootstrap(values, cfg.bootstrap, seed)
-    total = parts["var_user"] + parts["var_seed"] + parts["var_residual"]
+    total = crossed.var_user + crossed.var_seed + crossed.var_residual
     return {
         **group, "model": model, "other": other, "n_users": values.shape[0],
-        "n_seeds": values.shape[1], "mean": float(values.mean()) if values.size else math.nan,
-        "ci_low": low, "ci_high": high, "var_user": parts["var_user"],
-        "var_seed": parts["var_seed"], "var_residual": parts["var_residual"],
-        "share_seed": parts["var_seed"] / total if total > 0 else math.nan,
+        "n_seeds": values.shape[1], "mean": crossed.mean, "ci_low": crossed.ci_low,
+        "ci_high": crossed.ci_high, "se": crossed.se, "df": crossed.df,
+        "var_user": crossed.var_user, "var_seed": crossed.var_seed,
+        "var_residual": crossed.var_residual,
+        "share_seed": crossed.var_seed / total if total > 0 else math.nan,
+        "boot_ci_low": low, "boot_ci_high": high,
     }
 
 
 def _tuned_vs_faithful(
-    means: pd.DataFrame, metrics: list[str], seeds: Mapping[tuple, frozenset[int]],
+    raw: pd.DataFrame, metrics: list[str], seeds: Mapping[tuple, frozenset[int]],
     cfg: StatsConfig,
 ) -> list[dict[str, object]]:
     """Each model's tuned vs faithful runs, one Holm family per dataset, protocol and metric."""
     out: list[dict[str, object]] = []
-    for (dataset, protocol), frame in means.groupby(["dataset", "protocol"], sort=True):
+    for (dataset, protocol), frame in raw.groupby(["dataset", "protocol"], sort=True):
         settings = {s: part for s, part in frame.groupby("setting")}
         if not {"tuned", "faithful"} <= set(settings):
             continue
@@ -334,6 +370,84 @@ def _tuned_vs_faithful(
                          "metric": metric}
                 out += compare_pairs(pairs, "tuned_vs_faithful", group, cfg)
     return out
+
+
+def _tested(pairwise: list[dict[str, object]], comparison: str) -> pd.DataFrame:
+    """The ``comparison`` rows of ``pairwise`` that were tested (finite adjusted p)."""
+    frame = pd.DataFrame(pairwise, columns=list(PAIRWISE_COLUMNS))
+    frame = frame[frame["comparison"] == comparison]
+    return frame[np.isfinite(frame["p_adj"].astype(float))]
+
+
+def _agreement_rows(pairwise: list[dict[str, object]], cfg: StatsConfig) -> list[dict[str, object]]:
+    """Per group and metric: ``vs_best`` comparisons significant under the primary test, under
+    the per-user paired t-test, both, disagreements, and under the per-user sign-flip test."""
+    out = []
+    keys = ["dataset", "protocol", "setting", "metric"]
+    for key, rows in _tested(pairwise, "vs_best").groupby(keys, sort=True):
+        primary = rows["p_adj"].to_numpy(float) < cfg.alpha
+        ttest = rows["p_ttest_adj"].to_numpy(float) < cfg.alpha
+        out.append({
+            **dict(zip(keys, key, strict=True)), "comparison": "vs_best",
+            "test": cfg.test, "n_users": int(rows["n_users"].max()),
+            "n_seeds": int(rows["n_seeds"].max()), "n_tested": len(rows),
+            "significant": int(primary.sum()), "significant_ttest": int(ttest.sum()),
+            "significant_both": int((primary & ttest).sum()),
+            "disagreements": int((primary != ttest).sum()),
+            "significant_users": int((rows["p_users_adj"].to_numpy(float) < cfg.alpha).sum()),
+        })
+    return out
+
+
+def _calibration_rows(pairwise: list[dict[str, object]], cfg: StatsConfig
+                      ) -> list[dict[str, object]]:
+    """Null simulations of the crossed test at each group's size, with the variance components
+    of the A/A pair (``aa_pair``) and the median components over the group's pairs
+    (``median_pairs``); groups with one seed are left out (no seed component)."""
+    out = []
+    keys = ["dataset", "protocol", "setting", "metric"]
+    tested = _tested(pairwise, "all_pairs")
+    tested = tested[tested["metric"].isin(cfg.calibration_metrics) & (tested["n_seeds"] >= 2)]
+    for key, rows in tested.groupby(keys, sort=True):
+        sources = {"median_pairs": rows}
+        if cfg.aa_pair is not None:
+            aa = rows[rows.apply(lambda r: {r["model"], r["other"]} == set(cfg.aa_pair), axis=1)]
+            if len(aa):
+                sources = {"aa_pair": aa, **sources}
+        group = dict(zip(keys, key, strict=True))
+        for source, part in sources.items():
+            parts = {c: float(part[c].astype(float).median())
+                     for c in ("var_user", "var_seed", "var_residual")}
+            if not all(math.isfinite(v) for v in parts.values()):
+                continue
+            users, n_seeds = int(part["n_users"].median()), int(part["n_seeds"].iloc[0])
+            result = simulate_null(
+                *parts.values(), users, n_seeds, cfg.calibration_draws,
+                derive_seed("stats.calibration", *key, source), cfg.alpha,
+            )
+            out.append({**group, "source": source, "n_users": users, "n_seeds": n_seeds, **parts,
+                        "draws": cfg.calibration_draws, "alpha": cfg.alpha, **result})
+    return out
+
+
+def _aa_rows(pairwise: list[dict[str, object]], cfg: StatsConfig) -> list[dict[str, object]]:
+    """The A/A pair's all-pairs rows, oriented ``aa_pair[0]`` vs ``aa_pair[1]``, with how many
+    of the (protocol, metric) rows of its dataset and setting fire (``n_fired`` of
+    ``n_tested``)."""
+    if cfg.aa_pair is None:
+        return []
+    first, second = cfg.aa_pair
+    rows = [
+        _versus(row, second, "aa_control") for row in pairwise
+        if row["comparison"] == "all_pairs" and {row["model"], row["other"]} == {first, second}
+        and math.isfinite(row["p_adj"])
+    ]
+    for row in rows:
+        same = [r for r in rows if (r["dataset"], r["setting"]) == (row["dataset"],
+                                                                      row["setting"])]
+        row["n_fired"] = sum(bool(r["significant"]) for r in same)
+        row["n_tested"] = len(same)
+    return rows
 
 
 def _aggregate_means(summary: pd.DataFrame) -> dict[tuple, dict[str, float]]:

@@ -24,7 +24,8 @@ def make_train_step(tf: Any, model: Any, optimizer: Any) -> Step:
     batch dimension left unknown, so the smaller last batch of an epoch does not trace it again,
     and TensorFlow's graph optimiser cannot constant-fold batch-sized tensors (with a static
     batch size it folds ``tfrs.tasks.Retrieval``'s ``tf.eye(batch, batch)`` labels, 18 CPU-s at
-    batch 8192; ``benchmarks/bench_tf_step.py``).
+    batch 8192; ``benchmarks/bench_tf_step.py``). The variables are created before it is traced
+    (:func:`build_variables`), so it is traced once, not twice, and without AutoGraph.
     """
 
     def step(batch: dict[str, Any]) -> Any:
@@ -39,14 +40,32 @@ def make_train_step(tf: Any, model: Any, optimizer: Any) -> Step:
 
     def run(batch: dict[str, np.ndarray]) -> float:
         if not compiled:
+            build_variables(model, optimizer, batch)
             signature = {
                 name: tf.TensorSpec([None, *np.shape(values)[1:]], _tf_dtype(tf, values))
                 for name, values in batch.items()
             }
-            compiled.append(tf.function(step, input_signature=[signature]))
+            # No AutoGraph: the step has no tensor-dependent Python control flow (loops over
+            # tensors are tf.while_loop, e.g. KNNLayer), so converting its source (and every
+            # Keras call's) only costs CPU: 0.1-0.45 CPU-s per model and process; same graph.
+            compiled.append(tf.function(step, input_signature=[signature], autograph=False))
         return float(compiled[0](batch))
 
     return run
+
+
+def build_variables(model: Any, optimizer: Any, batch: dict[str, np.ndarray]) -> None:
+    """Create the model's and the optimiser's variables eagerly, before the step is traced.
+
+    A ``tf.function`` whose first trace creates variables (Keras layers build on their first
+    call, optimisers their slots on their first update) traces the step a second time, without
+    variable creation; creating them first saves that trace (about half the step's tracing,
+    the largest fixed cost of a 1-epoch search trial; ``benchmarks/bench_search_trial.py``).
+    The loss on the batch's first two rows builds the layers (it assigns nothing) in the order
+    the traced step would, so the initial weights are the same.
+    """
+    model.compute_loss({name: values[:2] for name, values in batch.items()}, training=True)
+    optimizer.build(model.trainable_variables)
 
 
 def _tf_dtype(tf: Any, values: np.ndarray) -> Any:
