@@ -260,7 +260,7 @@ def plot_tuning_curves(
         if model in conv.index and math.isfinite(float(conv.loc[model, "trials_to_plateau"] or math.nan)):
             at = int(conv.loc[model, "trials_to_plateau"])
             ax.axvline(at, color="0.4", lw=0.6, linestyle=":")
-            title += f" ({at})"
+            title += f": plateau {at}"
         ax.set_title(title, fontsize=6.5, pad=2)
         ax.set_xscale("log", base=2)
         ax.set_xticks(ticks, labels=[str(t) for t in ticks])
@@ -771,9 +771,9 @@ def tuning_budget(ctx: Context, stem: Path) -> str:
     sentence = convergence_numbers(convergence)["TuningSentence"]
     return latex_text(
         f"Convergence of the searches ({ctx.cfg.main_protocol} protocol): the best validation "
-        "score after 1, 2, 4, ... trials, one line per seed's own search, and (dotted, number in "
-        "the title) the trial count from which the mean gain still to come stays within the "
-        f"spread of the searches' final scores. {sentence or 'The study has no tuned setting.'}"
+        "score after 1, 2, 4, ... trials, one line per seed's own search, and (dotted; the "
+        "plateau in the title) the trial count from which the mean gain still to come stays "
+        f"within the spread of the searches' final scores. {sentence or 'The study has no tuned setting.'}"
     )
 
 

@@ -9,7 +9,7 @@ a hash of the name), so it is the same in every figure and every run, whatever t
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
