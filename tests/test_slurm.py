@@ -26,6 +26,7 @@ import yaml
 
 from conftest import ROOT, run_snakemake, workflow_copy
 from recrepro.cluster import KilledJob, explain, killed_job_lines, killed_jobs
+from recrepro.config import block_defaults
 
 CLIENT_CONF = Path("/run/slurm/conf")  # where SLURM's clients look after SLURM_CONF and /etc/slurm
 PROGRAMS = ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "scontrol", "scancel", "sinfo")
@@ -311,14 +312,13 @@ def test_smoke_study_on_slurm_matches_the_local_run_and_resumes_after_a_kill(
     assert verify.returncode == 0, verify.stderr
 
     # A training job got the rule's threads, memory and runtime from SLURM.
-    schema = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
-    declared = schema["properties"]["resources"]["properties"]["train_and_evaluate"]["properties"]
+    declared = block_defaults("resources")["train_and_evaluate"]  # the schema's defaults
     threads = yaml.safe_load((ROOT / "config" / "smoke.yaml").read_text())["threads_per_job"]
     job_id = next(job for job, rule in submitted if rule == "train_and_evaluate")
     job = slurm_cluster.job(job_id)
     assert job["JobState"] == "COMPLETED"
     assert int(job["NumCPUs"]) == int(job["CPUs/Task"]) == threads
-    mem_mb, minutes = declared["mem_mb"]["default"], declared["runtime"]["default"]
+    mem_mb, minutes = declared["mem_mb"], declared["runtime"]
     assert job["MinMemoryNode"] == f"{mem_mb}M"
     assert job["TimeLimit"] == f"{minutes // 60:02d}:{minutes % 60:02d}:00"
     assert job["Comment"].startswith("rule_train_and_evaluate_wildcards_")

@@ -230,14 +230,18 @@ def test_convergence_table_counts_replicates_cpu_and_test_spread() -> None:
     reps = [_record([0.2, 0.3, 0.3, 0.3], replicate=r) for r in (1, 2)]
     reps.append(_record([0.1, 0.2, 0.3, 0.31], replicate=3))
     tuned = pd.DataFrame({"dataset": "synthetic", "protocol": "random", "model": "ease",
-                          "seed": [1, 2, 3], "metric": "ndcg@10", "value": [0.30, 0.31, 0.35]})  # fmt: skip
+                          "seed": [1, 2, 3], "metric": "ndcg@10", "value": [0.25, 0.31, 0.35]})  # fmt: skip
     row = convergence(reps, tuned).iloc[0]
     assert (row["budget"], row["replicates"], row["searched"]) == (4, 3, True)
-    assert row["final_sd"] == pytest.approx(np.std([0.3, 0.3, 0.31], ddof=1))
+    assert row["valid_sd"] == pytest.approx(np.std([0.3, 0.3, 0.31], ddof=1))
     assert row["search_cpu_mean"] == 4.0 and row["search_cpu_total"] == 12.0
-    assert row["test_mean"] == pytest.approx(0.32)
-    assert row["test_sd"] == pytest.approx(np.std([0.30, 0.31, 0.35], ddof=1))
-    assert row["converged"] == (row["trials_to_plateau"] <= 2)
+    assert row["test_mean"] == pytest.approx(0.91 / 3)
+    assert row["test_sd"] == row["tuned_test_sd"] == pytest.approx(np.std([0.25, 0.31, 0.35], ddof=1))
+    # gain(2) = mean(0, 0, 0.11) = 0.037: within the tuned runs' test spread (0.050), not
+    # within the searches' validation spread (0.006)
+    assert row["noise"] == row["tuned_test_sd"]
+    assert (row["trials_to_plateau"], row["converged"]) == (2, True)
+    assert (row["trials_to_plateau_valid"], row["converged_valid"]) == (3, False)
     table = curves(reps)
     assert len(table) == 12 and set(table["replicate"]) == {1, 2, 3}
 

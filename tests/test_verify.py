@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,12 +14,21 @@ import pytest
 from scipy import stats
 
 from conftest import run_snakemake, workflow_copy
+from recrepro.io import write_csv, write_json, write_parquet
+from recrepro.rng import derive_seed
+from recrepro.runs import RunKey
+from recrepro.stats import StatsConfig, compute_stats
+from recrepro.stats.collect import load_per_user
+from recrepro.stats.pipeline import TABLES
+from recrepro.stats.published import publish_per_user, read_published
+from recrepro.summarize import collect_metrics, summarize
 from recrepro.verify import (
     Tolerances,
     check_conclusions,
     compare,
     environment_snapshot,
     failure_message,
+    first_difference,
     publish,
     warning_message,
 )
@@ -319,6 +330,124 @@ def test_publish_copies_results_and_snapshots_the_environment(tmp_path: Path) ->
     assert "python: 3." in text and "cpu_count:" in text and "pandas==" in text
 
 
+#: Non-default settings: verify --stats must recompute with the recorded ones, not the defaults.
+STATS_CONFIG = {"bootstrap": 200, "permutations": 500, "calibration_draws": 200,
+                "aa_pair": ["ease", "biased_mf"]}  # fmt: skip
+USERS = np.arange(1, 31)
+
+
+def _tiny_study(results: Path) -> tuple[list[Path], list[Path]]:
+    """The runs of a tiny study (2 protocols x 3 models x 2 settings x 2 seeds, 30 users) as the
+    runner writes them: per_user.parquet and metrics.json (aggregates: per-user means; RMSE/MAE
+    pooled over ratings)."""
+    per_user, metrics = [], []
+    for protocol in ("random", "temporal"):
+        for model, level in (("popularity", 0.1), ("ease", 0.3), ("biased_mf", 0.25)):
+            for setting in ("faithful", "tuned"):
+                for seed in (1, 2):
+                    key = RunKey("ml-100k", protocol, model, setting, seed)
+                    rng = np.random.default_rng(derive_seed(*key.as_dict().values()))
+                    ndcg = np.clip(level + USERS % 4 / 20 + rng.normal(0, 0.05, len(USERS)), 0, 1)
+                    frame = pd.DataFrame({
+                        "user": USERS, "ndcg@10": ndcg, "hit@10": (ndcg > 0.2).astype(float),
+                        "recall@20": np.round(ndcg * 1.2, 1), "n_relevant": 1 + USERS % 3,
+                        "ndcg_r4@10": np.where(USERS % 5 == 0, np.nan, 0.9 * ndcg),
+                    })  # fmt: skip
+                    aggregates = {m: float(frame[m].mean()) for m in ("ndcg@10", "hit@10", "recall@20",
+                                                                        "ndcg_r4@10")}  # fmt: skip
+                    if model == "biased_mf":
+                        frame["n_ratings"] = 1 + USERS % 7
+                        frame["rmse"] = 0.9 + rng.normal(0, 0.05, len(USERS))
+                        frame["mae"] = 0.7 + rng.normal(0, 0.05, len(USERS))
+                        n = frame["n_ratings"]
+                        aggregates["rmse"] = float(np.sqrt((n * frame["rmse"] ** 2).sum() / n.sum()))
+                        aggregates["mae"] = float((n * frame["mae"]).sum() / n.sum())
+                    folder = key.path(results)
+                    write_parquet(folder / "per_user.parquet", frame)
+                    write_json(folder / "metrics.json",
+                               {**key.as_dict(), "status": "ok", "metrics": aggregates})  # fmt: skip
+                    per_user.append(folder / "per_user.parquet")
+                    metrics.append(folder / "metrics.json")
+    return per_user, metrics
+
+
+def _tested_columns() -> list[str]:
+    """The metrics the tiny study's statistics test (the defaults present, with the r4 variant)."""
+    return ["hit@10", "mae", "ndcg@10", "ndcg_r4@10", "rmse"]
+
+
+def test_published_per_user_values_are_compact_and_lossless(tmp_path: Path) -> None:
+    files, _ = _tiny_study(tmp_path / "results")
+    folder = tmp_path / "per_user"
+    written = publish_per_user(files, folder, STATS_CONFIG, figure_metrics=["recall@20", "coverage@10"])
+    assert [p.relative_to(folder).as_posix() for p in written] == [
+        "ml-100k/random.parquet", "ml-100k/temporal.parquet", "stats_config.json"
+    ]  # fmt: skip
+    stored = pd.read_parquet(written[0])
+    assert list(stored.columns) == ["dataset", "protocol", "model", "setting", "seed", "user",
+                                    *_tested_columns(), "recall@20", "n_ratings"]  # fmt: skip
+    assert (stored["model"].dtype == "category") and stored["user"].dtype == np.int8
+    assert {c: str(stored[c].dtype) for c in ("hit@10", "n_ratings", "ndcg@10", "rmse")} == {
+        "hit@10": "float32", "n_ratings": "float32", "ndcg@10": "float64", "rmse": "float64"
+    }  # float32 only where every value survives the round trip  # fmt: skip
+    frame, config = read_published(folder, "republish")
+    assert config == StatsConfig.from_mapping(STATS_CONFIG)
+    expected = load_per_user(files, [*_tested_columns(), "recall@20"])
+    order = ["dataset", "protocol", "model", "setting", "seed", "user"]
+    pd.testing.assert_frame_equal(frame, expected.sort_values(order).reset_index(drop=True))
+
+
+def test_first_difference_names_the_row_and_column_under_the_exact_rule() -> None:
+    table = pd.DataFrame({"model": ["a", "b"], "p": [0.5, np.nan], "note": ["", "x"]})
+    keys = ["model"]
+    assert first_difference(table, table.assign(p=[0.5 * (1 + 1e-10), np.nan]), keys, 1e-12, 1e-9) is None
+    assert first_difference(table.assign(p=[0.5, 0.1]), table, keys, 1e-12, 1e-9) == (
+        "row 2 (b): p recomputed 0.1, reported nan"
+    )
+    assert first_difference(table, table.assign(note=["", "y"]), keys, 1e-12, 1e-9) == (
+        "row 2 (b): note recomputed x, reported y"
+    )
+    assert first_difference(table, table.iloc[:1], keys, 1e-12, 1e-9) == (
+        "row 2 (b) only in the recomputed table"
+    )
+
+
+def test_verify_stats_recomputes_every_table_from_reported_alone(tmp_path: Path) -> None:
+    results, reported = tmp_path / "results", tmp_path / "reported"
+    per_user, metrics = _tiny_study(results)
+    stats_files = {name: results / "stats" / f"{name}.csv" for name in TABLES}
+    tables = compute_stats(per_user, metrics, stats_files, STATS_CONFIG)
+    assert all(len(tables[name]) for name in ("pairwise", "seed_level", "calibration", "aa_control"))
+    write_csv(results / "summary.csv", summarize(collect_metrics(metrics)))
+    (results / "main.pdf").write_bytes(b"%PDF-1.5 fake")
+    publish(results / "summary.csv", stats_files.values(), results / "main.pdf", reported,
+            per_user=per_user, stats_config=STATS_CONFIG)  # fmt: skip
+    shutil.rmtree(results)  # from here on: reported/ alone
+    args = ("verify", "--stats", "--reported", str(reported / "summary.csv"))
+    proc = _cli(*args)
+    assert proc.returncode == 0, proc.stderr
+    assert f"all {len(TABLES)} statistics tables recompute from {reported}" in proc.stderr
+
+    data = reported / "per_user" / "ml-100k" / "random.parquet"
+    frame = pd.read_parquet(data)
+    first = (frame["model"] == "ease") & (frame["setting"] == "faithful") & (frame["seed"] == 1)
+    frame.loc[frame.index[first][0], "ndcg@10"] += 0.05  # one user's value
+    frame.to_parquet(data, index=False)
+    proc = _cli(*args)
+    assert proc.returncode == 1
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("recrepro: error:")]
+    assert len(errors) == 1, proc.stderr
+    pattern = (
+        rf"recrepro: error: \d of {len(TABLES)} statistics tables recomputed from "
+        rf"{re.escape(str(reported / 'per_user'))} differ beyond the exact rule \(atol=1e-12, rtol=1e-09\); "
+        rf"first: {re.escape(str(reported / 'stats' / 'pairwise.csv'))} row \d+ "
+        r"\(ml-100k/random/faithful/ndcg@10/all_pairs/\w+/\w+\): \w+ recomputed \S+, reported \S+"
+    )
+    assert re.fullmatch(pattern, errors[0]), errors[0]
+    assert "/ndcg@10/all_pairs/biased_mf/ease)" in errors[0]  # the first pair with ease
+    assert proc.stderr.strip().splitlines()[-1] == errors[0]
+
+
 def test_environment_snapshot_lists_the_installed_packages() -> None:
     text = environment_snapshot()
     assert "# python -m pip freeze" in text and "numpy==" in text and "platform:" in text
@@ -379,6 +508,7 @@ def test_snakemake_publish_reported_fills_reported(tmp_path: Path, shared_data_d
         (workdir / "results" / "tuning" / f"{name}.csv").write_text(f"table\n{name}\n")
     (workdir / "paper" / "main.pdf").write_bytes(b"%PDF-1.5 fake")
     tables = _paper_markdown_tables(workdir)
+    runs = _smoke_per_user(workdir)
     proc = run_snakemake(workdir, "publish_reported", "--configfile", "config/smoke.yaml",
                       "--allowed-rules", "publish_reported", data_dir=shared_data_dir)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -390,6 +520,22 @@ def test_snakemake_publish_reported_fills_reported(tmp_path: Path, shared_data_d
     assert "pip freeze" in (reported / "environment.txt").read_text()
     assert sorted(p.name for p in (reported / "tables").glob("*.md")) == sorted(p.name for p in tables)
     assert all((reported / "tables" / p.name).read_text() == p.read_text() for p in tables)
+    per_user, config = read_published(reported / "per_user", "republish")
+    assert len(per_user) == 3 * len(runs) and set(per_user["protocol"]) == {"random", "temporal"}
+    assert config == StatsConfig.from_mapping(None)  # smoke.yaml sets no stats: the defaults
+
+
+def _smoke_per_user(workdir: Path) -> list[RunKey]:
+    """A per_user.parquet (3 users, ndcg@10) for every run of the smoke config."""
+    from recrepro.config import load_yaml
+
+    cfg = load_yaml(workdir / "config" / "smoke.yaml")
+    runs = [RunKey("ml-100k", p, m, s, seed) for p in cfg["protocols"] for m in cfg["models"]
+            for s in cfg["settings"] for seed in cfg["seeds"]]  # fmt: skip
+    for run in runs:
+        frame = pd.DataFrame({"user": [1, 2, 3], "ndcg@10": [0.1, 0.2, 0.3]})
+        write_parquet(run.path(workdir / "results") / "per_user.parquet", frame)
+    return runs
 
 
 def _paper_markdown_tables(workdir: Path) -> list[Path]:

@@ -86,7 +86,10 @@ def cmd_train_evaluate(args: argparse.Namespace) -> None:
         if args.params_file:  # the tuned setting: this seed's own search's winner
             chosen = Path(args.params_file.replace(SEED_FIELD, str(seed)))
             params.update(json.loads(chosen.read_text(encoding="utf-8"))["params"])
-        record = train_and_evaluate(key, params, json.loads(args.evaluation), args.data, split, out)
+        record = train_and_evaluate(
+            key, params, json.loads(args.evaluation), args.data, split, out,
+            validation_metric=args.validation_metric,
+        )  # fmt: skip
         log.info("metrics: %s", json.dumps(record["metrics"], sort_keys=True))
 
 
@@ -169,13 +172,17 @@ def cmd_summarize(args: argparse.Namespace) -> None:
 
 def cmd_verify(args: argparse.Namespace) -> None:
     """Check results/summary.csv against reported/ (numbers by each model's rule, and the best-model
-    conclusions); exit 1 if verify fails."""
+    conclusions), or with --stats recompute reported/stats/*.csv from reported/ alone; exit 1 if
+    verify fails."""
     from dataclasses import replace
 
     from recrepro.report.config import PaperConfig
-    from recrepro.verify import Tolerances, verify
+    from recrepro.verify import Tolerances, verify, verify_stats
 
     tolerances = Tolerances.from_config(json.loads(args.tolerances), atol=args.atol, rtol=args.rtol)
+    if args.stats:
+        verify_stats(Path(args.reported).parent, tolerances)
+        return
     tolerances = replace(tolerances, all_exact=args.all_exact)
     pairwise = args.pairwise or Path(args.reported).parent / "stats" / "pairwise.csv"
     metric = args.metric or PaperConfig.from_config({}).main_metric
@@ -184,10 +191,12 @@ def cmd_verify(args: argparse.Namespace) -> None:
 
 
 def cmd_publish_reported(args: argparse.Namespace) -> None:
-    """Copy a finished run's summary, statistics and paper into reported/, with an environment snapshot."""
+    """Copy a finished run's summary, statistics, per-user values and paper into reported/."""
     from recrepro.verify import publish
 
-    for path in publish(args.summary, args.stats, args.paper, args.out, args.tables, args.tuning):
+    written = publish(args.summary, args.stats, args.paper, args.out, args.tables, args.tuning,
+                      args.per_user, json.loads(args.stats_config), args.figure_metrics)  # fmt: skip
+    for path in written:
         log.info("wrote %s", path)
 
 
@@ -321,6 +330,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--params-file",
                    help="JSON file with tuned hyperparameters under 'params' ({seed}: the seed)")  # fmt: skip
     p.add_argument("--evaluation", default=evaluation, help="the config's evaluation block as JSON")
+    p.add_argument("--validation-metric", default=None,
+                   help="the model's tuning metric: per-epoch validation and early stopping follow it "
+                        "(default: the model's own)")  # fmt: skip
     p.add_argument("--data", required=True, help="folder of the parsed dataset")
     p.add_argument("--split", required=True, help="folder of the split ({seed}: the seed)")
     p.add_argument("--out", required=True, help="run folder to write ({seed}: the seed)")
@@ -382,12 +394,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tolerances", default="{}", help="the config's verify: block as JSON")
     p.add_argument("--out", help="write the comparison table (CSV) here")
     p.add_argument("--conclusions-out", help="write the conclusions table (CSV) here")
+    p.add_argument("--stats", action="store_true",
+                   help="recompute the statistics tables from reported/ alone (the folder of --reported) "
+                   "and compare them with its stats/*.csv")  # fmt: skip
 
     p = _command(sub, "publish-reported", cmd_publish_reported)
     p.add_argument("--summary", default="results/summary.csv", help="summary table to publish")
     p.add_argument("--stats", nargs="*", default=[], help="statistics tables (CSV)")
     p.add_argument("--tables", nargs="*", default=[], help="the paper's tables (Markdown)")
     p.add_argument("--tuning", nargs="*", default=[], help="the searches' convergence tables (CSV)")
+    p.add_argument("--per-user", nargs="*", default=[], help="every run's per_user.parquet")
+    p.add_argument("--stats-config", default="{}", help="the config's stats: block as JSON")
+    p.add_argument("--figure-metrics", nargs="*", default=[],
+                   help="per-user metrics the figures read, kept beside the tested ones")  # fmt: skip
     p.add_argument("--paper", default="paper/main.pdf", help="the compiled paper")
     p.add_argument("--out", default="reported", help="folder to publish into")
 

@@ -1,12 +1,15 @@
 """Study configuration: JSON-schema validation plus the checks a schema cannot express.
 
-Every problem stops the workflow before any job runs, with one line naming it.
+Every problem stops the workflow before any job runs, with one line naming it. The schema,
+the one home of every default, ships inside the package (:data:`SCHEMA`), so the package
+works outside the checkout (a wheel install) and the workflow reads the same file.
 """
 
 from __future__ import annotations
 
 import copy
 from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +18,8 @@ import yaml
 
 from recrepro.errors import ConfigError
 
-DEFAULT_SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+#: The study config's JSON schema (package data: ``recrepro/schemas/config.schema.yaml``).
+SCHEMA = resources.files("recrepro") / "schemas" / "config.schema.yaml"
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:
@@ -38,8 +42,9 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
 
 
 @cache
-def _schema(path: str | Path = DEFAULT_SCHEMA) -> dict[str, Any]:
-    return load_yaml(path)
+def _schema() -> dict[str, Any]:
+    """The parsed :data:`SCHEMA` (read once per process)."""
+    return yaml.safe_load(SCHEMA.read_text(encoding="utf-8"))
 
 
 def _with_defaults(schema: dict[str, Any], data: Any) -> Any:
@@ -121,11 +126,9 @@ def describe(error: jsonschema.ValidationError) -> str:
     return f"{where}: {error.message}"  # seeds: [] should be non-empty
 
 
-def check_config(
-    config: dict[str, Any], schema_path: str | Path = DEFAULT_SCHEMA
-) -> dict[str, Any]:
-    """Validate ``config`` and return a copy with defaults filled in."""
-    schema = _schema(schema_path)
+def check_config(config: dict[str, Any]) -> dict[str, Any]:
+    """Validate ``config`` against :data:`SCHEMA` and return a copy with defaults filled in."""
+    schema = _schema()
     config = _coerce(schema, copy.deepcopy(config))
     validator = jsonschema.Draft202012Validator(schema)
     error = jsonschema.exceptions.best_match(validator.iter_errors(config))

@@ -75,10 +75,16 @@ def train_and_evaluate(
     data_dir: str | Path,
     split_dir: str | Path,
     out_dir: str | Path,
+    validation_metric: str | None = None,
 ) -> dict[str, Any]:
-    """Fit, evaluate and write the run's files; returns the metrics record."""
+    """Fit, evaluate and write the run's files; returns the metrics record.
+
+    ``validation_metric`` is the metric the study tunes the model on
+    (:func:`recrepro.tuning.selection_metric`): the model's per-epoch validation and early
+    stopping follow it (None: the model's own default)."""
     started = time.time()
     model = build_model(key.model, params)
+    model.validation_metric = validation_metric
     split = load_split(data_dir, split_dir)
     check_ks(evaluation, split, key.dataset)
     data_sha256 = file_checksums(  # the files the run read, for its provenance

@@ -218,6 +218,7 @@ def run_trial(
     import optuna
 
     instance = build_model(model, params)
+    instance.validation_metric = metric  # per-epoch validation and early stopping on the search's metric
     intermediate: list[list[float]] = []
     instance.epoch_callback = _reporter(trial, metric, intermediate)
     wall, cpu = time.perf_counter(), time.process_time()

@@ -8,11 +8,16 @@ runs' ``metrics.json`` for the test value of each replicate's final incumbent (t
 **Plateau rule.** For one (dataset, protocol, model) with ``R`` search replicates (one per seed)
 of ``T`` trials, let ``best_r(n)`` be replicate ``r``'s best validation score among its first
 ``n`` trials, oriented so that larger is better. The *remaining gain* after ``n`` trials is
-``gain(n) = mean_r(best_r(T) - best_r(n))`` and the *replicate noise* is the standard deviation
-(ddof 1) of ``best_r(T)`` over the replicates. The search plateaus after
-``trials_to_plateau``, the smallest ``n`` from which ``gain(m) <= noise`` for every ``m >= n``;
-it **converged** when that is at most ``T / 2``: doubling the budget from half bought less than
-the luck of one search. With a single replicate the noise, and so the rule, is undefined.
+``gain(n) = mean_r(best_r(T) - best_r(n))``. The *noise* of a tuned result is the larger of two
+spreads over the seeds (standard deviations, ddof 1): of the replicates' final validation scores
+``best_r(T)`` (``valid_sd``: the luck of the search as the search sees it), and of the tuned
+runs' test values of the same metric (``tuned_test_sd``: the spread the statistics carry, which
+contains the search's luck; on the temporal protocols every seed has the same split, so the
+validation spread alone is only the search's luck on the very set it maximises). The search
+plateaus after ``trials_to_plateau``, the smallest ``n`` from which ``gain(m) <= noise`` for
+every ``m >= n``; it **converged** when that is at most ``T / 2``: doubling the budget from half
+bought less than the spread a tuned result already has. ``converged_valid`` applies the same rule
+with ``valid_sd`` alone (the stricter reading). With a single replicate the rule is undefined.
 """
 
 from __future__ import annotations
@@ -34,7 +39,8 @@ CURVE_COLUMNS = ["dataset", "protocol", "model", "replicate", "metric", "higher_
                  "trials", "incumbent_trial", "valid_score"]  # fmt: skip
 CONVERGENCE_COLUMNS = [
     "dataset", "protocol", "model", "metric", "higher_is_better", "budget", "replicates",
-    "searched", "final_mean", "final_sd", "gain_half", "trials_to_plateau", "converged",
+    "searched", "final_mean", "valid_sd", "tuned_test_sd", "noise", "gain_half",
+    "trials_to_plateau", "converged", "trials_to_plateau_valid", "converged_valid",
     "epochs_per_trial", "pruned_share", "distinct_winners", "search_cpu_mean", "search_cpu_total",
     "test_metric", "test_mean", "test_sd",
 ]
@@ -70,16 +76,17 @@ def curves(records: Sequence[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=CURVE_COLUMNS)
 
 
-def plateau(best: np.ndarray) -> tuple[float, float, int | None]:
+def plateau(best: np.ndarray, floor: float = 0.0) -> tuple[float, float, int | None]:
     """``(gain_half, noise, trials_to_plateau)`` of a replicates x trials matrix of oriented
-    incumbent scores (see the module docstring); None trials with fewer than 2 replicates."""
+    incumbent scores (see the module docstring): the noise is the replicates' final spread, or
+    ``floor`` if larger; None trials with fewer than 2 replicates."""
     best = np.asarray(best, dtype=np.float64)
     n_reps, budget = best.shape
     gain = np.nanmean(best[:, -1:] - best, axis=0)  # gain(n) for n = 1 .. T
     half = max(1, budget // 2)
     if n_reps < 2:
         return float(gain[half - 1]), math.nan, None
-    noise = float(np.std(best[:, -1], ddof=1))
+    noise = max(float(np.std(best[:, -1], ddof=1)), float(np.nan_to_num(floor)))
     ok = np.nan_to_num(gain, nan=math.inf) <= noise + 1e-12 * max(1.0, abs(noise))
     # the smallest n from which every later gain is within the noise
     tail_ok = np.logical_and.accumulate(ok[::-1])[::-1]
@@ -105,16 +112,20 @@ def convergence(
         sign = 1.0 if reps[0]["higher_is_better"] else -1.0
         budget = min(len(r["trials"]) for r in reps)
         best = np.array([[s for _, _, s in incumbent_curve(r)][:budget] for r in reps]) * sign
-        gain_half, noise, to_plateau = plateau(best)
+        tuned_sd = _sd(_test_values(tuned, dataset, protocol, model, reps[0]["metric"]))
+        gain_half, valid_sd, to_plateau_valid = plateau(best)
+        _, noise, to_plateau = plateau(best, floor=tuned_sd)
         fitted = [t for r in reps for t in r["trials"] if "duplicate_of" not in t]
         test = _test_values(tuned, dataset, protocol, model, main_metric)
         rows.append({
             "dataset": dataset, "protocol": protocol, "model": model, "metric": reps[0]["metric"],
             "higher_is_better": sign > 0, "budget": budget, "replicates": len(reps),
             "searched": any(_searched(r) for r in reps),
-            "final_mean": float(np.nanmean(sign * best[:, -1])), "final_sd": noise,
-            "gain_half": gain_half, "trials_to_plateau": to_plateau,
-            "converged": None if to_plateau is None else bool(to_plateau <= max(1, budget // 2)),
+            "final_mean": float(np.nanmean(sign * best[:, -1])), "valid_sd": valid_sd,
+            "tuned_test_sd": tuned_sd, "noise": noise, "gain_half": gain_half,
+            "trials_to_plateau": to_plateau, "converged": _converged(to_plateau, budget),
+            "trials_to_plateau_valid": to_plateau_valid,
+            "converged_valid": _converged(to_plateau_valid, budget),
             "epochs_per_trial": _mean([len(t["intermediate"]) for t in fitted]),
             "pruned_share": _mean([t["state"] == "pruned" for t in fitted]),
             "distinct_winners": len({json.dumps(r["params"], sort_keys=True, default=str) for r in reps}),
@@ -122,9 +133,17 @@ def convergence(
             "search_cpu_total": float(np.sum([_cpu(r) for r in reps])),
             "test_metric": main_metric,
             "test_mean": float(np.mean(test)) if len(test) else math.nan,
-            "test_sd": float(np.std(test, ddof=1)) if len(test) > 1 else math.nan,
+            "test_sd": _sd(test),
         })  # fmt: skip
     return pd.DataFrame(rows, columns=CONVERGENCE_COLUMNS)
+
+
+def _converged(to_plateau: int | None, budget: int) -> bool | None:
+    return None if to_plateau is None else bool(to_plateau <= max(1, budget // 2))
+
+
+def _sd(values: np.ndarray) -> float:
+    return float(np.std(values, ddof=1)) if len(values) > 1 else math.nan
 
 
 def _mean(values: Sequence[float]) -> float:

@@ -23,11 +23,17 @@ reported best or a model the reported statistics do not call significantly worse
 (``reported/stats/pairwise.csv``, comparison ``vs_best``, decision ``worse``); otherwise verify
 **fails**. A group without reported ``vs_best`` tests only warns. A row present on one side only fails.
 
+:func:`verify_stats` needs no rerun: it recomputes every statistics table from ``reported/`` alone
+(the per-user values in ``reported/per_user/``, see :mod:`recrepro.stats.published`, with the
+``stats`` config recorded there and ``reported/summary.csv``) and holds each cell to the exact rule
+(``atol``, ``rtol``; NaN equals NaN, text must be equal) against ``reported/stats/*.csv``.
+
 :func:`publish` is the other direction: it copies a finished run's results into ``reported/``.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import platform
@@ -64,6 +70,7 @@ DEFAULT_RTOL = _DEFAULTS["rtol"]
 DEFAULT_ALPHA = _DEFAULTS["alpha"]
 DEFAULT_SD_FLOOR = _DEFAULTS["sd_floor"]
 DEFAULT_IGNORE = tuple(_DEFAULTS["ignore"])
+RESTORE_HINT = "restore it (git checkout reported/) or run snakemake publish_reported"
 
 
 class ResultsDiffer(RecreproError):
@@ -392,12 +399,11 @@ def verify(
     Raises :class:`ResultsDiffer` (one line) when verify fails; logs one warning line when numbers of
     non-exact models lie outside their margin but nothing fails.
     """
-    hint = "restore it (git checkout reported/) or run snakemake publish_reported"
     current_summary = read_summary(current)
-    table = compare(current_summary, read_summary(reported, hint), tolerances)
+    table = compare(current_summary, read_summary(reported, RESTORE_HINT), tolerances)
     conclusions = None
     if pairwise is not None and metric is not None:
-        conclusions = check_conclusions(current_summary, read_pairwise(pairwise, hint), metric)
+        conclusions = check_conclusions(current_summary, read_pairwise(pairwise, RESTORE_HINT), metric)
     if out is not None:
         write_csv(out, table)
     if conclusions_out is not None and conclusions is not None:
@@ -410,6 +416,93 @@ def verify(
     if warning:
         log.warning("verify passed with a warning: %s", warning)
     return table
+
+
+# --- the statistics tables, recomputed from reported/ alone -----------------------------------------
+
+
+def _read_table(source: str | Path | io.StringIO) -> pd.DataFrame:
+    """A statistics table as CSV text gives it back (numbers exactly, empty cells NaN)."""
+    return pd.read_csv(source, float_precision="round_trip", keep_default_na=False, na_values=[""])
+
+
+def first_difference(
+    current: pd.DataFrame, reported: pd.DataFrame, keys: Iterable[str], atol: float, rtol: float
+) -> str | None:
+    """Where two tables first differ (data row, its key, the column and both values), or None.
+
+    Numbers match by the exact rule ``|current - reported| <= atol + rtol * |reported|`` (NaN
+    equals NaN), other cells as text; rows are compared in order (both are sorted by ``keys``).
+    """
+    if list(current.columns) != list(reported.columns):
+        return f"columns differ: recomputed {list(current.columns)}, reported {list(reported.columns)}"
+    keys = list(keys)
+    n = min(len(current), len(reported))
+    now, then = current.iloc[:n], reported.iloc[:n]
+    same = np.ones((n, len(current.columns)), dtype=bool)
+    for j, column in enumerate(current.columns):
+        a, b = now[column], then[column]
+        numeric = [pd.api.types.is_numeric_dtype(c) and not pd.api.types.is_bool_dtype(c) for c in (a, b)]
+        if all(numeric):
+            x, y = a.to_numpy(np.float64), b.to_numpy(np.float64)
+            with np.errstate(invalid="ignore"):
+                close = np.abs(x - y) <= atol + rtol * np.abs(y)
+            same[:, j] = (x == y) | (np.isnan(x) & np.isnan(y)) | close
+        else:
+            same[:, j] = a.fillna("").astype(str).to_numpy() == b.fillna("").astype(str).to_numpy()
+
+    def label(frame: pd.DataFrame, i: int) -> str:
+        return "/".join(str(v) for v in frame[keys].iloc[i].fillna(""))
+
+    bad = np.flatnonzero(~same.all(axis=1))
+    if len(bad):
+        i = int(bad[0])
+        column = current.columns[int(np.argmin(same[i]))]
+        return (
+            f"row {i + 1} ({label(then, i)}): {column} recomputed {now[column].iloc[i]}, "
+            f"reported {then[column].iloc[i]}"
+        )
+    if len(current) != len(reported):
+        longer, side = (current, "recomputed") if len(current) > n else (reported, "reported")
+        return f"row {n + 1} ({label(longer, n)}) only in the {side} table"
+    return None
+
+
+def verify_stats(reported: str | Path, tolerances: Tolerances | None = None) -> dict[str, pd.DataFrame]:
+    """Recompute every statistics table from ``reported/`` alone and compare it with
+    ``reported/stats/<table>.csv`` (exact rule: ``tolerances.atol``, ``tolerances.rtol``).
+
+    Returns the recomputed tables; raises :class:`ResultsDiffer` (one line naming the first
+    differing table, row and column) when any table differs.
+    """
+    from recrepro.stats.pipeline import TABLES, tables_from_frames
+    from recrepro.stats.published import FOLDER, read_published
+
+    tolerances = tolerances or Tolerances()
+    reported = Path(reported)
+    per_user, config = read_published(reported / FOLDER, RESTORE_HINT)
+    summary = read_summary(reported / "summary.csv", RESTORE_HINT)
+    tables = tables_from_frames(per_user, summary, config)
+    differing = []
+    for name, table in tables.items():
+        path = reported / "stats" / f"{name}.csv"
+        try:
+            published = _read_table(path)
+        except FileNotFoundError:
+            raise DataError(f"{path} not found; {RESTORE_HINT}") from None
+        recomputed = _read_table(io.StringIO(table.to_csv(index=False)))  # as compute_stats writes it
+        where = first_difference(recomputed, published, TABLES[name][1], tolerances.atol, tolerances.rtol)
+        log.info("%s: %d rows recomputed, %s", path, len(table), where or "all match")
+        if where:
+            differing.append(f"{path} {where}")
+    if differing:
+        raise ResultsDiffer(
+            f"{len(differing)} of {len(tables)} statistics tables recomputed from {reported / FOLDER} "
+            f"differ beyond the exact rule (atol={tolerances.atol:g}, rtol={tolerances.rtol:g}); "
+            f"first: {differing[0]}"
+        )
+    log.info("all %d statistics tables recompute from %s", len(tables), reported)
+    return tables
 
 
 # --- publishing: results/ -> reported/ -------------------------------------------------------------
@@ -466,10 +559,16 @@ def publish(
     out: str | Path,
     tables: Iterable[str | Path] = (),
     tuning: Iterable[str | Path] = (),
+    per_user: Iterable[str | Path] = (),
+    stats_config: Mapping[str, Any] | None = None,
+    figure_metrics: Iterable[str] = (),
 ) -> list[Path]:
     """Copy the summary, statistics tables (into ``stats/``), the paper's Markdown tables (into
     ``tables/``), the searches' convergence tables (into ``tuning/``) and the paper into ``out``,
-    and write ``environment.txt``."""
+    write the runs' per-user values (``per_user``: every run's per_user.parquet; into ``per_user/``
+    with ``stats_config``, see :mod:`recrepro.stats.published`) and ``environment.txt``."""
+    from recrepro.stats.published import FOLDER, publish_per_user
+
     out = Path(out)
     written = [out / "summary.csv", out / "main.pdf"]
     _copy(summary, written[0])
@@ -478,6 +577,9 @@ def publish(
         for table in files:
             written.append(out / folder / Path(table).name)
             _copy(table, written[-1])
+    per_user = list(per_user)
+    if per_user:
+        written += publish_per_user(per_user, out / FOLDER, stats_config, figure_metrics)
     written.append(out / "environment.txt")
     write_text(written[-1], environment_snapshot())
     return written

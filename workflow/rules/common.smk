@@ -11,7 +11,7 @@ from recrepro.errors import ConfigError, DataError
 from recrepro.runs import RunKey
 
 try:
-    config = check_config(config, workflow.source_path("../schemas/config.schema.yaml"))
+    config = check_config(config)  # against the schema shipped in the package (recrepro.config.SCHEMA)
 except ConfigError as error:
     sys.exit(f"recrepro: config error: {error}")  # e.g. "seeds: [] should be non-empty"
 

@@ -3,7 +3,9 @@
 #                               reported/ (recrepro.verify: each model's numbers by its rule, exact or
 #                               a seed-spread margin, and the best-model conclusions on
 #                               paper.main_metric; constants: the config's verify: block)
-#   snakemake publish_reported  refreshes reported/ from this run (summary, stats, paper, environment)
+#   snakemake publish_reported  refreshes reported/ from this run (summary, stats, every run's per-user
+#                               values in reported/per_user/, paper, environment); `recrepro verify
+#                               --stats` recomputes reported/stats/ from reported/ alone
 # Neither is in `rule all`. Needs as_json_arg() (common.smk), compute_stats (stats.smk) and
 # PAPER (paper.smk).
 import hashlib
@@ -51,10 +53,21 @@ PUBLISHED_TABLES = [p for p in registry.outputs(PAPER, "table") if p.endswith(".
 PUBLISHED_TUNING = list(rules.tuning_curves.output) if "tuned" in config["settings"] else []
 
 
+# the per-user values of every run, one compact file per (dataset, protocol) (recrepro.stats.published)
+PUBLISHED_PER_USER = [
+    f"{REPORTED}/per_user/{dataset}/{protocol}.parquet"
+    for dataset in config["datasets"]
+    for protocol in config["protocols"]
+]
+# the per-user metrics the figures read (make_figure_data), kept beside the tested ones
+FIGURE_METRICS = " ".join(dict.fromkeys([PAPER.distribution_metric, *PAPER.headline_metrics]))
+
+
 rule publish_reported:
     input:
         summary="results/summary.csv",
         stats=rules.compute_stats.output,
+        per_user=run_files("per_user.parquet"),
         paper="paper/main.pdf",
         tables=PUBLISHED_TABLES,  # the paper's tables as Markdown
         tuning=PUBLISHED_TUNING,
@@ -63,10 +76,17 @@ rule publish_reported:
         stats=[f"{REPORTED}/stats/{Path(path).name}" for path in rules.compute_stats.output],
         tables=[f"{REPORTED}/tables/{Path(path).name}" for path in PUBLISHED_TABLES],
         tuning=[f"{REPORTED}/tuning/{Path(path).name}" for path in PUBLISHED_TUNING],
+        per_user=PUBLISHED_PER_USER,
+        per_user_config=f"{REPORTED}/per_user/stats_config.json",
         paper=f"{REPORTED}/main.pdf",
         environment=f"{REPORTED}/environment.txt",
+    params:
+        stats=as_json_arg(config["stats"]),  # the tests' settings, recorded beside the per-user values
+        figure_metrics=FIGURE_METRICS,
     log:
         "results/logs/publish_reported.log",
     shell:
         "recrepro --log {log} publish-reported --summary {input.summary} --stats {input.stats}"
         " --tables {input.tables} --tuning {input.tuning} --paper {input.paper} --out {REPORTED}"
+        " --per-user {input.per_user} --stats-config {params.stats}"
+        " --figure-metrics {params.figure_metrics}"

@@ -26,6 +26,17 @@ def cpu_record(rule, key):
     return f"results/benchmarks/{rule}/{key}.cpu.json"
 
 
+TUNING = config["tuning"]  # defaults filled in by the schema
+
+
+def tuning_metric(model):
+    """The validation metric the study tunes `model` on (`tuning.metrics`, else `tuning.metric`):
+    the search selects on it, and every fit (search trial and run) validates and early-stops on it."""
+    from recrepro.tuning import selection_metric
+
+    return selection_metric(TUNING, model)
+
+
 rule train_and_evaluate:
     input:
         data=expand(
@@ -48,6 +59,8 @@ rule train_and_evaluate:
             if w.setting == "tuned" else ""
         ),
         seeds=" ".join(str(seed) for seed in SEEDS),
+        # per-epoch validation and early stopping follow the metric the study tunes on
+        metric=lambda w: tuning_metric(w.model),
         # "{seed}" is left for recrepro to fill in per run
         split=lambda w: f"results/splits/{w.dataset}/{w.protocol}/seed{{seed}}",
         out=lambda w: RUN_GROUP.format(**w) + "/seed{seed}",
@@ -65,7 +78,7 @@ rule train_and_evaluate:
         " --dataset {wildcards.dataset} --protocol {wildcards.protocol} --model {wildcards.model}"
         " --setting {wildcards.setting} --seed {params.seeds}"
         " --params {params.model} {params.tuned} --evaluation {params.evaluation}"
-        " --data results/data/{wildcards.dataset}"
+        " --validation-metric {params.metric} --data results/data/{wildcards.dataset}"
         " --split '{params.split}' --out '{params.out}'"
 
 
@@ -83,16 +96,6 @@ rule summarize:
         "results/logs/summarize.log",
     shell:
         "recrepro --log {log} summarize --out {output.summary} --skipped {output.skipped} {input}"
-
-
-TUNING = config["tuning"]  # defaults filled in by the schema
-
-
-def tuning_metric(model):
-    """Rating-only models are tuned on validation RMSE, the others on validation NDCG@10."""
-    from recrepro.tuning import selection_metric
-
-    return selection_metric(TUNING, model)
 
 
 # One search per seed, each on that seed's train/valid parts, in one process per (dataset,

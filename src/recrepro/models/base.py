@@ -12,7 +12,9 @@ overrides come from the config), then
 Models append one dict per epoch to ``history`` (``loss`` and, where they early-stop, the
 validation metric) for the training-curve figures, through ``log_epoch``, which then calls
 ``epoch_callback(epoch, values)`` if one is set (the tuner reports the validation metric to
-Optuna there and prunes a poor trial by raising ``optuna.TrialPruned``).
+Optuna there and prunes a poor trial by raising ``optuna.TrialPruned``). The monitored validation
+metric is the one the study tunes the model on: the tuner and the runner set
+``validation_metric`` from the config (``tuning.metric`` / ``tuning.metrics``).
 """
 
 from __future__ import annotations
@@ -47,6 +49,9 @@ class Recommender(ABC):
     #: ``verify`` allows a margin from the reported seed s.d. Every registered model declares it
     #: with its one-line reason.
     exact_across_cpus: ClassVar[bool] = False
+    #: The model's own per-epoch validation metric, used when the caller sets no
+    #: :attr:`validation_metric` (the schema's default ``tuning.metric``).
+    default_validation_metric: ClassVar[str] = "ndcg@10"
 
     def __init__(self, **params: Any) -> None:
         unknown = sorted(set(params) - set(self.defaults))
@@ -59,6 +64,10 @@ class Recommender(ABC):
         self.history: list[dict[str, float]] = []
         #: Called as ``epoch_callback(epoch, values)`` at the end of every ``log_epoch``.
         self.epoch_callback: Callable[[int, dict[str, float]], None] | None = None
+        #: The metric the study tunes this model on, set by the tuner and the runner from the
+        #: config (:func:`recrepro.tuning.selection_metric`); None: the model's own default. Not
+        #: a hyperparameter, so ``params`` do not record it.
+        self.validation_metric: str | None = None
         self.n_users = 0
         self.n_items = 0
 
@@ -78,6 +87,13 @@ class Recommender(ABC):
         (e.g. its time, as the TFRS tutorials' ``FactorizedTopK`` does); None (the default):
         the query is the user alone and ``score`` serves. Used for ``factorized_top@K`` only."""
         return None
+
+    @property
+    def validation_metrics(self) -> tuple[str, ...]:
+        """Metrics a model that validates per epoch logs (``val_<metric>``); the first one is
+        monitored (early stopping, the tuner's per-epoch reports): :attr:`validation_metric`,
+        else :attr:`default_validation_metric`."""
+        return (self.validation_metric or self.default_validation_metric,)
 
     def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Predicted ratings for (user, item) index pairs."""

@@ -4,7 +4,8 @@ Both learn user and item factors from the binary user x item training matrix (ev
 positive) and score the full catalogue by ``user_factors @ item_factors.T``. They run on the CPU
 with one thread (bit-for-bit reproducible; Hogwild BPR with more threads is racy), seeded from the
 run's generator. Their faithful setting is the library's defaults; ``validate_every`` iterations
-they log the validation NDCG@10 (the tuner's pruning signal and the training curves).
+they log the validation metric the study tunes on (NDCG@10 by default; the tuner's pruning signal
+and the training curves).
 """
 
 from __future__ import annotations

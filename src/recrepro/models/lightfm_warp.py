@@ -32,9 +32,10 @@ class LightFMWarp(Recommender):
     does not set the other options, so LightFM's defaults apply (learning rate 0.05, adagrad
     schedule, no regularisation, ``max_sampled`` 10). Differs: training runs one epoch at a time
     (``fit_partial``), which is the same computation, so ``history`` gets one entry per epoch:
-    the validation NDCG@10 (LightFM exposes no training loss). Every rated movie is a positive
-    (WARP ignores the rating values the seed passed along); movies keyed by id, not title. The
-    random state is drawn from the run's generator; see :func:`lightfm_threads` for threads.
+    the validation metric the study tunes on (NDCG@10 by default; LightFM exposes no training
+    loss). Every rated movie is a positive (WARP ignores the rating values the seed passed along);
+    movies keyed by id, not title. The random state is drawn from the run's generator; see
+    :func:`lightfm_threads` for threads.
     """
 
     #: LightFM's extension is compiled at install for the host CPU, so its float32 SGD differs by CPU

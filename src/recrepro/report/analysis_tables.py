@@ -8,7 +8,7 @@ import math
 
 import pandas as pd
 
-from recrepro.report.data import select
+from recrepro.report.data import read_convergence, select
 from recrepro.report.method_tables import chosen_values, read_tuning, searched
 from recrepro.report.registry import RESULT_TABLES, Context, table
 from recrepro.report.style import (
@@ -179,3 +179,49 @@ def power(ctx: Context) -> Table:
               "Seed share (%)", "User-by-seed (%)"]  # fmt: skip
     return Table("power", caption, header, rows, frame, notes, align="lrrrrrr")
 
+
+
+def _flag(value: object) -> str:
+    text = str(value).strip().lower()
+    return "yes" if text == "true" else "no" if text == "false" else ""
+
+
+@table("tuning_convergence", section="appendix", inputs=("convergence",))
+def tuning_convergence(ctx: Context) -> Table:
+    """Per searched model and protocol: the plateau rule, the spread of its tuned results and the
+    CPU of one search (``results/tuning/convergence.csv``, :mod:`recrepro.tuning_curves`)."""
+    cfg = ctx.cfg
+    paths = ctx.paths("convergence")
+    frame = read_convergence(paths) if paths else None
+    if frame is None or frame.empty:
+        frame = pd.DataFrame(columns=["protocol", "model", "searched"])
+    frame = frame[frame["searched"].astype(str).str.lower() == "true"].copy()
+    order = {m: i for i, m in enumerate(ModelStyles(cfg.models).order(cfg.models))}
+    frame = frame.sort_values(["protocol", "model"], key=lambda s: s.map(order) if s.name == "model" else s)
+    label = metric_label(cfg.main_metric)
+    rows = [
+        [Cell(r.model), Cell(r.protocol), Cell(str(r.trials_to_plateau)), Cell(_flag(r.converged)),
+         Cell(format_number(r.gain_half)), Cell(format_number(r.noise)),
+         Cell(f"{format_number(r.test_mean)} ± {format_number(r.test_sd)}"),
+         Cell(str(r.distinct_winners)), Cell(format_number(r.search_cpu_mean, 1))]
+        for r in frame.itertuples(index=False)
+    ]  # fmt: skip
+    converged = int((frame["converged"].astype(str).str.lower() == "true").sum()) if len(frame) else 0
+    budget = int(frame["budget"].max()) if len(frame) else 0
+    caption = (
+        f"Convergence of the searches: {converged} of {len(frame)} searched (model, protocol) "
+        f"pairs reached the plateau by half the budget of {budget} trials."
+    )
+    notes = [
+        "Plateau: the trial count from which the mean validation gain still to come stays within "
+        "the noise, the larger spread over the seeds of the searches' final validation scores and "
+        "of the tuned runs' test values of the tuning metric; converged: plateau at most half the "
+        "budget. Gain: mean validation gain of the second half of the searches. Tuned "
+        f"{label}: mean ± s.d. over the seeds' tuned runs (each seed with its own search). "
+        "Winners: distinct winning configurations over the seeds' searches. CPU: CPU seconds "
+        "of one search (the sum of its trials)."
+    ]
+    header = ["Model", "Protocol", "Plateau", "Converged", "Gain", "Noise", f"Tuned {label}",
+              "Winners", "CPU s / search"]  # fmt: skip
+    return Table("tuning_convergence", caption, header, rows, frame, notes, align="llrlrrrrr",
+                 size="\\footnotesize", long=True)  # fmt: skip

@@ -33,6 +33,7 @@ class PaperConfig:
     example_user: int = _PAPER["example_user"]
     example_models: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_EXAMPLE_MODELS))
     distribution_metric: str = ""
+    main_k: int = 10  # the evaluation's main cut-off: 10 if evaluated, else the first of evaluation.ks
     popularity_k: int = 10
     valid_fraction: float = 0.1
     test_fraction: float = 0.1
@@ -78,6 +79,7 @@ class PaperConfig:
             example_user=_int(paper["example_user"], "paper.example_user"),
             example_models=dict(paper["example_models"]),
             distribution_metric=str(paper.get("distribution_metric", main_metric)),
+            main_k=k,
             popularity_k=_int(paper.get("popularity_k", k), "paper.popularity_k"),
             valid_fraction=float(split["valid_fraction"]),
             test_fraction=float(split["test_fraction"]),

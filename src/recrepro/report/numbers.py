@@ -164,7 +164,7 @@ def result_numbers(data: ReportData, cfg: PaperConfig) -> dict[str, str]:
     out.update(_friedman_numbers(data.friedman, where, cfg.main_metric))
     for key, metric, at in (
         ("Rating", "rmse", 0),
-        ("Coverage", f"coverage@{_k(cfg)}", 0),
+        ("Coverage", f"coverage@{cfg.main_k}", 0),
         ("Fastest", "fit_seconds", 0),
         ("Slowest", "fit_seconds", -1),
     ):
@@ -174,10 +174,6 @@ def result_numbers(data: ReportData, cfg: PaperConfig) -> dict[str, str]:
         small = metric == "fit_seconds" and value is not None and 0 <= value < 0.01
         out[f"{key}Value"] = "< 0.01" if small else _num(value)
     return out
-
-
-def _k(cfg: PaperConfig) -> int:
-    return 10 if 10 in cfg.ks else cfg.ks[0]
 
 
 def _citation(name: str) -> str:
@@ -584,12 +580,22 @@ def convergence_numbers(convergence: pd.DataFrame | None) -> dict[str, str]:
     sentence = (
         f"Each of the {len(frame)} searched (model, protocol) pairs ran {reps} searches of "
         f"{budget} trials (one per seed); {out['TuningConverged']} of {len(frame)} reached the "
-        f"plateau by {budget // 2} trials (the mean gain still to come was within the spread of "
-        f"the replicates' final validation scores), after a median of "
+        f"plateau by {budget // 2} trials (the mean validation gain still to come was within the "
+        f"spread of a tuned result over the seeds), after a median of "
         f"{out['TuningMedianPlateau']} trials"
     )
     if len(missed):
-        sentence += f"; not converged: {out['TuningNotConverged']}"
+        gains = pd.to_numeric(missed["gain_half"], errors="coerce")
+        sentence += (
+            f"; not converged: {out['TuningNotConverged']}, whose searches still gained at most "
+            f"{_num(float(gains.max()))} in their second half"
+        )
+    if "converged_valid" in frame:
+        strict = int((frame["converged_valid"].astype(str).str.lower() == "true").sum())
+        sentence += (
+            f". Measured against the spread of the searches' own final validation scores alone, "
+            f"{strict} of {len(frame)} converged"
+        )
     out["TuningSentence"] = sentence + "."
     return out
 

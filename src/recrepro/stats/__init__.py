@@ -18,9 +18,11 @@ Modules, one job each:
 - :mod:`~recrepro.stats.multilevel`: ANOVA variance components and the two-level (users x
   seeds) bootstrap (an extra, uncalibrated interval of ``seed_level``).
 - :mod:`~recrepro.stats.power`: minimum detectable effects.
-- :mod:`~recrepro.stats.pipeline`: every table from a list of run files, written as CSV
-  (pairwise, friedman, ranks, cd_cliques, seed_level, power, agreement, calibration,
+- :mod:`~recrepro.stats.pipeline`: every table from a list of run files (or frames), written
+  as CSV (pairwise, friedman, ranks, cd_cliques, seed_level, power, agreement, calibration,
   aa_control).
+- :mod:`~recrepro.stats.published`: every run's per-user values of the tested metrics in the
+  compact form published under ``reported/per_user/``, from which every table recomputes.
 """
 
 from recrepro.stats.config import StatsConfig, higher_is_better

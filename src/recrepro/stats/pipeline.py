@@ -1,4 +1,5 @@
-"""Compute every statistics table from a list of run files and write them as CSV.
+"""Compute every statistics table from a list of run files (or from the same data as frames:
+the per-user values published under ``reported/``) and write them as CSV.
 
 Every number speaks of the linearised units (:mod:`recrepro.stats.units`): per user and seed,
 values whose mean over the users is that seed run's aggregate, so means and differences are the
@@ -46,6 +47,7 @@ from recrepro.io import write_csv
 from recrepro.rng import derive_seed
 from recrepro.stats.collect import (
     GROUP_KEYS,
+    RUN_KEYS,
     WEIGHT,
     load_metrics,
     load_per_user,
@@ -170,9 +172,30 @@ def compute_tables(
     per_user_files = sorted(map(str, per_user_files))
     if not per_user_files:
         raise DataError("no per_user.parquet files given; run the models first")
-    aggregates = _aggregate_means(seed_summary(load_metrics(metrics_files)))
     metrics = select_metrics(per_user_columns(per_user_files), cfg)
-    raw = load_per_user(per_user_files, metrics)
+    summary = seed_summary(load_metrics(metrics_files))
+    return tables_from_frames(load_per_user(per_user_files, metrics), summary, cfg)
+
+
+def tables_from_frames(
+    per_user: pd.DataFrame,
+    summary: pd.DataFrame,
+    config: Mapping[str, Any] | StatsConfig | None = None,
+) -> dict[str, pd.DataFrame]:
+    """All statistics tables from frames instead of run files.
+
+    ``per_user``: RUN_KEYS + ``user`` + metric columns (+ ``n_ratings``), as
+    :func:`recrepro.stats.collect.load_per_user` reads them (float64 values); the metrics tested
+    are chosen among its columns (:func:`select_metrics`). ``summary``: the across-seed means of
+    the aggregate metrics (``results/summary.csv``; columns dataset, protocol, model, setting,
+    metric, mean) that choose each group's best model.
+    """
+    cfg = StatsConfig.from_mapping(config)
+    columns = [c for c in per_user.columns if c not in (*RUN_KEYS, "user", WEIGHT, "n_relevant")]
+    metrics = select_metrics(columns, cfg)
+    raw = per_user.reindex(columns=[*RUN_KEYS, "user", *metrics,
+                                    *([WEIGHT] if WEIGHT in per_user.columns else [])])
+    aggregates = _aggregate_means(summary)
     seeds = model_seeds(raw)
     rows: dict[str, list[dict[str, object]]] = {name: [] for name in TABLES}
     for keys, frame in raw.groupby(list(GROUP_KEYS), sort=True):
@@ -451,9 +474,12 @@ def _aa_rows(pairwise: list[dict[str, object]], cfg: StatsConfig) -> list[dict[s
 
 
 def _aggregate_means(summary: pd.DataFrame) -> dict[tuple, dict[str, float]]:
-    """(dataset, protocol, setting, metric) -> {model: across-seed mean}."""
+    """(dataset, protocol, setting, metric) -> {model: across-seed mean}; non-finite means are
+    left out (as :func:`recrepro.stats.collect.load_metrics` leaves out non-finite values)."""
     out: dict[tuple, dict[str, float]] = {}
     for row in summary.itertuples(index=False):
+        if not math.isfinite(float(row.mean)):
+            continue
         key = (row.dataset, row.protocol, row.setting, row.metric)
         out.setdefault(key, {})[row.model] = float(row.mean)
     return out

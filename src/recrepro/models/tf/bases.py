@@ -60,7 +60,8 @@ class RetrievalRecommender(Recommender):
     ``last_train``, the user's last training interaction, for every metric; ``interaction``
     also scores ``factorized_top@K`` per test interaction with that interaction's own time, as
     the TFRS tutorials' ``FactorizedTopK`` does with the test rows' features);
-    ``patience`` (early stopping on the first of ``validation_metrics``; 0 trains all epochs);
+    ``patience`` (early stopping on the first of ``validation_metrics``, the metric the study
+    tunes on; 0 trains all epochs);
     ``objective``, ``l2`` and ``max_softmax_items`` (module docstring).
     """
 
@@ -83,8 +84,6 @@ class RetrievalRecommender(Recommender):
     }
     #: Activation of each tower's last Dense layer (an architecture choice of the seed code).
     output_activation: ClassVar[str | None] = None
-    #: Validation metrics logged per epoch (``val_<metric>``); the first one is monitored.
-    validation_metrics: ClassVar[tuple[str, ...]] = ("ndcg@10",)
 
     # -- features -------------------------------------------------------------------------------
     def _ids(self, kind: str, index: np.ndarray) -> np.ndarray:
@@ -242,7 +241,7 @@ class RetrievalRecommender(Recommender):
             epochs=self.params["epochs"],
             batch_size=self.params["batch_size"],
             rng=rng,
-            validate=validation_callback(self, train, valid, self.validation_metrics),
+            validate=validation_callback(self, train, valid),
             monitor=f"val_{monitor}",
             mode="max" if higher_is_better(monitor) else "min",
             patience=self.params.get("patience", 0),

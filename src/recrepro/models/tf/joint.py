@@ -35,8 +35,9 @@ class JointRecommender(RetrievalRecommender):
     tower also embeds the release year and genres; a linear ``Dense(embedding_dim)`` or the
     ``hidden_units`` then map the concatenation to the tower's output size). ``predict`` is the
     rating head; ``score`` is the retrieval dot product (overridden where only ratings are
-    learned). Per epoch the history records ``val_rmse`` and, when the retrieval task is on,
-    ``val_ndcg@10``.
+    learned). Per epoch the history records the validation metric the study tunes on
+    (:attr:`validation_metrics`; ``val_ndcg@10`` by default, ``val_rmse`` when only ratings are
+    learned) and ``val_rmse``.
     """
 
     predicts_ratings: ClassVar[bool] = True
@@ -49,8 +50,11 @@ class JointRecommender(RetrievalRecommender):
     }
 
     @property
-    def validation_metrics(self) -> tuple[str, ...]:  # type: ignore[override]
-        return ("ndcg@10", "rmse") if self.params["retrieval_weight"] else ("rmse",)
+    def validation_metrics(self) -> tuple[str, ...]:
+        """The study's metric (by default NDCG@10, or RMSE when only ratings are learned),
+        then RMSE, the rating head's error."""
+        own = self.default_validation_metric if self.params["retrieval_weight"] else "rmse"
+        return tuple(dict.fromkeys((self.validation_metric or own, "rmse")))
 
     def train_features(self, train: Interactions) -> dict[str, np.ndarray]:
         return {**super().train_features(train), "rating": train.rating.astype(np.float32)}

@@ -136,15 +136,18 @@ def validation_callback(
     model: Recommender,
     train: Interactions,
     valid: Interactions | None,
-    metrics: Sequence[str] = ("ndcg@10",),
+    metrics: Sequence[str] | None = None,
 ) -> Callable[[], dict[str, float]] | None:
     """Per-epoch ``val_<metric>`` values on ``valid`` (train items masked for ranking metrics;
-    ``rmse``/``mae`` are rating errors), or None without validation data."""
+    ``rmse``/``mae`` are rating errors), or None without validation data. ``metrics`` default to
+    the model's :attr:`~recrepro.models.base.Recommender.validation_metrics` (the first is the
+    metric the study tunes the model on)."""
     if valid is None or len(valid) == 0:
         return None
     from recrepro.evaluation.evaluate import validation_score
 
-    return lambda: {f"val_{m}": validation_score(model, train, valid, metric=m) for m in metrics}
+    names = tuple(metrics or model.validation_metrics)
+    return lambda: {f"val_{m}": validation_score(model, train, valid, metric=m) for m in names}
 
 
 def higher_is_better(metric: str) -> bool:
