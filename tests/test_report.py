@@ -841,7 +841,8 @@ def test_convergence_numbers_and_small_multiples_figure(tmp_path: Path) -> None:
     assert macros["TuningTrials"] == "4" and macros["TuningReplicates"] == "3"
     assert macros["TuningSearched"] == "2" and macros["TuningConverged"] == "1"
     assert "1 of 2 reached the plateau by 2 trials" in macros["TuningSentence"]
-    assert "not converged: beta (random), whose searches still gained at most 0.200" in macros["TuningSentence"]
+    sentence = macros["TuningSentence"]
+    assert "not converged: beta (random), whose searches still gained at most 0.200" in sentence
     assert "validation scores alone, 1 of 2 converged" in macros["TuningSentence"]
     assert numbers.convergence_numbers(None)["TuningSentence"] == ""
     written = figures.plot_tuning_curves(curves(records), table, ModelStyles(["alpha", "beta"]),
