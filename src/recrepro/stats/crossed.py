@@ -16,7 +16,8 @@ truncation keeps the estimate at least the users-only one (``MS_user / (U S)``, 
 t-test of the seed-averaged differences) and at least the seeds-only one (``MS_seed / (U S)``);
 it applies when a component's estimate is negative. Degrees of freedom: Satterthwaite's for the
 chosen combination, ``(U S V)**2 / (MS_user**2 / (U-1) + M**2 / (S-1) + MS_res**2 / ((U-1)(S-1)))``
-with ``M = max(MS_seed, MS_res)``, capped at ``U - 1`` and at least ``S - 1``. Counting the seed mean square at no less
+with ``M = max(MS_seed, MS_res)``, capped at ``U - 1`` and at least ``S - 1``. Counting the
+seed mean square at no less
 than its expectation without seed variance (``MS_res``) keeps the df small when an unlucky draw
 of 1-4 seed df makes ``MS_seed`` tiny: the plain Satterthwaite df then jump to ``U - 1`` and the
 test called a pair without user variance different up to 12% of the time at 2 seeds; with the
