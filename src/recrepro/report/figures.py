@@ -244,12 +244,12 @@ def plot_tuning_curves(
     if not models:
         return _notice(stem, "No searched model on this protocol.")
     plt = setup_matplotlib()
-    cols = min(6, len(models))
+    cols = min(5, len(models))
     rows = math.ceil(len(models) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(WIDTH, 1.25 * rows + 0.3), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(WIDTH, 1.45 * rows + 0.3), squeeze=False)
     dashes = ["-", "--", ":", "-.", (0, (3, 1, 1, 1))]
     budget = int(curves["trials"].max())
-    ticks = [t for t in (1, 4, 16, 64, 256) if t <= budget] or [1]
+    ticks = sorted({t for t in (1, 4, 16, 64, 256) if t <= budget} | {budget})
     for ax, model in zip(axes.flat, models, strict=False):
         d, colour = curves[curves["model"] == model], styles[model].colour
         for i, (_, rep) in enumerate(d.groupby("replicate", sort=True)):
@@ -260,7 +260,7 @@ def plot_tuning_curves(
         if model in conv.index and math.isfinite(float(conv.loc[model, "trials_to_plateau"] or math.nan)):
             at = int(conv.loc[model, "trials_to_plateau"])
             ax.axvline(at, color="0.4", lw=0.6, linestyle=":")
-            title += f": plateau {at}"
+            title += f"\nplateau {at}"
         ax.set_title(title, fontsize=6.5, pad=2)
         ax.set_xscale("log", base=2)
         ax.set_xticks(ticks, labels=[str(t) for t in ticks])
