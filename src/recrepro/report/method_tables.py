@@ -233,8 +233,10 @@ def read_tuning(paths: list[str]) -> dict[tuple[str, str], list[dict[str, Any]]]
 
 
 def chosen_values(records: Sequence[Mapping[str, Any]], name: str) -> str:
-    """One hyperparameter's winning values over the search replicates, ``a / b / c``."""
-    return " / ".join(_value(r["params"][name]) for r in records if name in (r.get("params") or {}))
+    """One hyperparameter's winning values over the search replicates, ``a / b / c`` (once if
+    every replicate chose the same)."""
+    values = [_value(r["params"][name]) for r in records if name in (r.get("params") or {})]
+    return values[0] if len(set(values)) == 1 else " / ".join(values)
 
 
 def hyperparameter_frame(
