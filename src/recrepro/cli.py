@@ -72,16 +72,12 @@ def cmd_split(args: argparse.Namespace) -> None:
 
 def cmd_train_evaluate(args: argparse.Namespace) -> None:
     """Fit one model on the split of each seed and evaluate it (one run per seed, in turn)."""
-    from recrepro.errors import ConfigError
     from recrepro.runner import train_and_evaluate
     from recrepro.runs import RunKey
 
-    if len(args.seed) > 1 and not all(SEED_FIELD in path for path in (args.split, args.out)):
-        raise ConfigError(f"with several --seed values, --split and --out must contain {SEED_FIELD}")
     base = json.loads(args.params)
-    for seed in args.seed:
+    for seed, split, out in _per_seed(args):
         key = RunKey(args.dataset, args.protocol, args.model, args.setting, seed)
-        split, out = (path.replace(SEED_FIELD, str(seed)) for path in (args.split, args.out))
         params = dict(base)
         if args.params_file:  # the tuned setting: this seed's own search's winner
             chosen = Path(args.params_file.replace(SEED_FIELD, str(seed)))
@@ -95,18 +91,15 @@ def cmd_train_evaluate(args: argparse.Namespace) -> None:
 
 def cmd_tune(args: argparse.Namespace) -> None:
     """One seeded hyperparameter search per seed, each on that seed's train/valid parts."""
-    from recrepro.errors import ConfigError
     from recrepro.logs import import_quietly
     from recrepro.models.registry import build_model
     from recrepro.tuning import Pruning, tune
 
-    if len(args.seed) > 1 and not all(SEED_FIELD in path for path in (args.split, args.out)):
-        raise ConfigError(f"with several --seed values, --split and --out must contain {SEED_FIELD}")
+    seeds = _per_seed(args)
     params = json.loads(args.params)
     for library in build_model(args.model, params).libraries:  # imported once, before any trial
         import_quietly(library)
-    for seed in args.seed:
-        split, out = (path.replace(SEED_FIELD, str(seed)) for path in (args.split, args.out))
+    for seed, split, out in seeds:
         record = tune(
             args.dataset, args.protocol, args.model, params, json.loads(args.space),
             trials=args.trials, metric=args.metric, seed=args.tuning_seed, data_dir=args.data,
@@ -114,6 +107,17 @@ def cmd_tune(args: argparse.Namespace) -> None:
             pruning=Pruning.from_config(json.loads(args.pruning)),
         )  # fmt: skip
         log.info("seed %d: best %s = %s with %s", seed, args.metric, record["score"], record["params"])
+
+
+def _per_seed(args: argparse.Namespace) -> list[tuple[int, str, str]]:
+    """``(seed, split, out)`` of each ``--seed``, its ``{seed}`` filled into ``--split`` and
+    ``--out`` (which must hold it when there are several seeds)."""
+    from recrepro.errors import ConfigError
+
+    if len(args.seed) > 1 and not all(SEED_FIELD in path for path in (args.split, args.out)):
+        raise ConfigError(f"with several --seed values, --split and --out must contain {SEED_FIELD}")
+    return [(seed, *(path.replace(SEED_FIELD, str(seed)) for path in (args.split, args.out)))
+            for seed in args.seed]  # fmt: skip
 
 
 def cmd_tuning_curves(args: argparse.Namespace) -> None:

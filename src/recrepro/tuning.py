@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from recrepro.config import block_defaults
 from recrepro.errors import ConfigError, ModelNotApplicable, TrainingError
 from recrepro.evaluation.evaluate import higher_is_better, validation_score
 from recrepro.io import write_json
@@ -151,18 +152,20 @@ def selection_metric(tuning: Mapping[str, Any], model: str) -> str:
     return per_model.get(model, per_model.get(base, tuning["metric"]))
 
 
+_PRUNING = block_defaults("tuning")["pruning"]  # the schema's defaults (their one home)
+
+
 @dataclass(frozen=True)
 class Pruning:
     """Successive halving over epochs: rungs after ``min_epochs * reduction_factor**r`` epochs."""
 
-    min_epochs: int = 1
-    reduction_factor: int = 3
+    min_epochs: int = _PRUNING["min_epochs"]
+    reduction_factor: int = _PRUNING["reduction_factor"]
 
     @classmethod
     def from_config(cls, block: Mapping[str, Any] | None) -> Pruning:
-        block = dict(block or {})
-        return cls(int(block.get("min_epochs", cls.min_epochs)),
-                   int(block.get("reduction_factor", cls.reduction_factor)))  # fmt: skip
+        block = {**_PRUNING, **(block or {})}
+        return cls(int(block["min_epochs"]), int(block["reduction_factor"]))
 
 
 def make_study(
@@ -315,19 +318,16 @@ def tune(
     base_params: dict[str, Any],
     space: Mapping[str, Any],
     *,
-    trials: int,
-    metric: str,
-    seed: int,
     data_dir: str | Path,
     split_dir: str | Path,
     out: str | Path,
     replicate: int = 1,
-    pruning: Pruning | None = None,
+    **options: Any,
 ) -> dict[str, Any]:
-    """:func:`search` on the train/valid parts in ``split_dir``; writes the record to ``out``."""
+    """:func:`search` (``options``: its keywords) on the train/valid parts in ``split_dir``;
+    writes the record to ``out``."""
     split = load_split(data_dir, split_dir, parts=("train", "valid"))
-    record = search(dataset, protocol, model, base_params, space, split, trials=trials,
-                    metric=metric, seed=seed, replicate=replicate, pruning=pruning)  # fmt: skip
+    record = search(dataset, protocol, model, base_params, space, split, replicate=replicate, **options)
     write_json(out, record)
     return record
 

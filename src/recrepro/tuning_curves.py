@@ -33,8 +33,8 @@ import pandas as pd
 
 from recrepro.io import write_csv
 from recrepro.runs import parse_run_path
+from recrepro.tuning import COMPLETE
 
-COMPLETE = "complete"
 CURVE_COLUMNS = ["dataset", "protocol", "model", "replicate", "metric", "higher_is_better",
                  "trials", "incumbent_trial", "valid_score"]  # fmt: skip
 CONVERGENCE_COLUMNS = [
