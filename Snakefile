@@ -27,6 +27,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/runs.smk"
 include: "workflow/rules/stats.smk"
 include: "workflow/rules/paper.smk"
+include: "workflow/rules/ablation.smk"  # each seed model's addition removed (config ablations:)
 include: "workflow/rules/reproduce.smk"  # verify, publish_reported (not in rule all)
 include: "workflow/rules/reproduction.smk"  # reproduce: the reproduction table (not in rule all)
 include: "workflow/rules/bench.smk"  # bench (not in rule all); keep last
@@ -37,3 +38,4 @@ rule all:
         "results/summary.csv",
         rules.compute_stats.output,
         PAPER_TARGETS,
+        ABLATION_TARGETS,

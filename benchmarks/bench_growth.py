@@ -93,8 +93,8 @@ def case_evaluate(dataset: str, work: Path) -> dict[str, Any]:
 
 
 def case_model(dataset: str, work: Path, model: str) -> dict[str, Any]:
+    from recrepro.layout import RunKey
     from recrepro.runner import train_and_evaluate
-    from recrepro.runs import RunKey
 
     key = RunKey(dataset, "random", model, "faithful", 1)
     evaluation = {"ks": KS, "relevance_threshold": None, "user_batch_size": 1024}

@@ -135,13 +135,15 @@ def trial(name: str, params: dict[str, Any], split: Any, seed: int) -> dict[str,
 
 
 def main() -> None:
+    from recrepro import layout
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="*", default=list(MODELS))
     parser.add_argument("--epochs", type=int, nargs="+", default=[1, 3])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--params", default="{}", help="JSON overriding the search values")
-    parser.add_argument("--data", default="results/data/ml-100k")
-    parser.add_argument("--split", default="results/splits/ml-100k/random/seed1")
+    parser.add_argument("--data", default=layout.data_dir("ml-100k"))
+    parser.add_argument("--split", default=layout.split_dir("ml-100k", "random", 1))
     parser.add_argument("--no-warmup", action="store_true", help="no throw-away first trial")
     parser.add_argument("--json", help="also write the rows to this file")
     args = parser.parse_args()

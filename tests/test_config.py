@@ -81,7 +81,8 @@ def test_strings_from_snakemake_config_flag_are_read_as_yaml(default_config: dic
 def test_unknown_top_level_key_lists_the_known_ones(default_config: dict) -> None:
     with pytest.raises(ConfigError) as error:
         check_config({**default_config, "colour": "blue"})
-    assert str(error.value).startswith("unknown key 'colour' at the top level; known: data_dir, datasets,")
+    assert str(error.value).startswith(
+        "unknown key 'colour' at the top level; known: ablations, data_dir, datasets,")
 
 
 def test_every_block_has_its_defaults_in_the_schema() -> None:

@@ -14,11 +14,11 @@ import pytest
 
 from recrepro.data.synthetic import make_synthetic
 from recrepro.errors import ConfigError, DataError
-from recrepro.report import figdata, figures, method_tables, numbers, pipeline, registry, tables
+from recrepro.report import bibliography, figdata, figures, method_tables, numbers, pipeline, registry, tables
 from recrepro.report.config import PaperConfig
 from recrepro.report.data import ReportData
 from recrepro.report.reproduction import load_references, reproduction_table
-from recrepro.report.style import MODEL_COLOURS, ModelStyles, format_p, metric_label, model_style
+from recrepro.report.style import EXTRA_COLOURS, ModelStyles, format_p, metric_label, model_style
 from recrepro.runner import write_not_applicable
 from recrepro.runs import RunKey
 
@@ -304,7 +304,8 @@ def _build(root: Path, config: dict, inputs: dict) -> Path:
     pipeline.make_tables(
         inputs,
         config,
-        {"outdir": root / registry.TABLES_DIR, "sections": root / registry.SECTIONS_DIR},
+        {"outdir": root / registry.TABLES_DIR, "sections": root / registry.SECTIONS_DIR,
+         "bibliography": root / bibliography.MODEL_BIB},
     )
     pipeline.make_figures(
         inputs,
@@ -448,18 +449,34 @@ def test_latex_escape() -> None:
 # --------------------------------------------------------------------------- style
 
 
-def test_model_colours_are_keyed_by_name_and_stable_across_model_sets() -> None:
-    from recrepro.models.registry import available_models
+def test_every_model_declares_its_own_look_and_it_is_stable_across_model_sets() -> None:
+    from recrepro.models.registry import available_models, get_model_class
 
-    # Every registered model has its own fixed colour; no two share one.
-    assert set(available_models()) <= set(MODEL_COLOURS)
-    assert len(set(MODEL_COLOURS.values())) == len(MODEL_COLOURS)
+    # Every registered model declares its look with itself (colour, marker, hatch); no two share a
+    # colour, and none uses a colour of the fallback palette that undeclared names get.
+    classes = {m: get_model_class(m) for m in available_models()}
+    undeclared = sorted(m for m, c in classes.items() if not c.colour or not c.marker or c.hatch is None)
+    assert undeclared == [], f"declare colour, marker and hatch on the class of {undeclared}"
+    colours = [c.colour.upper() for c in classes.values()]
+    assert len(set(colours)) == len(colours) and not set(colours) & {c.upper() for c in EXTRA_COLOURS}
+    looks = {(c.colour, c.marker, c.hatch) for c in classes.values()}
+    assert len(looks) == len(classes)
+    def look(model: str) -> tuple[str, str, str]:
+        style = model_style(model)
+        return style.colour, style.hatch, style.marker
+
+    for model, cls in classes.items():
+        assert look(model) == (cls.colour, cls.hatch, cls.marker), model
+    # The existing models keep the look they had before it moved into their files.
+    assert look("ease") == ("#2CA02C", "xx", "D") and look("wide_deep") == ("#FFBB78", "\\\\", "o")
     # A model's look does not depend on which other models are configured, or in what order.
     for model in ("ease", "gnn", "my_new_model"):
         looks = {ModelStyles(models)[model] for models in ([], ["ease", "gnn"], ["gnn", "x", "y"])}
         assert looks == {model_style(model)}
-    assert model_style("ease").colour == MODEL_COLOURS["ease"]
-    assert model_style("my_new_model") == model_style("my_new_model")  # hashed, deterministic
+    # A name that is no registered model (a variant too) gets a hashed, deterministic look.
+    assert model_style("my_new_model") == model_style("my_new_model")
+    assert model_style("my_new_model").colour in EXTRA_COLOURS
+    assert model_style("gnn__no_propagation").colour in EXTRA_COLOURS
     styles = ModelStyles(["m1", "m5"])
     assert styles.order(["zeta", "m5", "m1", "alpha"]) == ["m1", "m5", "alpha", "zeta"]
 
@@ -502,7 +519,7 @@ def test_numbers_file_is_well_formed_and_covers_the_paper(built: Path) -> None:
     # Fallbacks for absent models, each figure showing a different model where possible.
     picks = [macros[f"{kind}Model"] for kind in ("Pie", "Polygon", "Column")]
     assert picks == [r"\texttt{beta}", r"\texttt{alpha}", r"\texttt{gamma}"]
-    assert macros["ReproWithResults"] == "1" and macros["RatingModel"] == r"\texttt{gamma}"
+    assert macros["ReproReproductions"] != "0" and macros["RatingModel"] == r"\texttt{gamma}"
     assert macros["EffectName"] == "rank-biserial" and macros["BestMarginPct"] == "20.0"
     used = set(re.findall(r"\\([A-Z][A-Za-z]+)", (REPO / "paper/main.tex").read_text()))
     assert used - {"LaTeX"} <= set(macros), used - set(macros)
@@ -584,18 +601,22 @@ def test_figure_data_counts_titles_per_seed(built: Path) -> None:
 # --------------------------------------------------------------------------- reproduction, config
 
 
-def test_reproduction_table_shows_the_verdict_of_each_published_number(tree: Path) -> None:
+def test_reproduction_tables_show_verdicts_and_differences(tree: Path) -> None:
+    """Reproductions (a source's own recipe) get a verdict; seed comparisons and their cause
+    steps, in the second table, a difference with its interval."""
     frame = pd.read_csv(tree / "reported/reproduction.csv")
     table = tables.reproduction_table(frame)
-    assert len(table.rows) == len(frame)
+    reproductions = frame[frame["kind"] == "reproduction"]
+    assert len(table.rows) == len(reproductions)
     assert r"\citep{tfrsBasicRetrieval}" in table.to_latex()
-    published = frame[frame["explains"].fillna("") == ""]  # cause experiments are not counted
-    assert len(published) < len(frame)
-    assert f"of {len(published)} numbers, 0 reproduce, 1 do not" in table.caption
-    assert f"{len(frame) - len(published)} cause experiments follow them" in table.caption
-    assert {row[-1].text for row in table.rows[: len(published)]} == {"not reproduced", "not run"}
-    assert table.rows[-1][-1].text.startswith("not run (cause experiment for ")
-    assert table.rows[0][5].text == "0.300 ± 0.010"
+    assert f"of {len(reproductions)}, 0 reproduce, 1 do not, 0 are uninformative" in table.caption
+    assert {row[-1].text for row in table.rows} == {"not reproduced", "not run"}
+    assert table.rows[0][4].text == "0.300 ± 0.010 (n=0)"
+    comparisons = tables.comparison_table(frame)
+    assert len(comparisons.rows) == int((frame["kind"] != "reproduction").sum())
+    steps = [row for row in comparisons.rows if row[0].text.startswith("→ ")]
+    assert len(steps) == int((frame["kind"] == "cause").sum()) and all(row[-1].text for row in steps)
+    assert "\u2212" not in comparisons.to_latex()  # LaTeX would stop on a Unicode minus
 
 
 def test_bad_inputs_raise_clear_errors(tmp_path: Path) -> None:
@@ -673,7 +694,37 @@ CITE = re.compile(r"\\cite[tp]?\*?(?:\[[^\]]*\])*\{([^}]*)\}")
 
 
 def _bib_keys() -> set[str]:
-    return set(BIB_KEY.findall((REPO / "paper/references.bib").read_text()))
+    """Keys of the hand-written bibliography and of the models' declared entries (the paper reads
+    both)."""
+    return set(BIB_KEY.findall((REPO / "paper/references.bib").read_text())) | set(
+        bibliography.model_entries()
+    )
+
+
+def test_the_models_entries_are_generated_beside_the_hand_written_bibliography(
+    built: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from recrepro.models.registry import available_models, get_model_class
+
+    hand_written = set(BIB_KEY.findall((REPO / "paper/references.bib").read_text()))
+    entries = bibliography.model_entries()
+    assert not hand_written & set(entries), "a key lives in references.bib or in a model, not both"
+    generated = (built / bibliography.MODEL_BIB).read_text()
+    assert bibliography.split_entries(generated) == entries
+    assert "generated/models" in (REPO / "paper/main.tex").read_text()
+    # The models table cites exactly the keys each model declares, in the declared order.
+    assert method_tables.model_references("itemknn") == ("sarwar2001item", "deshpande2004item")
+    assert method_tables.model_references("gnn") == ("he2020lightgcn", "tfrsBasicRetrieval")
+    assert method_tables.model_references("random") == () == method_tables.model_references("alpha")
+    for model in available_models():
+        assert set(get_model_class(model).citation_keys()) <= set(entries), model
+    with pytest.raises(ValueError, match="malformed"):
+        bibliography.split_entries("@misc{key, title = {unclosed}")
+    # Two models declaring one key differently is an error naming both.
+    other = "@misc{tfrsBasicRetrieval,\n  title = {Other}\n}"
+    monkeypatch.setattr(get_model_class("ease"), "citation", other)
+    with pytest.raises(ValueError, match="'tfrsBasicRetrieval' is declared differently by models"):
+        bibliography.model_entries()
 
 
 def _cited(text: str) -> set[str]:
@@ -727,7 +778,7 @@ def test_every_cited_key_is_in_the_bibliography(built: Path) -> None:
     cited = _cited((REPO / "paper/main.tex").read_text())
     for path in (built / "paper/generated").rglob("*.tex"):
         cited |= _cited(path.read_text())
-    cited |= {k for ks in method_tables.MODEL_REFERENCES.values() for k in ks}
+    cited |= set(bibliography.model_entries())
     cited |= set(numbers.CITATIONS.values())
     refs = pd.read_csv(REPO / "config/reference_numbers.csv", dtype=str)
     cited |= set(refs["cite_key"])

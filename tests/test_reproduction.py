@@ -15,18 +15,20 @@ from recrepro.data.movielens import locate
 from recrepro.data.splits import source_frame, split_ratings
 from recrepro.models.registry import available_models, get_model_class
 from recrepro.report.reproduction import (
-    INCONCLUSIVE,
     NOT_REPRODUCED,
     NOT_RUN,
-    ONE_SEED,
     REPRODUCED,
+    TOO_FEW_SEEDS,
+    UNINFORMATIVE,
     load_references,
-    margin,
     needed_results,
+    prediction_band,
     reproduction_markdown,
     reproduction_table,
+    reproduction_verdict,
     result_path,
-    verdict,
+    rounding,
+    verdict_counts,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,27 +37,32 @@ SEED_SYSTEMS = ("collaborative", "basic_retrieval", "enhanced_retrieval", "gnn",
                 "session", "two_tower", "wide_deep", "lightfm_warp", "multitask", "rating_nn")  # fmt: skip
 
 
-def test_margins_by_metric_type() -> None:
-    assert margin("rmse", 0.93) == 0.02 and margin("mae", 0.7) == 0.02
-    assert margin("rmse_all", 0.93) == 0.02 and margin("mae_all", 0.7) == 0.02
-    assert margin("factorized_top@100", 0.23) == pytest.approx(0.023)
-    assert margin("factorized_top@1", 0.001) == 0.005  # the absolute floor
-    assert margin("precision@10_test", 0.11) == pytest.approx(0.011)
+def test_prediction_band_is_the_t_prediction_interval_of_one_run() -> None:
+    from scipy import stats
+
+    values = [0.20, 0.22, 0.21, 0.23, 0.19]
+    n, mean, sd = 5, float(np.mean(values)), float(np.std(values, ddof=1))
+    half = stats.t.ppf(0.975, n - 1) * sd * math.sqrt(1 + 1 / n)
+    assert prediction_band(values) == (pytest.approx(mean - half), pytest.approx(mean + half))
+    assert prediction_band(values[:4]) is None  # fewer than five seeds
+    assert prediction_band([0.3], deterministic=True) == (0.3, 0.3)
+    assert rounding(2) == pytest.approx(0.005) and rounding(3) == pytest.approx(0.0005)
 
 
-def test_verdict_is_a_tost_on_the_90_percent_t_interval() -> None:
-    # mean 0.5, s.d. 0.01, n = 3: half-width t(0.95, 2) * 0.01 / sqrt(3) = 2.919986 * 0.0057735
-    values = [0.49, 0.50, 0.51]
-    half = 2.919986 * 0.01 / math.sqrt(3)
-    decided, lower, upper = verdict(values, 0.5, 0.5, 0.05)
-    assert decided == REPRODUCED
-    assert (lower, upper) == (pytest.approx(0.5 - half, abs=1e-6), pytest.approx(0.5 + half, abs=1e-6))
-    assert verdict(values, 0.5, 0.5, 0.01)[0] == INCONCLUSIVE  # interval pokes out of +-0.01
-    assert verdict(values, 0.6, 0.6, 0.05)[0] == NOT_REPRODUCED  # entirely below 0.55
-    assert verdict(values, 0.40, 0.45, 0.05)[0] == INCONCLUSIVE  # straddles 0.5
-    assert verdict([0.3, 0.3, 0.3], 0.31, 0.31, 0.005)[0] == NOT_REPRODUCED  # deterministic, off
-    assert verdict([0.5], 0.5, 0.5, 0.1)[0] == ONE_SEED
-    assert verdict([], 0.5, 0.5, 0.1)[0] == NOT_RUN
+def test_reproduction_verdict_needs_the_band_to_exclude_every_null() -> None:
+    values = [0.20, 0.22, 0.21, 0.23, 0.19]  # band about 0.168 - 0.252
+    far = {"random#m": 0.01, "popularity#m": 0.10}
+    assert reproduction_verdict(values, 0.21, 0.21, 2, far)[0] == REPRODUCED
+    decided, low, high, inside = reproduction_verdict(values, 0.21, 0.21, 2, {**far, "bpr#m": 0.2})
+    assert (decided, inside) == (UNINFORMATIVE, ["bpr#m"]) and low < 0.2 < high
+    assert reproduction_verdict(values, 0.21, 0.21, 2, {"other#m": math.nan})[0] == UNINFORMATIVE
+    assert reproduction_verdict(values, 0.30, 0.30, 2, far)[0] == NOT_REPRODUCED
+    assert reproduction_verdict(values, 0.21, 0.30, 2, far)[0] == NOT_REPRODUCED  # a render outside
+    assert reproduction_verdict(values[:3], 0.21, 0.21, 2, far)[0] == TOO_FEW_SEEDS
+    assert reproduction_verdict([], 0.21, 0.21, 2, far)[0] == NOT_RUN
+    # a deterministic recipe: the band is the published number's rounding (0.944 -> +-0.0005)
+    assert reproduction_verdict([0.9442], 0.944, 0.944, 3, {}, deterministic=True)[0] == REPRODUCED
+    assert reproduction_verdict([0.9450], 0.944, 0.944, 3, {}, deterministic=True)[0] == NOT_REPRODUCED
 
 
 def test_reference_rows_cover_every_seed_system_and_name_runnable_models() -> None:
@@ -63,13 +70,17 @@ def test_reference_rows_cover_every_seed_system_and_name_runnable_models() -> No
     assert set(SEED_SYSTEMS) <= set(refs["model"]), set(SEED_SYSTEMS) - set(refs["model"])
     assert refs["url"].str.startswith("https://").all()
     config = check_config(load_yaml(REPO / "config" / "reproduce.yaml"))
+    assert len(config["seeds"]) >= 5  # a reproduction band needs five runs of the recipe
     known = set(available_models())
-    for model in set(refs["model"]):
-        if model.startswith("experiment:") or model == "none":
-            continue
-        assert get_model_class(model).name in known
-        assert model in config["models"], f"{model} is not run by config/reproduce.yaml"
-    runnable = refs[~refs["model"].isin(["none"]) & (refs["protocol"] != "keras_example")]
+    from recrepro.report.reproduction import row_nulls
+
+    for ref in refs.to_dict("records"):
+        for model in [ref["model"], *(m for m, _ in row_nulls(ref))]:
+            if model.startswith("experiment:") or ref["protocol"] == "keras_example":
+                continue
+            assert get_model_class(model).name in known
+            assert model in config["models"], f"{model} is not run by config/reproduce.yaml"
+    runnable = refs[~refs["protocol"].isin(["keras_example", "surprise_kfold", "seed000_all_ratings"])]
     for protocol in {p for ps in runnable["protocol"] for p in ps.split("+")}:
         assert protocol in config["protocols"], protocol
 
@@ -79,36 +90,36 @@ def _write(path: Path, metrics: dict[str, float]) -> None:
     path.write_text(json.dumps({"metrics": metrics}))
 
 
-def test_table_reads_runs_experiments_and_fold_means(tmp_path: Path) -> None:
-    refs = pd.DataFrame(
-        {
-            "system": ["a", "b", "c", "d"],
-            "model": ["m", "experiment:lightfm_example", "m", "absent"],
-            "metric": ["rmse", "auc_test", "rmse", "rmse"],
-            "protocol": ["p1", "p1", "p1+p2", "p1"],
-            "value": [1.0, 0.9, 1.0, 1.0],
-            "low": [1.0, 0.9, 1.0, 1.0],
-            "high": [1.0, 0.9, 1.0, 1.0],
-            **{c: "" for c in ("source", "url", "cite_key", "note")},
-        }
-    )
-    for seed, (v1, v2) in enumerate([(1.00, 1.02), (1.01, 1.03), (0.99, 1.01)], start=1):
-        _write(result_path(tmp_path, "d", "p1", "m", seed), {"rmse": v1})
-        _write(result_path(tmp_path, "d", "p2", "m", seed), {"rmse": v2})
-        _write(result_path(tmp_path, "d", "p1", "experiment:lightfm_example", seed), {"auc_test": 0.5})
-    table = reproduction_table(refs, "d", [1, 2, 3], tmp_path).set_index("system")
-    assert table.loc["a", "ours_mean"] == pytest.approx(1.0) and table.loc["a", "verdict"] == REPRODUCED
-    assert table.loc["b", "verdict"] == NOT_REPRODUCED and table.loc["b", "n_seeds"] == 3
-    assert table.loc["c", "ours_mean"] == pytest.approx(1.01)  # mean over the two "folds"
-    assert table.loc["d", "verdict"] == NOT_RUN and table.loc["d", "n_seeds"] == 0
-    needed = needed_results(refs, "d", [1], models=["m"], protocols=["p1", "p2"], results=tmp_path)
+def _refs(**columns) -> pd.DataFrame:
+    n = len(columns["model"])
+    base = {"published_id": [f"id{i}" for i in range(n)], "kind": ["reproduction"] * n,
+            "system": [f"s{i}" for i in range(n)], "metric": ["top@100"] * n, "protocol": ["p1"] * n,
+            "value": [0.2] * n, "low": [0.2] * n, "high": [0.2] * n, "decimals": [2] * n,
+            **{c: [""] * n for c in ("source", "url", "cite_key", "note", "nulls", "explains",
+                                      "changes")}}  # fmt: skip
+    return pd.DataFrame({**base, **columns})
+
+
+def test_table_reads_runs_nulls_and_fold_means(tmp_path: Path) -> None:
+    refs = _refs(model=["m", "m", "absent"], protocol=["p1", "p1+p2", "p1"],
+                 value=[0.2, 0.21, 0.2], low=[0.2, 0.21, 0.2], high=[0.2, 0.21, 0.2])  # fmt: skip
+    for seed in range(1, 6):
+        _write(result_path(tmp_path, "d", "p1", "m", seed), {"top@100": 0.19 + 0.005 * seed})
+        _write(result_path(tmp_path, "d", "p2", "m", seed), {"top@100": 0.21 + 0.005 * seed})
+        _write(result_path(tmp_path, "d", "p1", "random", seed), {"top@100": 0.06})
+        _write(result_path(tmp_path, "d", "p1", "popularity", seed), {"top@100": 0.08})
+    table = reproduction_table(refs, "d", [1, 2, 3, 4, 5], tmp_path).set_index("system")
+    assert table.loc["s0", "ours_mean"] == pytest.approx(0.205) and table.loc["s0", "verdict"] == REPRODUCED
+    assert table.loc["s0", "null_values"] == "random#top@100=0.06;popularity#top@100=0.08"
+    assert table.loc["s1", "ours_mean"] == pytest.approx(0.215)  # mean over the two "folds"
+    assert table.loc["s1", "verdict"] == UNINFORMATIVE  # random and popularity were not run on p2
+    assert table.loc["s2", "verdict"] == NOT_RUN and table.loc["s2", "n_seeds"] == 0
+    needed = needed_results(refs, "d", [1], models=["m", "random"], protocols=["p1", "p2"], results=tmp_path)
     assert result_path(tmp_path, "d", "p2", "m", 1) in needed
-    assert not any("absent" in str(p) for p in needed)
-    assert needed_results(refs, "d", [1], models=["m"], protocols=["p1"], results=tmp_path) == sorted(
-        {result_path(tmp_path, "d", "p1", m, 1) for m in ("m", "experiment:lightfm_example")}
-    )  # the fold-mean row needs p2 too: not run
+    assert result_path(tmp_path, "d", "p1", "random", 1) in needed  # a null is needed too
+    assert not any("absent" in str(p) or "popularity" in str(p) for p in needed)
     text = reproduction_markdown(table.reset_index())
-    assert text.index("| reproduced |") < text.index("| not reproduced |") < text.index("| not run |")
+    assert text.index("| reproduced |") < text.index("| uninformative |") < text.index("| not run |")
 
 
 @pytest.fixture(scope="module")
@@ -134,26 +145,10 @@ def _split_dir(folder: Path, protocol: str, root: Path) -> tuple[Path, Path]:
     return data, split
 
 
-def test_lightfm_example_reproduces_its_published_numbers_only_without_masking(
-    folder: Path, tmp_path: Path
-) -> None:
-    """LightFM's example prints test precision@10 0.11 and AUC 0.90 (train 0.61, 0.93): its
-    metrics keep the training movies in the ranking. Excluding them doubles precision@10."""
-    from recrepro.experiments import run_experiment
-
-    data, split = _split_dir(folder, "grouplens_ua", tmp_path)
-    got = run_experiment("lightfm_example", data, split, seed=1)
-    assert got["precision@10_test"] == pytest.approx(0.11, abs=0.015)
-    assert got["precision@10_train"] == pytest.approx(0.61, abs=0.03)
-    assert got["auc_test"] == pytest.approx(0.90, abs=0.02)
-    assert got["auc_train"] == pytest.approx(0.93, abs=0.02)
-    assert got["precision@10_test_masked"] > 1.6 * got["precision@10_test"]
-
-
 def test_biased_mf_agrees_with_surprise_on_a_grouplens_fold(folder: Path, tmp_path: Path) -> None:
     """scikit-surprise as oracle on GroupLens' u1 fold: biased_mf with 0 factors is Surprise's
     BaselineOnly model (mu + b_u + b_i, ALS); with factors it is at least as good as SVD."""
-    import surprise  # scikit-surprise, a test dependency
+    import surprise  # scikit-surprise
 
     from recrepro.evaluation.metrics import rating_errors
     from recrepro.models.registry import build_model
@@ -201,8 +196,10 @@ def test_readme_block_is_generated_from_the_table(tmp_path: Path) -> None:
     refs = load_references(REFS)
     table = reproduction_table(refs, "ml-100k", [1, 2], tmp_path)  # no results: all not run
     section = readme_section(table)
-    n = int((refs["explains"] == "").sum())  # cause experiments are not published numbers
-    assert f"**Inconclusive, or not run** ({n} of {n} published numbers)" in section
+    n_ids = refs["published_id"].nunique()
+    n_repro = int((refs["kind"] == "reproduction").sum())
+    assert f"{n_ids} distinct published numbers: {n_repro} set against" in section
+    assert f"**Not run** ({n_repro})" in section
     readme = (REPO / "README.md").read_text()
     updated = replace_readme_section(readme, section)
     assert updated.startswith(readme[: readme.index("<!-- reproduction table")])
@@ -212,53 +209,76 @@ def test_readme_block_is_generated_from_the_table(tmp_path: Path) -> None:
         replace_readme_section("no markers here", section)
 
 
-def test_a_row_that_does_not_reproduce_shows_its_cause_experiments(tmp_path: Path) -> None:
-    """A cause row (``explains``) reruns the model with one recipe change against the same number;
-    the published row's ``cause`` reports its result, and counts leave cause rows out."""
+def test_counts_are_of_distinct_published_numbers_and_comparisons_have_no_verdict(tmp_path: Path) -> None:
+    """A number compared with by several rows counts once; comparisons and cause steps report a
+    difference with its interval, and a cause row follows the comparison it explains."""
     from recrepro.report.numbers import reproduction_numbers
-    from recrepro.report.reproduction import published_rows
 
-    refs = pd.DataFrame({
-        "system": ["seed model", "cause: tutorial recipe", "other"],
-        "model": ["m", "m__recipe", "o"], "metric": ["top@100"] * 3, "protocol": ["p"] * 3,
-        "value": [0.23] * 3, "low": [0.23] * 3, "high": [0.23] * 3,
-        **{c: "" for c in ("source", "url", "cite_key", "note")}, "explains": ["", "m", ""],
-    })  # fmt: skip
-    for seed, (ours, recipe) in enumerate([(0.15, 0.23), (0.16, 0.24), (0.14, 0.22)], start=1):
-        _write(result_path(tmp_path, "d", "p", "m", seed), {"top@100": ours})
-        _write(result_path(tmp_path, "d", "p", "m__recipe", seed), {"top@100": recipe})
-    table = reproduction_table(refs, "d", [1, 2, 3], tmp_path).set_index("system")
-    assert table.loc["seed model", "verdict"] == NOT_REPRODUCED
-    assert table.loc["cause: tutorial recipe", "verdict"] == REPRODUCED
-    assert table.loc["seed model", "cause"] == "cause: tutorial recipe: ours 0.23 [reproduced]"
-    assert table.loc["cause: tutorial recipe", "cause"] == ""
-    assert list(published_rows(table.reset_index())["system"]) == ["seed model", "other"]
-    numbers = reproduction_numbers(table.reset_index())
-    assert (numbers["ReproRows"], numbers["ReproNotReproduced"], numbers["ReproNotRun"]) == ("2", "1", "1")
-    assert numbers["ReproCauseExperiments"] == "1"
-    text = reproduction_markdown(table.reset_index())
-    assert text.index("| not run |") < text.index("(cause experiment for m)")  # cause rows last
+    refs = _refs(
+        published_id=["a", "a", "a", "b"], kind=["reproduction", "comparison", "cause", "comparison"],
+        model=["m", "seed", "seed__step", "other"], explains=["", "", "seed", ""],
+        changes=["", "", "1", ""],
+    )  # fmt: skip
+    for seed in range(1, 6):
+        for model, value in (("m", 0.2), ("seed", 0.1 + 0.001 * seed), ("seed__step", 0.2),
+                             ("random", 0.01), ("popularity", 0.05)):  # fmt: skip
+            _write(result_path(tmp_path, "d", "p1", model, seed), {"top@100": value})
+    table = reproduction_table(refs, "d", [1, 2, 3, 4, 5], tmp_path)
+    counts = verdict_counts(table)
+    assert (counts["published"], counts["reproductions"], counts[REPRODUCED]) == (2, 1, 1)
+    assert (counts["compared_only"], counts["comparisons"], counts["causes"]) == (1, 2, 1)
+    seed_row = table.set_index("model").loc["seed"]
+    assert seed_row["verdict"] == "" and seed_row["diff"] == pytest.approx(-0.097)
+    assert seed_row["diff_low"] < -0.097 < seed_row["diff_high"]
+    numbers = reproduction_numbers(table)
+    assert numbers["ReproPublished"] == "2" and numbers["ReproReproduced"] == "1"
+    assert "Of 2 distinct published numbers, 1 can be set against" in numbers["ReproSentence"]
+    text = reproduction_markdown(table)
+    positions = [text.index(f"| {kind} | {system} |")
+                 for kind, system in (("comparison", "s1"), ("cause", "s2"), ("comparison", "s3"))]
+    assert positions == sorted(positions)
 
 
-def test_cause_experiments_must_explain_a_published_row(tmp_path: Path) -> None:
+def test_cause_rows_must_explain_a_comparison(tmp_path: Path) -> None:
     from recrepro.errors import ConfigError
 
     refs = pd.read_csv(REFS, dtype=str, keep_default_na=False)
-    refs.loc[len(refs) - 1, "explains"] = "no_such_model"
+    cause = refs.index[refs["kind"] == "cause"][0]
+    refs.loc[cause, "explains"] = "no_such_model"
     refs.to_csv(tmp_path / "refs.csv", index=False)
     with pytest.raises(ConfigError, match="explains 'no_such_model'"):
         load_references(tmp_path / "refs.csv")
+    refs = pd.read_csv(REFS, dtype=str, keep_default_na=False)
+    refs.loc[cause, "changes"] = ""
+    refs.to_csv(tmp_path / "refs.csv", index=False)
+    with pytest.raises(ConfigError, match="changes"):
+        load_references(tmp_path / "refs.csv")
 
 
-def test_every_nearest_number_comparison_has_a_cause_experiment() -> None:
-    """Seeds that print no number are compared with the nearest published one; each such row has a
-    cause experiment that removes the seed's difference from the published recipe."""
+def test_every_seed_comparison_on_the_tutorial_split_has_a_cause_step() -> None:
+    """A seed system compared with a tutorial's number is followed by at least one step that
+    removes its difference from the tutorial's recipe."""
     refs = load_references(REFS)
-    nearest = refs[refs["system"].str.contains("nearest published number") & (refs["explains"] == "")]
+    compared = refs[(refs["kind"] == "comparison") & (refs["protocol"] == "tfrs_tutorial")]
     explained = set(zip(refs["explains"], refs["protocol"], strict=True))
-    rows = zip(nearest["model"], nearest["protocol"], strict=True)
-    missing = [m for m, p in rows if (m, p) not in explained]
-    assert len(nearest) >= 7 and not missing, missing
+    missing = [m for m in compared["model"] if (m, "tfrs_tutorial") not in explained]
+    assert len(compared) >= 7 and not missing, missing
+
+
+def test_every_reported_reproduction_excludes_its_nulls() -> None:
+    """The committed table (reported/reproduction.csv): every reproduced row's band holds the
+    published number and no null."""
+    table = pd.read_csv(REPO / "reported" / "reproduction.csv", keep_default_na=False)
+    reproduced = table[table["verdict"] == REPRODUCED]
+    assert len(reproduced) > 0
+    for r in reproduced.to_dict("records"):
+        low, high = float(r["band_low"]), float(r["band_high"])
+        assert low <= float(r["low"]) and float(r["high"]) <= high, r["system"]
+        nulls = dict(item.rsplit("=", 1) for item in str(r["null_values"]).split(";") if item)
+        assert nulls, f"{r['system']}: a reproduced row without nulls"
+        for name, value in nulls.items():
+            assert value != "not run", f"{r['system']}: null {name} not run"
+            assert not low <= float(value) <= high, f"{r['system']}: null {name} = {value} in the band"
 
 
 def test_title_tokens_standardise_like_text_vectorization() -> None:

@@ -84,18 +84,48 @@ def _config(**tuning) -> dict:
     return config
 
 
-def test_a_tuned_model_without_a_space_stops_the_config_check_with_one_line() -> None:
+def test_a_tuned_model_without_a_space_stops_the_config_check_with_one_line(monkeypatch) -> None:
+    from recrepro.models import get_model_class
+
+    monkeypatch.setattr(get_model_class("ease"), "search_space", {})  # declares none
     spaces = dict(_config()["tuning"]["spaces"])
     del spaces["ease"]
     with pytest.raises(ConfigError) as err:
         check_config(_config(spaces=spaces))
     text = str(err.value)
     assert "model 'ease' has hyperparameters" in text and "add tuning.spaces.ease" in text
-    assert "\n" not in text
+    assert "declare search_space on its class" in text and "\n" not in text
     # Without the tuned setting no space is needed; random and popularity never need one.
     checked = check_config({**_config(spaces=spaces), "settings": ["faithful"]})
     assert checked["tuning"]["trials"] == 4 and "random" not in checked["tuning"]["spaces"]
-    assert check_config(_config())["tuning"]["metrics"] == {"biased_mf": "rmse", "rating_nn": "rmse"}
+    assert check_config(_config())["tuning"]["metrics"] == {}  # the models declare theirs
+
+
+def test_a_models_declared_space_and_metric_apply_unless_the_config_overrides_them() -> None:
+    from recrepro.models import get_model_class
+    from recrepro.search_space import model_space
+    from recrepro.tuning import selection_metric
+
+    declared = dict(get_model_class("ease").search_space)
+    assert declared == {"l2": {"low": 10.0, "high": 10000.0, "log": True}}
+    spaces = dict(_config()["tuning"]["spaces"])
+    del spaces["ease"]
+    checked = check_config(_config(spaces=spaces))["tuning"]
+    assert checked["spaces"]["ease"] == declared  # filled in: the workflow reads the checked config
+    assert "random" not in checked["spaces"]  # nothing to search
+    smoke = _config()["tuning"]["spaces"]["ease"]
+    assert check_config(_config())["tuning"]["spaces"]["ease"] == smoke != declared  # config wins
+    assert model_space({}, "ease") == declared == model_space({}, "ease__variant")
+    assert model_space({"spaces": {"ease": smoke}}, "ease__variant") == smoke
+    assert model_space({}, "random") == {} == model_space({}, "no_such_model")
+    # Rating-only models (task "rating") tune on RMSE, ranking models on the study's metric.
+    study = {"metric": "ndcg@10"}
+    tasks = [get_model_class(m).task for m in ("biased_mf", "rating_nn", "ease")]
+    assert tasks == ["rating", "rating", "ranking"]
+    assert selection_metric(study, "biased_mf") == selection_metric(study, "rating_nn") == "rmse"
+    assert selection_metric(study, "ease") == "ndcg@10"
+    assert selection_metric({"metric": "recall@10"}, "ease") == "recall@10"
+    assert selection_metric({**study, "metrics": {"biased_mf": "mae"}}, "biased_mf") == "mae"
 
 
 def test_schema_defaults_give_every_model_32_trials_with_successive_halving() -> None:

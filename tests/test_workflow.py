@@ -244,6 +244,55 @@ def test_tuning_never_reads_a_test_part_and_each_seed_searches_its_own_split(
     assert len(curves) == 1 and not [f for f in curves[0] if f.endswith(".parquet")]
 
 
+def _rerun_rules(dry_run_output: str) -> set[str]:
+    """The rules of a dry run's job table ("Job stats"), or none if there is nothing to do."""
+    if "Nothing to be done" in dry_run_output:
+        return set()
+    table = dry_run_output.split("Job stats:", 1)[1].split("total", 1)[0]
+    rows = [line.split() for line in table.splitlines()]
+    return {row[0] for row in rows if len(row) == 2 and row[1].isdigit()}
+
+
+def test_editing_report_or_stats_code_reruns_their_rules(tmp_path: Path, shared_data_dir: str) -> None:
+    """The report rules list the code of recrepro.report as inputs, compute_stats that of
+    recrepro.stats (recrepro.layout.package_code): in a study whose every file is up to date, an
+    edit of a report module reruns the report rules and nothing else, an edit of a statistics
+    module reruns compute_stats and what reads it. Run on a copy of the package, the one the
+    workflow imports (PYTHONPATH), so the checkout's own code is never touched."""
+    workdir = workflow_copy(tmp_path / "work")
+    site = tmp_path / "site"
+    package = ROOT / "src" / "recrepro"
+    shutil.copytree(package, site / "recrepro", ignore=shutil.ignore_patterns("__pycache__"))
+    config = yaml.safe_load((workdir / "config" / "smoke.yaml").read_text())
+    config["paper"] = {**(config.get("paper") or {}), "compile": False}
+    (workdir / "config" / "code.yaml").write_text(yaml.safe_dump(config))
+
+    def snakemake(*extra: str) -> str:
+        proc = run_snakemake(workdir, "--configfile", "config/code.yaml", *extra, data_dir=shared_data_dir,
+                             PYTHONPATH=str(site))  # fmt: skip
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return proc.stdout + proc.stderr
+
+    # every file of the study, present and up to date (nothing is computed)
+    for line in snakemake("--summary").splitlines():
+        name, _, rest = line.partition("\t")
+        if rest and name != "output_file":
+            (workdir / name).parent.mkdir(parents=True, exist_ok=True)
+            (workdir / name).touch()
+    snakemake("--touch")
+    assert _rerun_rules(snakemake("-n")) == set()
+    report = {"figure_data", "make_tables", "make_figures", "make_numbers", "all"}
+
+    style = site / "recrepro" / "report" / "style.py"
+    style.write_text(style.read_text() + "\n# an edit of the report code\n")
+    assert _rerun_rules(snakemake("-n")) == report
+    snakemake("--touch")
+    assert _rerun_rules(snakemake("-n")) == set()
+    paired = site / "recrepro" / "stats" / "paired.py"
+    paired.write_text(paired.read_text() + "\n# an edit of the statistics code\n")
+    assert _rerun_rules(snakemake("-n")) == {"compute_stats"} | report - {"figure_data"}  # reads no stats
+
+
 KILLED_MODEL = '''
 import os, signal
 import pandas as pd
@@ -347,16 +396,21 @@ def test_reproduce_target_runs_published_splits_through_the_dag(tmp_path: Path, 
 
     workdir = workflow_copy(tmp_path / "work")
     config = yaml.safe_load((ROOT / "config" / "reproduce.yaml").read_text())
-    config.update(protocols=["grouplens_ua"], seeds=[1, 2], models={"lightfm_warp": {"epochs": 2}})
+    config.update(protocols=["grouplens_ua"], seeds=[1, 2], models={"lightfm_warp": {"epochs": 2}},
+                  experiments=["lightfm_example"])
     (workdir / "config" / "mine.yaml").write_text(yaml.safe_dump(config))
     proc = run_snakemake(workdir, "reproduce", "--configfile", "config/mine.yaml", data_dir=shared_data_dir)
     assert proc.returncode == 0, proc.stderr[-3000:]
     table = pd.read_csv(workdir / "results" / "reproduction" / "table.csv")
     refs = pd.read_csv(ROOT / "config" / "reference_numbers.csv")
-    assert len(table) == len(refs)  # one row per published number
+    assert len(table) == len(refs)  # one row per reference row
     ran = table[table["protocol"] == "grouplens_ua"]
-    assert (ran["n_seeds"] == 2).all() and set(ran["model"]) == {"lightfm_warp", "experiment:lightfm_example"}
-    assert (table.loc[table["protocol"] != "grouplens_ua", "verdict"] == "not run").all()
+    assert (ran["n_seeds"] == 2).all()
+    assert set(ran["model"]) == {"lightfm_warp", "experiment:lightfm_example"}
+    reproductions = table[table["kind"] == "reproduction"]
+    on_ua = reproductions["protocol"] == "grouplens_ua"
+    assert (reproductions.loc[on_ua, "verdict"] == "too few seeds").all()
+    assert (reproductions.loc[~on_ua, "verdict"] == "not run").all()
     split = workdir / "results" / "splits" / "ml-100k" / "grouplens_ua"
     tests = [pd.read_parquet(split / f"seed{seed}" / "test.parquet") for seed in (1, 2)]
     assert tests[0].equals(tests[1]) and len(tests[0]) == 9430  # ua.test: 10 ratings per user

@@ -17,21 +17,25 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recrepro.cputime import read_cpu_seconds
+from recrepro import layout
+from recrepro.cputime import read_benchmark
 from recrepro.errors import DataError
 from recrepro.io import write_csv
 
-FIELDS = ("dataset", "protocol", "model", "setting", "seed")
+__all__ = ["LAYOUTS", "aggregate", "collect", "parse_path", "plot", "read_benchmark", "write_all"]
+
+FIELDS = layout.RUN_KEY
 COLUMNS = ["rule", *FIELDS, "wall_s", "cpu_s", "max_rss_mb", "file"]
 AGGREGATE_COLUMNS = ["rule", "model", "count", "total_wall_s", "mean_wall_s", "mean_cpu_s", "max_rss_mb"]
 
 # The rules' benchmark paths relative to results/benchmarks/ (the `bench` rule passes the workflow's
 # own patterns; these are for reading a benchmark folder without the workflow).
+_WILD = {name: f"{{{name}}}" for name in FIELDS}  # "{dataset}", ...: the layout's patterns
 LAYOUTS = {
     "prepare_data": "prepare_data/{dataset}.tsv",
-    "split_data": "split_data/{dataset}/{protocol}/seed{seed}.tsv",
-    "train_and_evaluate": "train_and_evaluate/{dataset}/{protocol}/{model}/{setting}.tsv",
-    "tune_model": "tune_model/{dataset}/{protocol}/{model}.tsv",
+    "split_data": f"split_data/{layout.split_key(_WILD['dataset'], _WILD['protocol'], _WILD['seed'])}.tsv",
+    "train_and_evaluate": f"train_and_evaluate/{layout.group_key(*(_WILD[n] for n in layout.GROUP_KEY))}.tsv",
+    "tune_model": f"tune_model/{layout.search_key(_WILD['dataset'], _WILD['protocol'], _WILD['model'])}.tsv",
     "compute_stats": "compute_stats.tsv",
     "figure_data": "paper/figure_data.tsv",
     "make_figures": "paper/make_figures.tsv",
@@ -67,23 +71,6 @@ def parse_path(relative: str | Path, layouts: Mapping[str, str] = LAYOUTS) -> di
         row = {"rule": parts[0], **dict.fromkeys(FIELDS), "seed": seeds[-1] if seeds else None}
     row["seed"] = int(row["seed"]) if row["seed"] is not None else None
     return row
-
-
-def read_benchmark(path: str | Path) -> pd.DataFrame:
-    """One Snakemake benchmark TSV (one row per execution; several with ``repeat()``); where the
-    job recorded its own CPU time (:mod:`recrepro.cputime`), ``cpu_time`` is the larger of the
-    two."""
-    try:
-        frame = pd.read_csv(path, sep="\t", na_values=["NA", "-", ""])
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise DataError(f"{path} is not a Snakemake benchmark file ({exc.__class__.__name__})") from None
-    missing = [name for name in ("s", "cpu_time", "max_rss") if name not in frame.columns]
-    if missing:
-        raise DataError(f"{path} lacks column(s) {', '.join(missing)}; is it a Snakemake benchmark file?")
-    recorded = read_cpu_seconds(path)
-    if recorded is not None and len(frame) == 1:  # both are lower bounds (recrepro.cputime)
-        frame["cpu_time"] = max(recorded, float(frame["cpu_time"].fillna(0.0).iloc[0]))
-    return frame
 
 
 def collect(

@@ -28,13 +28,14 @@ def _set_threads(threads: int) -> None:
 
 def cmd_prepare_data(args: argparse.Namespace) -> None:
     """Locate (or download), verify and parse a dataset into Parquet tables."""
-    from recrepro.data.movielens import TABLES, load_tables, locate
+    from recrepro.data.movielens import load_tables, locate
     from recrepro.io import write_parquet
+    from recrepro.layout import TABLES, table_file
 
     folder = locate(args.dataset, args.data_dir or None, args.cache_dir)
     tables = load_tables(args.dataset, folder)
     for name in TABLES:
-        write_parquet(Path(args.out) / f"{name}.parquet", tables[name])
+        write_parquet(table_file(args.out, name), tables[name])
     log.info("%s: %d ratings from %s", args.dataset, len(tables["ratings"]), folder)
 
 
@@ -57,23 +58,24 @@ def cmd_split(args: argparse.Namespace) -> None:
 
     from recrepro.data.splits import split_ratings
     from recrepro.io import write_parquet
+    from recrepro.layout import part_file, table_file
     from recrepro.rng import make_rng
 
-    ratings = pd.read_parquet(Path(args.data) / "ratings.parquet")
+    ratings = pd.read_parquet(table_file(args.data, "ratings"))
     parts = split_ratings(
         ratings, args.protocol, args.valid, args.test, make_rng("split", args.dataset, args.seed),
         test_rng=make_rng("split-test", args.dataset, args.test_seed),
         source=pd.read_parquet(args.source) if args.source else None,
     )  # fmt: skip
     for name, frame in parts.items():
-        write_parquet(Path(args.out) / f"{name}.parquet", frame)
+        write_parquet(part_file(args.out, name), frame)
         log.info("%s: %d interactions", name, len(frame))
 
 
 def cmd_train_evaluate(args: argparse.Namespace) -> None:
     """Fit one model on the split of each seed and evaluate it (one run per seed, in turn)."""
+    from recrepro.layout import RunKey
     from recrepro.runner import train_and_evaluate
-    from recrepro.runs import RunKey
 
     base = json.loads(args.params)
     for seed, split, out in _per_seed(args):
@@ -82,6 +84,7 @@ def cmd_train_evaluate(args: argparse.Namespace) -> None:
         if args.params_file:  # the tuned setting: this seed's own search's winner
             chosen = Path(args.params_file.replace(SEED_FIELD, str(seed)))
             params.update(json.loads(chosen.read_text(encoding="utf-8"))["params"])
+            params.update(json.loads(args.fixed))  # an ablation's removal wins over the search
         record = train_and_evaluate(
             key, params, json.loads(args.evaluation), args.data, split, out,
             validation_metric=args.validation_metric,
@@ -132,11 +135,13 @@ def cmd_tuning_curves(args: argparse.Namespace) -> None:
 
 
 def cmd_experiment(args: argparse.Namespace) -> None:
-    """Run a source's own evaluation code on one split (a reproduction-table experiment)."""
+    """Run a source's own evaluation code for one seed (a reproduction-table experiment): on a
+    split, or on the folds the source makes from the data (then give no --split)."""
     from recrepro.experiments import run_experiment
     from recrepro.io import write_json
 
-    metrics = run_experiment(args.name, Path(args.data), Path(args.split), args.seed)
+    split = Path(args.split) if args.split else None
+    metrics = run_experiment(args.name, Path(args.data), split, args.seed)
     write_json(args.out, {"experiment": args.name, "seed": args.seed, "metrics": metrics})
     log.info("%s: %s", args.name, json.dumps(metrics, sort_keys=True))
 
@@ -162,6 +167,17 @@ def cmd_reproduction(args: argparse.Namespace) -> None:
         write_text(readme, replace_readme_section(readme.read_text(encoding="utf-8"),
                                                   readme_section(table)))  # fmt: skip
     log.info("verdicts: %s", table["verdict"].value_counts().to_dict())
+
+
+def cmd_ablation(args: argparse.Namespace) -> None:
+    """The ablation table: each seed model's addition removed, faithful and tuned."""
+    from recrepro.io import write_csv, write_text
+    from recrepro.stats.ablation import ablation_markdown, ablation_table
+
+    table = ablation_table(args.per_user, json.loads(args.ablations), args.metrics)
+    write_csv(args.out, table)
+    write_text(args.markdown, ablation_markdown(table))
+    log.info("ablation table: %d rows", len(table))
 
 
 def cmd_summarize(args: argparse.Namespace) -> None:
@@ -217,8 +233,8 @@ def cmd_bench(args: argparse.Namespace) -> None:
 
 def cmd_recommend(args: argparse.Namespace) -> None:
     """Print a user's top-k titles from a finished run (or a movie's most similar movies)."""
+    from recrepro.layout import parse_run_path
     from recrepro.recommend import recommendations, similar_movies
-    from recrepro.runs import parse_run_path
 
     run = parse_run_path(args.run)
     print(f"run: {run.model}, dataset {run.dataset}, protocol {run.protocol}, setting {run.setting}, "
@@ -289,6 +305,7 @@ def _command(sub: argparse._SubParsersAction, name: str, func) -> argparse.Argum
 
 def build_parser() -> argparse.ArgumentParser:
     from recrepro.config import block_defaults
+    from recrepro.layout import GROUP_KEY, RUN_DIR_HELP
 
     split, tuning = block_defaults("split"), block_defaults("tuning")  # the schema's defaults
     evaluation = json.dumps(block_defaults("evaluation"))
@@ -326,11 +343,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="folder for train/valid/test.parquet")
 
     p = _command(sub, "train-evaluate", cmd_train_evaluate)
-    for name in ("dataset", "protocol", "model", "setting"):
+    for name in GROUP_KEY:
         p.add_argument(f"--{name}", required=True, help=f"the run's {name}")
     p.add_argument("--seed", type=int, nargs="+", required=True,
                    help="the runs' seeds (one process: TensorFlow is imported once)")  # fmt: skip
     p.add_argument("--params", default="{}", help="hyperparameter overrides as JSON")
+    p.add_argument("--fixed", default="{}",
+                   help="hyperparameters fixed over the --params-file winner (an ablation's removal), JSON")
     p.add_argument("--params-file",
                    help="JSON file with tuned hyperparameters under 'params' ({seed}: the seed)")  # fmt: skip
     p.add_argument("--evaluation", default=evaluation, help="the config's evaluation block as JSON")
@@ -359,7 +378,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="JSON file of the trials and the winner ({seed}: the seed)")
 
     p = _command(sub, "tuning-curves", cmd_tuning_curves)
-    p.add_argument("--main-metric", default="ndcg@10", help="test metric of the tuned runs to report")
+    p.add_argument("--main-metric", default=None,
+                   help="test metric of the tuned runs to report (default: the search's own)")  # fmt: skip
     p.add_argument("--tuned-runs", nargs="*", default=[], help="metrics.json of the tuned runs")
     p.add_argument("--curves", required=True, help="incumbent per budget and search (CSV)")
     p.add_argument("--convergence", required=True, help="per model: plateau, spread, CPU (CSV)")
@@ -369,7 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", required=True, help="experiment name, e.g. lightfm_example")
     p.add_argument("--seed", type=int, required=True, help="the run's seed")
     p.add_argument("--data", required=True, help="folder of the parsed dataset")
-    p.add_argument("--split", required=True, help="folder of the split")
+    p.add_argument("--split", help="folder of the split (only for experiments that run on one)")
     p.add_argument("--out", required=True, help="JSON file of the source's own metrics")
 
     p = _command(sub, "reproduction", cmd_reproduction)
@@ -380,6 +400,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="the table (CSV)")
     p.add_argument("--markdown", required=True, help="the table as Markdown")
     p.add_argument("--readme", help="also refresh the README's generated reproduction block")
+
+    p = _command(sub, "ablation", cmd_ablation)
+    p.add_argument("--ablations", required=True, help="the config's ablations: block, JSON")
+    p.add_argument("--metrics", nargs="+", required=True, help="per-user metrics, e.g. ndcg@10")
+    p.add_argument("--out", required=True, help="the table (CSV)")
+    p.add_argument("--markdown", required=True, help="the table as Markdown")
+    p.add_argument("per_user", nargs="+", help="per_user.parquet files of the ablations and their models")
 
     p = _command(sub, "summarize", cmd_summarize)
     p.add_argument("--out", required=True, help="summary table (CSV)")
@@ -423,7 +450,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _command(sub, "recommend", cmd_recommend)
     p.add_argument("--model", default=None, help="model name (with --dataset etc.) instead of --run")
-    p.add_argument("--run", default=None, help="a run folder under results/runs/")
+    p.add_argument("--run", default=None, help=f"a run folder ({RUN_DIR_HELP})")
     p.add_argument("--user", type=int, default=42, help="MovieLens user id (default 42, as in the seeds)")
     p.add_argument("--similar-to", type=int, default=None, help="MovieLens movie id (multitask)")
     p.add_argument("-k", type=_positive, default=5, help="number of movies to show (default 5)")
@@ -442,15 +469,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config", help="a config file, e.g. config/smoke.yaml")
 
     p = _command(sub, "show", cmd_show)
-    p.add_argument("run", help="a run folder, e.g. results/runs/ml-100k/random/ease/faithful/seed1")
+    p.add_argument("run", help=f"a run folder ({RUN_DIR_HELP})")
     return parser
 
 
 def _resolve_run(args: argparse.Namespace) -> None:
     """For recommend: turn --model/--dataset/... into --run, and find the data folder."""
     from recrepro.errors import RecreproError
+    from recrepro.layout import RUN_DIR_HELP, data_dir, parse_run_path, results_root
     from recrepro.recommend import find_run
-    from recrepro.runs import parse_run_path
 
     if args.run is None:
         if args.model is None:
@@ -462,11 +489,9 @@ def _resolve_run(args: argparse.Namespace) -> None:
         try:
             parse_run_path(args.run)
         except ValueError:
-            raise RecreproError(
-                f"--run {args.run} is not a run folder (results/runs/DATASET/PROTOCOL/MODEL/SETTING/seedN)"
-            ) from None
-        results = Path(args.run).resolve().parents[5]
-    args.data = str(results / "data" / parse_run_path(args.run).dataset)
+            raise RecreproError(f"--run {args.run} is not a run folder ({RUN_DIR_HELP})") from None
+        results = results_root(args.run)
+    args.data = data_dir(parse_run_path(args.run).dataset, str(results))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -159,21 +159,41 @@ def _check_semantics(config: dict[str, Any]) -> None:
             check_protocol(protocol, dataset, config["settings"])  # unknown / impossible -> stop
     for name, params in config["models"].items():
         build_model(name, params)  # unknown model or hyperparameter -> ConfigError
+    if config["experiments"]:
+        from recrepro.experiments import EXPERIMENTS
+
+        unknown = [name for name in config["experiments"] if name not in EXPERIMENTS]
+        if unknown:
+            raise ConfigError(f"unknown experiment(s) {', '.join(unknown)}; known: {', '.join(EXPERIMENTS)}")
+    for name, removal in config["ablations"].items():
+        model = name.split("__")[0]
+        if model not in config["models"]:
+            raise ConfigError(
+                f"ablation '{name}' removes a part of model '{model}', which is not in models; "
+                f"add {model} to models or drop the ablation"
+            )
+        build_model(model, {**config["models"][model], **removal})  # unknown hyperparameter
     if "tuned" in config["settings"]:
         _check_spaces(config)
 
 
 def _check_spaces(config: dict[str, Any]) -> None:
-    """Every model of a tuned study has a valid search space if it has hyperparameters."""
+    """Every model of a tuned study has a valid search space if it has hyperparameters: the
+    config's ``tuning.spaces.<model>``, else the model's declared ``search_space``, which is
+    filled in here (:func:`recrepro.search_space.model_space`), so the workflow reads every space
+    from the checked config."""
     from recrepro.models.registry import build_model
-    from recrepro.tuning import search_space
+    from recrepro.search_space import model_space, search_space
 
     spaces = config["tuning"]["spaces"]
     for name, params in config["models"].items():
         faithful = build_model(name, params).params
-        if faithful and not spaces.get(name):
+        space = model_space(config["tuning"], name)
+        if faithful and not space:
             raise ConfigError(
                 f"model '{name}' has hyperparameters ({', '.join(sorted(faithful))}) but no search "
-                f"space; add tuning.spaces.{name} to the config (see config/config.yaml)"
+                f"space; declare search_space on its class or add tuning.spaces.{name} to the config"
             )
-        search_space(name, spaces.get(name, {}), faithful)  # unknown names, bad ranges
+        search_space(name, space, faithful)  # unknown names, bad ranges
+        if space:
+            spaces.setdefault(name, space)

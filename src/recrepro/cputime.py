@@ -5,8 +5,7 @@ only every 30 s, so its ``cpu_time`` misses up to 30 s of CPU at the end of a lo
 heavy rules therefore also pass ``recrepro --cpu-record <benchmark>.cpu.json``: at exit the
 command writes the CPU seconds (user + system) of its process and of its waited-for children,
 from ``getrusage``. Both are lower bounds (the record misses the shell around the command and
-the interpreter's exit, a fraction of a second), so :func:`recrepro.bench.read_benchmark` takes
-the larger.
+the interpreter's exit, a fraction of a second), so :func:`read_benchmark` takes the larger.
 """
 
 from __future__ import annotations
@@ -17,6 +16,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from recrepro.errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Suffix of the record beside ``<name>.tsv``: ``<name>.cpu.json``.
 SUFFIX = ".cpu.json"
@@ -54,3 +59,22 @@ def read_cpu_seconds(benchmark: str | Path) -> float | None:
     if not path.is_file():
         return None
     return float(json.loads(path.read_text())["cpu_seconds"])
+
+
+def read_benchmark(path: str | Path) -> pd.DataFrame:
+    """One Snakemake benchmark TSV (one row per execution; several with ``repeat()``); where the
+    job recorded its own CPU time, ``cpu_time`` is the larger of the two. (pandas is imported
+    here, not at the top: every command enters :func:`cpu_recorded`.)"""
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(path, sep="\t", na_values=["NA", "-", ""])
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise DataError(f"{path} is not a Snakemake benchmark file ({exc.__class__.__name__})") from None
+    missing = [name for name in ("s", "cpu_time", "max_rss") if name not in frame.columns]
+    if missing:
+        raise DataError(f"{path} lacks column(s) {', '.join(missing)}; is it a Snakemake benchmark file?")
+    recorded = read_cpu_seconds(path)
+    if recorded is not None and len(frame) == 1:  # both are lower bounds (see the module docstring)
+        frame["cpu_time"] = max(recorded, float(frame["cpu_time"].fillna(0.0).iloc[0]))
+    return frame

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from recrepro import layout
 from recrepro.errors import RecreproError
 
 FIRST_STEPS = "run the study first (snakemake)"
@@ -14,12 +15,15 @@ FIRST_STEPS = "run the study first (snakemake)"
 def find_run(
     results: str | Path, dataset: str, protocol: str, model: str, setting: str, seed: int | None = None
 ) -> Path:
-    """The folder of a finished run under ``results/runs`` (``seed=None``: the lowest seed).
+    """The folder of a finished run (:func:`recrepro.layout.run_dir`; ``seed=None``: the lowest
+    seed).
 
     A missing level names what exists instead (other models, protocols, seeds, ...).
     """
-    path = Path(results) / "runs"
-    levels = {"dataset": dataset, "protocol": protocol, "model": model, "setting": setting}
+    levels = dict(zip(layout.GROUP_KEY, (dataset, protocol, model, setting), strict=True))
+    group = Path(layout.run_group(dataset, protocol, model, setting, str(results)))
+    # the run group's folder and its parents, outermost first: results/runs, .../dataset, ...
+    path = group.parents[len(levels) - 1]
     for label, value in levels.items():
         available = sorted(p.name for p in path.iterdir() if p.is_dir()) if path.is_dir() else []
         if value not in available:
@@ -27,9 +31,8 @@ def find_run(
                 raise RecreproError(f"no finished run in {path / value}; {FIRST_STEPS}")
             raise RecreproError(f"no run of {label} '{value}' in {path}; available: {', '.join(available)}")
         path = path / value
-    seeds = sorted(
-        int(p.name[4:]) for p in path.glob("seed*") if p.name[4:].isdigit() and (p / "topk.parquet").is_file()
-    )
+    finished = [p for p in path.iterdir() if (p / "topk.parquet").is_file()]
+    seeds = sorted(n for n in map(layout.seed_of, (p.name for p in finished)) if n is not None)
     if not seeds:
         raise RecreproError(f"no finished run in {path}; {FIRST_STEPS}")
     if seed is None:
@@ -38,11 +41,11 @@ def find_run(
         raise RecreproError(
             f"no finished run of seed {seed} in {path}; available seeds: {', '.join(map(str, seeds))}"
         )
-    return path / f"seed{seed}"
+    return Path(layout.run_dir(dataset, protocol, model, setting, seed, str(results)))
 
 
 def _titles(data_dir: str | Path) -> pd.DataFrame:
-    return pd.read_parquet(Path(data_dir) / "items.parquet", columns=["item_id", "title"])
+    return pd.read_parquet(layout.table_file(data_dir, "items"), columns=["item_id", "title"])
 
 
 def _id_range(ids: pd.Series) -> str:
@@ -64,7 +67,7 @@ def recommendations(run_dir: str | Path, data_dir: str | Path, user: int, k: int
         )
     rows = topk[(topk["user"] == user) & (topk["rank"] <= k)]
     if rows.empty:
-        users = pd.read_parquet(Path(data_dir) / "users.parquet", columns=["user_id"])["user_id"]
+        users = pd.read_parquet(layout.table_file(data_dir, "users"), columns=["user_id"])["user_id"]
         if user not in set(users):
             raise RecreproError(f"user {user} does not exist; the dataset's user ids are {_id_range(users)}")
         evaluated = topk["user"].drop_duplicates()
@@ -80,7 +83,7 @@ def similar_movies(run_dir: str | Path, data_dir: str | Path, movie: int, k: int
     """The ``k`` movies most similar to ``movie`` (runs of models that write similar_items)."""
     if k < 1:
         raise RecreproError(f"-k must be at least 1, got {k}")
-    path = Path(run_dir) / "similar_items.parquet"
+    path = Path(run_dir) / layout.SIMILAR_ITEMS
     if not path.is_file():
         raise RecreproError(f"{run_dir} has no item similarities (only the multitask model writes them)")
     sim = pd.read_parquet(path)

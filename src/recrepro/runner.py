@@ -3,64 +3,32 @@
 Inputs are the parsed dataset (``results/data/<dataset>``) and the split
 (``results/splits/<dataset>/<protocol>/seed<seed>``). The model is fitted on ``train`` (with
 ``valid`` for early stopping only) and evaluated once on ``test`` with ``train`` and ``valid``
-items masked. Outputs (see :mod:`recrepro.runs`) are written atomically, ``metrics.json`` last.
+items masked. Outputs (see :mod:`recrepro.layout`) are written atomically, ``metrics.json`` last.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from recrepro.data.interactions import Catalogue, Interactions
-from recrepro.data.splits import PARTS
+from recrepro.data.loading import SplitData, load_catalogue, load_split  # noqa: F401 (older imports)
 from recrepro.errors import ConfigError, ModelNotApplicable
 from recrepro.io import write_csv, write_json, write_parquet
+from recrepro.layout import PARTS, RUN_KEY, SIMILAR_ITEMS, RunKey, part_file, table_file
 from recrepro.logs import import_quietly
 from recrepro.models.registry import build_model
 from recrepro.provenance import file_checksums, provenance
 from recrepro.rng import derive_seed
-from recrepro.runs import STATUS_NOT_APPLICABLE, STATUS_OK, RunKey
+from recrepro.runs import STATUS_NOT_APPLICABLE, STATUS_OK
 
 log = logging.getLogger(__name__)
 
 TOPK_COLUMNS = {"user": "int64", "rank": "int64", "item": "int64", "score": "float32"}
-
-
-@dataclass(frozen=True)
-class SplitData:
-    train: Interactions
-    valid: Interactions
-    test: Interactions | None = None  # not loaded for model selection
-
-    @property
-    def catalogue(self) -> Catalogue:
-        return self.train.catalogue
-
-
-def load_catalogue(data_dir: str | Path) -> Catalogue:
-    data_dir = Path(data_dir)
-    users = pd.read_parquet(data_dir / "users.parquet").sort_values("user_id", ignore_index=True)
-    items = pd.read_parquet(data_dir / "items.parquet").sort_values("item_id", ignore_index=True)
-    return Catalogue(users=users, items=items)
-
-
-def load_split(
-    data_dir: str | Path, split_dir: str | Path, parts: tuple[str, ...] = PARTS
-) -> SplitData:
-    """The ``parts`` of a split as :class:`Interactions` over the dataset's full catalogue
-    (model selection asks for train and valid only, so it cannot touch the test part)."""
-    catalogue = load_catalogue(data_dir)
-    parts = {
-        p: Interactions.from_frame(pd.read_parquet(Path(split_dir) / f"{p}.parquet"), catalogue)
-        for p in parts
-    }
-    return SplitData(**parts)
 
 
 def run_seed(key: RunKey) -> int:
@@ -88,8 +56,8 @@ def train_and_evaluate(
     split = load_split(data_dir, split_dir)
     check_ks(evaluation, split, key.dataset)
     data_sha256 = file_checksums(  # the files the run read, for its provenance
-        [*(Path(data_dir) / f"{table}.parquet" for table in ("items", "users")),
-         *(Path(split_dir) / f"{part}.parquet" for part in PARTS)]
+        [*(Path(table_file(data_dir, table)) for table in ("items", "users")),
+         *(Path(part_file(split_dir, part)) for part in PARTS)]
     )  # fmt: skip
     seed = run_seed(key)
     rng = np.random.default_rng(seed)
@@ -162,7 +130,7 @@ def write_run(
     history = pd.DataFrame(model.history or [], columns=None if model.history else ["epoch", "loss"])
     write_csv(out / "history.csv", history)
     if hasattr(model, "item_similarities"):
-        write_parquet(out / "similar_items.parquet", model.item_similarities())
+        write_parquet(out / SIMILAR_ITEMS, model.item_similarities())
     record = {
         **key.as_dict(),
         "status": STATUS_OK,
@@ -220,7 +188,7 @@ def _finish(
 ) -> None:
     """Write the run's provenance (``data_sha256``: its input files' sums), then ``metrics.json``
     (last: its presence means done)."""
-    run = {k: record[k] for k in ("dataset", "protocol", "model", "setting", "seed")}
+    run = {k: record[k] for k in RUN_KEY}
     write_json(
         out / "provenance.json",
         provenance(

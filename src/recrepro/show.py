@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from recrepro.errors import RecreproError
+from recrepro.layout import RUN_DIR_HELP
 
-#: Ranking metrics shown at the headline K (10, else the smallest K of the run).
+#: Ranking metrics shown at the headline K (:func:`recrepro.evaluation.catalogue.main_cutoff` of
+#: the run's cut-offs).
 RANKING = ("ndcg", "recall", "precision", "hit", "map", "mrr", "coverage", "novelty")
 #: Metrics shown as they are, when the run has them.
 PLAIN = ("rmse", "mae", "fit_seconds")
@@ -24,8 +26,7 @@ def _read(path: Path) -> dict[str, Any]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise RecreproError(
-            f"{path} is missing; give a finished run folder "
-            "(results/runs/DATASET/PROTOCOL/MODEL/SETTING/seedN)"
+            f"{path} is missing; give a finished run folder ({RUN_DIR_HELP})"
         ) from None
     except (OSError, json.JSONDecodeError) as exc:
         raise RecreproError(f"cannot read {path}: {exc}; rerun snakemake to rewrite the run") from None
@@ -35,10 +36,12 @@ def _read(path: Path) -> dict[str, Any]:
 
 
 def headline_metrics(metrics: Mapping[str, float]) -> dict[str, float]:
-    """The run's headline metrics: :data:`RANKING` at K=10 (else its smallest K), then
-    :data:`PLAIN`."""
+    """The run's headline metrics: :data:`RANKING` at the main K (``MAIN_K`` if evaluated, else
+    the run's smallest K), then :data:`PLAIN`."""
+    from recrepro.evaluation.catalogue import main_cutoff
+
     ks = sorted({int(name.rsplit("@", 1)[1]) for name in metrics if name.split("@")[0] in RANKING})
-    k = 10 if 10 in ks else (ks[0] if ks else None)
+    k = main_cutoff(ks)
     names = [f"{name}@{k}" for name in RANKING] + list(PLAIN)
     return {name: metrics[name] for name in names if name in metrics}
 

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from recrepro.layout import GROUP_KEY
 from recrepro.runs import STATUS_NOT_APPLICABLE
 
-KEY = ["dataset", "protocol", "model", "setting"]
+KEY = list(GROUP_KEY)
 SKIPPED_COLUMNS = [*KEY, "seed", "reason"]
 
 

@@ -22,7 +22,10 @@ seeded:
 * a trial whose parameters repeat an earlier trial's (small grids, models without
   hyperparameters) reuses that trial's outcome instead of fitting again.
 
-Search spaces (``tuning.spaces`` in the config) map a hyperparameter to a list (categorical
+A model's search space is declared on its class (``search_space``) and ``tuning.spaces.<model>``
+in the config replaces it (:func:`recrepro.search_space.model_space`); likewise its validation
+metric (``tuning_metric`` / ``task`` on the class, ``tuning.metrics.<model>`` in the config:
+:func:`selection_metric`). Search spaces map a hyperparameter to a list (categorical
 choices), to ``{low, high, log}`` (a range; integers when ``low`` and ``high`` are), or to a
 scalar (fixed in every search trial, e.g. ``patience``; trial 0 keeps the faithful value). The
 faithful point always lies in the space: a missing faithful choice is added to a list and a
@@ -46,13 +49,14 @@ from typing import Any
 import numpy as np
 
 from recrepro.config import block_defaults
-from recrepro.errors import ConfigError, ModelNotApplicable, TrainingError
+from recrepro.errors import ModelNotApplicable, TrainingError
 from recrepro.evaluation.evaluate import higher_is_better, validation_score
 from recrepro.io import write_json
 from recrepro.models.registry import build_model
 from recrepro.rng import derive_seed
 from recrepro.runner import load_split
 from recrepro.runs import STATUS_NOT_APPLICABLE
+from recrepro.search_space import Dimension, encode_choice, search_space
 
 log = logging.getLogger(__name__)
 
@@ -62,97 +66,36 @@ STARTUP_TRIALS = 8
 COMPLETE, PRUNED, NOT_APPLICABLE, FAILED = "complete", "pruned", STATUS_NOT_APPLICABLE, "failed"
 
 
-@dataclass(frozen=True)
-class Dimension:
-    """One hyperparameter of a search space: ``choices``, a ``low``-``high`` range, or fixed."""
+def _registered(model: str) -> Any:
+    """The class of ``model`` (of the model a ``<model>__<variant>`` name varies); None if no
+    such model is registered (the config check reports that)."""
+    from recrepro.errors import ConfigError
+    from recrepro.models.registry import get_model_class
 
-    name: str
-    choices: tuple[Any, ...] | None = None
-    low: float | None = None
-    high: float | None = None
-    log: bool = False
-    integer: bool = False
-    fixed: Any = None
-
-    def suggest(self, trial: Any) -> Any:
-        """This dimension's value in an Optuna trial (None for a fixed value)."""
-        if self.choices is not None:
-            encoded = trial.suggest_categorical(self.name, [_encode(c) for c in self.choices])
-            return self.choices[[_encode(c) for c in self.choices].index(encoded)]
-        if self.integer:
-            return int(trial.suggest_int(self.name, int(self.low), int(self.high), log=self.log))
-        return trial.suggest_float(self.name, float(self.low), float(self.high), log=self.log)
-
-    @property
-    def searched(self) -> bool:
-        return self.choices is not None or self.low is not None
-
-    def as_config(self) -> Any:
-        """The dimension written back in the config's notation (for the tuning record)."""
-        if self.choices is not None:
-            return list(self.choices)
-        if self.low is None:
-            return self.fixed
-        return {"low": self.low, "high": self.high, "log": self.log}
-
-
-def _encode(value: Any) -> Any:
-    """Optuna choices must be scalars: lists (e.g. ``hidden_units``) travel as JSON text."""
-    return json.dumps(value) if isinstance(value, list | dict) else value
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
-
-
-def search_space(model: str, space: Mapping[str, Any], faithful: Mapping[str, Any]) -> list[Dimension]:
-    """Parse a model's config space, with the faithful point added (see the module docstring).
-
-    Raises ConfigError (one line) for an unknown hyperparameter or an impossible range.
-    """
-    dims = []
-    for name in sorted(space):
-        spec, where = space[name], f"tuning space of '{model}', '{name}'"
-        if name not in faithful:
-            raise ConfigError(
-                f"{where}: unknown hyperparameter; known: {', '.join(sorted(faithful)) or 'none'}"
-            )
-        base = faithful[name]
-        if isinstance(spec, list):
-            choices = tuple(spec) if base in spec else (*spec, base)
-            dims.append(Dimension(name, choices=choices))
-        elif isinstance(spec, Mapping):
-            low, high, log_scale = spec["low"], spec["high"], bool(spec.get("log"))
-            if low > high:
-                raise ConfigError(f"{where}: low={low} is above high={high}")
-            integer = _is_int(low) and _is_int(high)
-            if not isinstance(base, int | float) or isinstance(base, bool):
-                raise ConfigError(f"{where}: faithful value {base!r} is not a number; use a list")
-            if log_scale and (low <= 0 or base <= 0):
-                raise ConfigError(
-                    f"{where}: a log range needs positive values (faithful {base}, low {low}); "
-                    "use a list such as [0.0, 1.0e-5, 1.0e-4] to include 0"
-                )
-            if integer and not _is_int(base):
-                raise ConfigError(f"{where}: integer range but faithful value {base!r}; use floats")
-            low, high = min(low, base), max(high, base)
-            dims.append(Dimension(name, low=low, high=high, log=log_scale, integer=integer))
-        else:
-            dims.append(Dimension(name, fixed=spec))
-    return dims
+    try:
+        return get_model_class(model)
+    except ConfigError:
+        return None
 
 
 def selection_metric(tuning: Mapping[str, Any], model: str) -> str:
     """The validation metric that tunes ``model``: ``tuning.metrics[model]``, else that of the
-    registered model a ``<model>__<variant>`` name varies, else ``tuning.metric``."""
+    registered model a ``<model>__<variant>`` name varies, else the model's own declaration
+    (:meth:`~recrepro.models.base.Recommender.tuned_on`: its ``tuning_metric``, else RMSE for a
+    rating model), else ``tuning.metric``."""
     from recrepro.models.registry import VARIANT_SEPARATOR
 
-    per_model = tuning.get("metrics", {})
+    per_model = tuning.get("metrics") or {}
     base = model.split(VARIANT_SEPARATOR)[0]
-    return per_model.get(model, per_model.get(base, tuning["metric"]))
+    if model in per_model or base in per_model:
+        return per_model.get(model, per_model.get(base))
+    study = tuning.get("metric") or _DEFAULTS["metric"]
+    cls = _registered(model)
+    return cls.tuned_on(study) if cls is not None else study
 
 
-_PRUNING = block_defaults("tuning")["pruning"]  # the schema's defaults (their one home)
+_DEFAULTS = block_defaults("tuning")  # the schema's defaults (their one home)
+_PRUNING = _DEFAULTS["pruning"]
 
 
 @dataclass(frozen=True)
@@ -272,7 +215,7 @@ def search(
     study = make_study(
         seed, dataset, protocol, model, "maximize" if sign > 0 else "minimize", replicate, pruning
     )
-    study.enqueue_trial({d.name: _encode(faithful[d.name]) for d in dims if d.searched})
+    study.enqueue_trial({d.name: encode_choice(faithful[d.name]) for d in dims if d.searched})
     results: list[dict[str, Any]] = []
     done: dict[str, dict[str, Any]] = {}
     for i in range(trials):

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from recrepro.io import write_csv
-from recrepro.runs import parse_run_path
+from recrepro.layout import parse_run_path
 from recrepro.tuning import COMPLETE
 
 CURVE_COLUMNS = ["dataset", "protocol", "model", "replicate", "metric", "higher_is_better",
@@ -99,11 +99,12 @@ def _searched(record: dict[str, Any]) -> bool:
 
 
 def convergence(
-    records: Sequence[dict[str, Any]], tuned: pd.DataFrame | None = None, main_metric: str = "ndcg@10"
+    records: Sequence[dict[str, Any]], tuned: pd.DataFrame | None = None, main_metric: str | None = None
 ) -> pd.DataFrame:
     """Per (dataset, protocol, model): the plateau rule, pruning, CPU of a search, and the
     replicate spread of the tuned runs' test ``main_metric`` (``tuned``: dataset, protocol,
-    model, seed, metric, value)."""
+    model, seed, metric, value; the workflow passes the paper's main metric, and without one each
+    search's own tuning metric is read)."""
     rows = []
     grouped: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     for record in records:
@@ -116,7 +117,8 @@ def convergence(
         gain_half, valid_sd, to_plateau_valid = plateau(best)
         _, noise, to_plateau = plateau(best, floor=tuned_sd)
         fitted = [t for r in reps for t in r["trials"] if "duplicate_of" not in t]
-        test = _test_values(tuned, dataset, protocol, model, main_metric)
+        test_metric = main_metric or reps[0]["metric"]
+        test = _test_values(tuned, dataset, protocol, model, test_metric)
         rows.append({
             "dataset": dataset, "protocol": protocol, "model": model, "metric": reps[0]["metric"],
             "higher_is_better": sign > 0, "budget": budget, "replicates": len(reps),
@@ -131,7 +133,7 @@ def convergence(
             "distinct_winners": len({json.dumps(r["params"], sort_keys=True, default=str) for r in reps}),
             "search_cpu_mean": float(np.mean([_cpu(r) for r in reps])),
             "search_cpu_total": float(np.sum([_cpu(r) for r in reps])),
-            "test_metric": main_metric,
+            "test_metric": test_metric,
             "test_mean": float(np.mean(test)) if len(test) else math.nan,
             "test_sd": _sd(test),
         })  # fmt: skip
@@ -178,7 +180,7 @@ def tuned_metrics(paths: Iterable[str | Path]) -> pd.DataFrame:
 
 def write_curves(
     records: Iterable[str | Path], *, curves_out: str | Path, convergence_out: str | Path,
-    tuned_runs: Iterable[str | Path] = (), main_metric: str = "ndcg@10",
+    tuned_runs: Iterable[str | Path] = (), main_metric: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Write the curves and convergence tables (CSV) of the tuning records."""
     loaded = read_records(records)

@@ -53,9 +53,10 @@ from scipy import stats as scipy_stats
 from recrepro.config import block_defaults
 from recrepro.errors import ConfigError, DataError, RecreproError
 from recrepro.io import atomic_path, write_csv, write_text
+from recrepro.layout import GROUP_KEY
 
 log = logging.getLogger(__name__)
-KEY = ["dataset", "protocol", "model", "setting", "metric"]
+KEY = [*GROUP_KEY, "metric"]
 GROUP = ["dataset", "protocol", "setting"]
 COLUMNS = [*KEY, "rule", "reported", "current", "diff", "limit", "sd", "n_reported", "n_current",
            "ok", "status", "why"]  # fmt: skip

@@ -8,7 +8,7 @@ from recrepro.config import check_config
 from recrepro.data.identity import content_id
 from recrepro.data.splits import PROTOCOLS
 from recrepro.errors import ConfigError, DataError
-from recrepro.runs import RunKey
+from recrepro.layout import RunKey
 
 try:
     config = check_config(config)  # against the schema shipped in the package (recrepro.config.SCHEMA)
@@ -32,6 +32,19 @@ RUNS = [
     for setting in config["settings"]
     for seed in config["seeds"]
 ]
+
+
+def model_params(model):
+    """A configured model's hyperparameters; an ablation's (`ablations:`): its model's, with the
+    removal on top."""
+    if model in config["models"]:
+        return config["models"][model]
+    return {**config["models"][searched_model(model)], **config["ablations"][model]}
+
+
+def searched_model(model):
+    """The model whose searches a run's tuned setting reads: an ablation reads its model's."""
+    return model.split("__")[0] if model in config["ablations"] else model
 
 
 def run_files(name, **only):

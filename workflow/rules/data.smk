@@ -1,33 +1,35 @@
-# Raw GroupLens files -> tidy Parquet tables -> one split per (dataset, protocol, seed).
+# Raw GroupLens files -> tidy Parquet tables -> one split per (dataset, protocol, seed). Every path
+# is recrepro.layout's (the one home of the results layout).
+from recrepro import layout
 
 
 rule prepare_data:
     output:
-        expand("results/data/{{dataset}}/{table}.parquet", table=["ratings", "items", "users"]),
+        layout.data_files("{dataset}"),
     params:
         # The raw files' verified content (common.smk), not their folder: the same files
         # elsewhere rerun nothing. RECREPRO_DATA_DIR, if set, wins over --data-dir.
         content=lambda wildcards: DATA_CONTENT[wildcards.dataset],
     log:
-        "results/logs/prepare_data/{dataset}.log",
+        layout.job_log("prepare_data", "{dataset}"),
     benchmark:
-        "results/benchmarks/prepare_data/{dataset}.tsv"
+        layout.benchmark_file("prepare_data", "{dataset}")
     shell:
         "recrepro --log {log} prepare-data --dataset {wildcards.dataset}"
-        " --data-dir {DATA_DIR_ARG} --cache-dir data/raw --out results/data/{wildcards.dataset}"
+        " --data-dir {DATA_DIR_ARG} --cache-dir data/raw --out " + layout.data_dir("{wildcards.dataset}")
 
 
 rule protocol_source:
     # The rows of a published split (recrepro.data.splits: tfrs_tutorial via TFDS, grouplens_*
     # from GroupLens' fold files), written once and shared by every seed's split.
     input:
-        "results/data/{dataset}/ratings.parquet",  # the dataset was located and verified
+        layout.data_file("{dataset}", "ratings"),  # the dataset was located and verified
     output:
-        "results/data/{dataset}/sources/{protocol}.parquet",
+        layout.source_file("{dataset}", "{protocol}"),
     log:
-        "results/logs/protocol_source/{dataset}/{protocol}.log",
+        layout.job_log("protocol_source", "{dataset}/{protocol}"),
     benchmark:
-        "results/benchmarks/protocol_source/{dataset}/{protocol}.tsv"
+        layout.benchmark_file("protocol_source", "{dataset}/{protocol}")
     shell:
         "recrepro --log {log} source --dataset {wildcards.dataset} --protocol {wildcards.protocol}"
         " --data-dir {DATA_DIR_ARG} --cache-dir data/raw --out {output}"
@@ -37,30 +39,27 @@ def split_source(wildcards):
     """The source frame of a published split; drawn protocols need none."""
     if not PROTOCOLS[wildcards.protocol].source:
         return []
-    return f"results/data/{wildcards.dataset}/sources/{wildcards.protocol}.parquet"
+    return layout.source_file(wildcards.dataset, wildcards.protocol)
 
 
 rule split_data:
     input:
-        ratings="results/data/{dataset}/ratings.parquet",
+        ratings=layout.data_file("{dataset}", "ratings"),
         source=split_source,
     output:
-        expand(
-            "results/splits/{{dataset}}/{{protocol}}/seed{{seed}}/{part}.parquet",
-            part=["train", "valid", "test"],
-        ),
+        layout.split_files("{dataset}", "{protocol}", "{seed}"),
     params:
         valid=config["split"]["valid_fraction"],
         test=config["split"]["test_fraction"],
         test_seed=config["split"]["test_seed"],
         source=lambda w, input: f"--source {input.source}" if input.source else "",
     log:
-        "results/logs/split_data/{dataset}/{protocol}/seed{seed}.log",
+        layout.job_log("split_data", layout.split_key("{dataset}", "{protocol}", "{seed}")),
     benchmark:
-        "results/benchmarks/split_data/{dataset}/{protocol}/seed{seed}.tsv"
+        layout.benchmark_file("split_data", layout.split_key("{dataset}", "{protocol}", "{seed}"))
     shell:
         "recrepro --log {log} split --dataset {wildcards.dataset} --protocol {wildcards.protocol}"
         " --seed {wildcards.seed} --valid {params.valid} --test {params.test}"
         " --test-seed {params.test_seed} {params.source}"
-        " --data results/data/{wildcards.dataset}"
-        " --out results/splits/{wildcards.dataset}/{wildcards.protocol}/seed{wildcards.seed}"
+        " --data " + layout.data_dir("{wildcards.dataset}") + " --out "
+        + layout.split_dir("{wildcards.dataset}", "{wildcards.protocol}", "{wildcards.seed}")

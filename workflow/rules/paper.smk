@@ -2,10 +2,14 @@
 # tables; paper/main.tex only \input's them. Figures are split into a compute step
 # (figure_data: per-run files -> small tables) and a plotting step that reads tables only.
 # Needs RUNS / run_files() from common.smk and the outputs of summarize and compute_stats.
+# Each rule also lists the code of recrepro.report as an input (REPORT_CODE, not read by the
+# scripts), so editing a report module reruns the steps it draws, writes or counts.
 import sys
 
 from recrepro.errors import ConfigError
+from recrepro.layout import package_code
 from recrepro.report import registry
+from recrepro.report.bibliography import MODEL_BIB
 from recrepro.report.config import PaperConfig
 from recrepro.texcheck import TexMissing, check_paper
 
@@ -20,6 +24,7 @@ PAPER_INPUTS = registry.input_paths(config)
 # (its own config) and publish_reproduction; no rule outputs it, so the paper reads the committed
 # file as a source and the default study never rebuilds it from its own config.
 FIGDATA = {name: PAPER_INPUTS[f"figdata_{name}"] for name in registry.FIGDATA}
+REPORT_CODE = package_code("report")
 # paper: {compile: false} makes everything but the PDF (machines without TeX).
 COMPILE_PAPER = config["paper"]["compile"]
 
@@ -59,6 +64,7 @@ def reported(paths, kind):
 rule figure_data:
     input:
         **{n: PAPER_INPUTS[n] for n in ("main_history", "main_per_user", "main_topk", "ratings", "item_table")},
+        recrepro_code=REPORT_CODE,
     output:
         **FIGDATA,
     log:
@@ -72,11 +78,14 @@ rule figure_data:
 rule make_tables:
     input:
         **registry.rule_inputs("table", PAPER_INPUTS),
+        recrepro_code=REPORT_CODE,
     output:
         reported(registry.outputs(PAPER, "table"), "table"),
+        MODEL_BIB,  # the models' declared citations, which the models table cites
     params:
         outdir=registry.TABLES_DIR,
         sections=registry.SECTIONS_DIR,
+        bibliography=MODEL_BIB,
         # not read by the script: a change of the registered artefacts re-runs the rule
         artefacts=registry.names(PAPER, "table") + registry.names(PAPER, "figure"),
     log:
@@ -88,6 +97,7 @@ rule make_tables:
 rule make_figures:
     input:
         **registry.rule_inputs("figure", PAPER_INPUTS),
+        recrepro_code=REPORT_CODE,
     output:
         reported(registry.outputs(PAPER, "figure"), "figure"),
     params:
@@ -105,6 +115,7 @@ rule make_numbers:
     input:
         **{n: PAPER_INPUTS[n] for n in ("references", "reproduction_table", "provenance", "figdata_example_user",
             *registry.RESULT_TABLES, "ratings", "item_table", "run_metrics", "tuning_files", "tuning_curves", "convergence")},
+        recrepro_code=REPORT_CODE,
     output:
         "paper/generated/numbers.tex",
     log:
@@ -116,7 +127,7 @@ rule make_numbers:
 rule compile_paper:
     input:
         tex=tex_checked,
-        bib="paper/references.bib",
+        bib=["paper/references.bib", MODEL_BIB],
         tables=rules.make_tables.output,
         figures=rules.make_figures.output,
         numbers=rules.make_numbers.output,

@@ -49,6 +49,7 @@ rule verify:
 
 
 PUBLISHED_TABLES = [p for p in registry.outputs(PAPER, "table") if p.endswith(".md")]
+PUBLISHED_TABLES += ABLATION_TARGETS  # the ablation table (ablation.smk), CSV and Markdown
 # the searches' convergence (curves.csv, convergence.csv) when the study tunes
 PUBLISHED_TUNING = list(rules.tuning_curves.output) if "tuned" in config["settings"] else []
 

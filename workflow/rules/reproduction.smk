@@ -1,8 +1,9 @@
 # The reproduction table: every published number (config/reference_numbers.csv) beside ours.
 #   snakemake reproduce --cores 4 --configfile config/reproduce.yaml
-# Builds only the runs the rows need (their models on their protocols, faithful setting, every
-# seed, through train_and_evaluate), the sources' own evaluation code where a row asks for it
-# (experiment:<name>, recrepro.experiments), then results/reproduction/table.{csv,md}.
+# Builds only the runs the rows need (their models and their nulls on their protocols, faithful
+# setting, every seed, through train_and_evaluate), the sources' own code where a row asks for it
+# (experiment:<name>, recrepro.experiments; a deterministic one runs the first seed only; one that
+# makes its own folds needs no split), then results/reproduction/table.{csv,md}.
 # Rows whose model or protocol the config does not run are listed as "not run".
 from recrepro.report.reproduction import load_references, needed_results
 
@@ -28,7 +29,7 @@ rule reproduction_table:
             str(path)
             for path in needed_results(
                 load_references(REFERENCES), REPRODUCTION_DATASET, config["seeds"],
-                config["models"], config["protocols"],
+                config["models"], config["protocols"], experiments=config["experiments"],
             )
         ],  # fmt: skip
     output:
@@ -44,24 +45,43 @@ rule reproduction_table:
         " --out {output.csv} --markdown {output.md}"
 
 
+def experiment_split(wildcards):
+    """The split an experiment runs on; none when the source makes its own folds."""
+    from recrepro.experiments import EXPERIMENTS
+
+    if not EXPERIMENTS[wildcards.experiment].needs_split:
+        return []
+    return expand(
+        "results/splits/{dataset}/{protocol}/seed{seed}/{part}.parquet",
+        part=["train", "valid", "test"], **wildcards,
+    )  # fmt: skip
+
+
+def experiment_split_arg(wildcards):
+    from recrepro.experiments import EXPERIMENTS
+
+    if not EXPERIMENTS[wildcards.experiment].needs_split:
+        return ""
+    return f"--split results/splits/{wildcards.dataset}/{wildcards.protocol}/seed{wildcards.seed}"
+
+
 rule reproduction_experiment:
+    wildcard_constraints:
+        protocol="[a-z0-9_]+",  # a study protocol, or the label of a source's own folds
     input:
         data=expand("results/data/{{dataset}}/{table}.parquet", table=["ratings", "items", "users"]),
-        split=expand(
-            "results/splits/{{dataset}}/{{protocol}}/seed{{seed}}/{part}.parquet",
-            part=["train", "valid", "test"],
-        ),
+        split=experiment_split,
     output:
         "results/reproduction/{dataset}/{protocol}/{experiment}/seed{seed}.json",
+    params:
+        split=experiment_split_arg,
     log:
         "results/logs/reproduction_experiment/{dataset}/{protocol}/{experiment}/seed{seed}.log",
     benchmark:
         "results/benchmarks/reproduction_experiment/{dataset}/{protocol}/{experiment}/seed{seed}.tsv"
     shell:
         "recrepro --log {log} experiment --name {wildcards.experiment} --seed {wildcards.seed}"
-        " --data results/data/{wildcards.dataset}"
-        " --split results/splits/{wildcards.dataset}/{wildcards.protocol}/seed{wildcards.seed}"
-        " --out {output}"
+        " --data results/data/{wildcards.dataset} {params.split} --out {output}"
 
 
 localrules:

@@ -1,29 +1,31 @@
 # One job per (dataset, protocol, model, setting): fit and evaluate the model on every seed's
 # split in one process (TensorFlow, 4-5 CPU-s to import, is imported once), writing each run's
-# files under RUN_GROUP/seed<N>. The job's CPU record (recrepro.cputime) sits beside its benchmark file.
-from recrepro.runs import RUN_FILES
+# files in its run folder (recrepro.layout.run_dir). The job's CPU record (recrepro.cputime) sits
+# beside its benchmark file. Every path is recrepro.layout's.
+from recrepro import layout
+from recrepro.layout import RUN_FILES
 
-RUN_GROUP = "results/runs/{dataset}/{protocol}/{model}/{setting}"
+GROUP_KEY = layout.group_key("{dataset}", "{protocol}", "{model}", "{setting}")  # one job's runs
+SEARCH_KEY = layout.search_key("{dataset}", "{protocol}", "{model}")  # one job's searches
 SEEDS = config["seeds"]
 
 
-TUNING_RECORD = "results/tuning/{dataset}/{protocol}/{model}/seed{seed}.json"
+TUNING_RECORD = layout.tuning_record("{dataset}", "{protocol}", "{model}", "{seed}")
 
 
 def tuned_params(wildcards):
     """The tuned setting reads each seed's own search's winner (`tune_model`)."""
     if wildcards.setting != "tuned":
         return []
-    return expand(TUNING_RECORD, seed=SEEDS, **wildcards)
-
-
-def job_log(rule, key):
-    return f"results/logs/{rule}/{key}.log"
+    return expand(TUNING_RECORD, seed=SEEDS, dataset=wildcards.dataset,
+                  protocol=wildcards.protocol, model=searched_model(wildcards.model))
 
 
 def cpu_record(rule, key):
     """The job's exact CPU seconds, beside its benchmark file (recrepro.cputime)."""
-    return f"results/benchmarks/{rule}/{key}.cpu.json"
+    from recrepro.cputime import record_path
+
+    return str(record_path(layout.benchmark_file(rule, key)))
 
 
 TUNING = config["tuning"]  # defaults filled in by the schema
@@ -39,46 +41,47 @@ def tuning_metric(model):
 
 rule train_and_evaluate:
     input:
-        data=expand(
-            "results/data/{{dataset}}/{table}.parquet", table=["ratings", "items", "users"]
-        ),
-        split=expand(
-            "results/splits/{{dataset}}/{{protocol}}/seed{seed}/{part}.parquet",
-            seed=SEEDS,
-            part=["train", "valid", "test"],
-        ),
+        data=layout.data_files("{dataset}"),
+        split=layout.split_files("{dataset}", "{protocol}", SEEDS),
         tuned=tuned_params,
     output:
-        [f"{RUN_GROUP}/seed{seed}/{name}" for seed in SEEDS for name in RUN_FILES],
+        [
+            f"{layout.run_dir('{dataset}', '{protocol}', '{model}', '{setting}', seed)}/{name}"
+            for seed in SEEDS
+            for name in RUN_FILES
+        ],
     params:
-        model=lambda w: as_json_arg(config["models"][w.model]),
+        model=lambda w: as_json_arg(model_params(w.model)),
         evaluation=as_json_arg(config["evaluation"]),
-        # "{seed}" is left for recrepro to fill in per run: each seed reads its own search
+        # "{seed}" is left for recrepro to fill in per run: each seed reads its own search (an
+        # ablation its model's, with the removal fixed on top)
         tuned=lambda w: (
-            "--params-file '" + TUNING_RECORD.format(seed="{seed}", **w) + "'"
+            "--params-file '" + TUNING_RECORD.format(
+                seed="{seed}", dataset=w.dataset, protocol=w.protocol, model=searched_model(w.model)
+            ) + "' --fixed " + as_json_arg(config["ablations"].get(w.model, {}))
             if w.setting == "tuned" else ""
         ),
         seeds=" ".join(str(seed) for seed in SEEDS),
         # per-epoch validation and early stopping follow the metric the study tunes on
-        metric=lambda w: tuning_metric(w.model),
+        metric=lambda w: tuning_metric(searched_model(w.model)),
         # "{seed}" is left for recrepro to fill in per run
-        split=lambda w: f"results/splits/{w.dataset}/{w.protocol}/seed{{seed}}",
-        out=lambda w: RUN_GROUP.format(**w) + "/seed{seed}",
+        split=lambda w: layout.split_dir(w.dataset, w.protocol, "{seed}"),
+        out=lambda w: layout.run_dir(w.dataset, w.protocol, w.model, w.setting, "{seed}"),
     threads: config["threads_per_job"]
     resources:
         mem_mb=config["resources"]["train_and_evaluate"]["mem_mb"],
         runtime=config["resources"]["train_and_evaluate"]["runtime"],
     log:
-        main=job_log("train_and_evaluate", RUN_GROUP.removeprefix("results/runs/")),
-        cpu=cpu_record("train_and_evaluate", RUN_GROUP.removeprefix("results/runs/")),
+        main=layout.job_log("train_and_evaluate", GROUP_KEY),
+        cpu=cpu_record("train_and_evaluate", GROUP_KEY),
     benchmark:
-        f"results/benchmarks/train_and_evaluate/{RUN_GROUP.removeprefix('results/runs/')}.tsv"
+        layout.benchmark_file("train_and_evaluate", GROUP_KEY)
     shell:
         "recrepro --threads {threads} --log {log.main} --cpu-record {log.cpu} train-evaluate"
         " --dataset {wildcards.dataset} --protocol {wildcards.protocol} --model {wildcards.model}"
         " --setting {wildcards.setting} --seed {params.seeds}"
         " --params {params.model} {params.tuned} --evaluation {params.evaluation}"
-        " --validation-metric {params.metric} --data results/data/{wildcards.dataset}"
+        " --validation-metric {params.metric} --data " + layout.data_dir("{wildcards.dataset}") +
         " --split '{params.split}' --out '{params.out}'"
 
 
@@ -102,14 +105,9 @@ rule summarize:
 # protocol, model) (TensorFlow is imported once). The test part is never an input here.
 rule tune_model:
     input:
-        data=expand(
-            "results/data/{{dataset}}/{table}.parquet", table=["ratings", "items", "users"]
-        ),
-        split=expand(
-            "results/splits/{{dataset}}/{{protocol}}/seed{seed}/{part}.parquet",
-            seed=SEEDS,
-            part=["train", "valid"],  # the test part is never an input of model selection
-        ),
+        data=layout.data_files("{dataset}"),
+        # the test part is never an input of model selection
+        split=layout.split_files("{dataset}", "{protocol}", SEEDS, parts=("train", "valid")),
     output:
         [TUNING_RECORD.replace("{seed}", str(seed)) for seed in SEEDS],
     # Tuning jobs are the longest and gate every tuned run: start them before the runs, or the
@@ -123,23 +121,23 @@ rule tune_model:
         tuning_seed=TUNING["seed"],
         seeds=" ".join(str(seed) for seed in SEEDS),
         metric=lambda w: tuning_metric(w.model),
-        split=lambda w: f"results/splits/{w.dataset}/{w.protocol}/seed{{seed}}",
-        out=lambda w: TUNING_RECORD.format(seed="{seed}", **w),
+        split=lambda w: layout.split_dir(w.dataset, w.protocol, "{seed}"),
+        out=lambda w: layout.tuning_record(w.dataset, w.protocol, w.model, "{seed}"),
     threads: config["threads_per_job"]
     resources:
         mem_mb=config["resources"]["tune_model"]["mem_mb"],
         runtime=config["resources"]["tune_model"]["runtime"],
     log:
-        main=job_log("tune_model", "{dataset}/{protocol}/{model}"),
-        cpu=cpu_record("tune_model", "{dataset}/{protocol}/{model}"),
+        main=layout.job_log("tune_model", SEARCH_KEY),
+        cpu=cpu_record("tune_model", SEARCH_KEY),
     benchmark:
-        "results/benchmarks/tune_model/{dataset}/{protocol}/{model}.tsv"
+        layout.benchmark_file("tune_model", SEARCH_KEY)
     shell:
         "recrepro --threads {threads} --log {log.main} --cpu-record {log.cpu} tune"
         " --dataset {wildcards.dataset} --protocol {wildcards.protocol} --model {wildcards.model}"
         " --seed {params.seeds} --params {params.model} --space {params.space}"
         " --trials {params.trials} --metric {params.metric} --tuning-seed {params.tuning_seed}"
-        " --pruning {params.pruning} --data results/data/{wildcards.dataset}"
+        " --pruning {params.pruning} --data " + layout.data_dir("{wildcards.dataset}") +
         " --split '{params.split}' --out '{params.out}'"
 
 
@@ -153,7 +151,7 @@ localrules:
 rule tuning_curves:
     input:
         records=[
-            TUNING_RECORD.format(dataset=d, protocol=p, model=m, seed=s)
+            layout.tuning_record(d, p, m, s)
             for d in config["datasets"]
             for p in config["protocols"]
             for m in config["models"]
@@ -161,8 +159,8 @@ rule tuning_curves:
         ] if "tuned" in config["settings"] else [],
         tuned_runs=run_files("metrics.json", setting="tuned"),
     output:
-        curves="results/tuning/curves.csv",
-        convergence="results/tuning/convergence.csv",
+        curves=layout.tuning_table("curves"),
+        convergence=layout.tuning_table("convergence"),
     params:
         main_metric=lambda w: PAPER.main_metric,  # paper.smk
     log:

@@ -1,12 +1,14 @@
 # Significance testing over the per-user metrics of every run (recrepro.stats).
 # Needs RUNS / run_files() from common.smk; the stats: block of the config is passed as a param,
-# so changing it re-runs the rule.
+# so changing it re-runs the rule, and the code of recrepro.stats is an input, so editing it does.
+from recrepro.layout import package_code
 
 
 rule compute_stats:
     input:
         per_user=run_files("per_user.parquet"),
         metrics=run_files("metrics.json"),
+        recrepro_code=package_code("stats"),  # not read: editing the statistics code reruns the rule
     output:
         pairwise="results/stats/pairwise.csv",
         friedman="results/stats/friedman.csv",

@@ -51,12 +51,14 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import pandas as pd
 
+from recrepro import layout
+from recrepro.data.ml100k_format import ML100K_GENRES
 from recrepro.data.synthetic import SyntheticML, ensure_ml100k_folder
 from recrepro.errors import DataError
 from recrepro.io import sha256_file
 
 DATA_DIR_ENV = "RECREPRO_DATA_DIR"
-TABLES = ("ratings", "items", "users")
+TABLES = layout.TABLES
 GROUPLENS = "https://files.grouplens.org/datasets/movielens"
 
 
@@ -94,13 +96,6 @@ class DatasetSpec:
         if self.checksums:
             return "checked by SHA-256"
         return "checked structurally: GroupLens publishes no per-file checksums"
-
-
-ML100K_GENRES = (
-    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary",
-    "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi",
-    "Thriller", "War", "Western",
-)  # fmt: skip
 
 
 def parse_ml100k(folder: Path) -> dict[str, pd.DataFrame]:

@@ -33,9 +33,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from recrepro import layout
 from recrepro.errors import ConfigError, DataError
 
-PARTS = ("train", "valid", "test")
+PARTS = layout.PARTS  # part codes 0, 1, 2
 TRAIN, VALID, TEST = 0, 1, 2
 
 

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from recrepro.data.ml100k_format import ML100K_GENRES
 from recrepro.io import sha256_file
 
 GENRES = ("Action", "Comedy", "Drama", "Romance", "Thriller", "Sci-Fi")
@@ -274,8 +275,6 @@ def _rank_within(groups: np.ndarray) -> np.ndarray:
 
 def generate_ml100k_files(cfg: SyntheticML) -> dict[str, pd.DataFrame]:
     """The rows of ``u.data``, ``u.item`` and ``u.user`` (raw ML-100K columns) for ``cfg``."""
-    from recrepro.data.movielens import ML100K_GENRES
-
     cfg.check()
     rng = np.random.default_rng(cfg.seed)
     n_users, n_items, n_genres = cfg.n_users, cfg.n_items, len(GENRE_WEIGHTS)

@@ -10,6 +10,7 @@ that computes it.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -99,6 +100,18 @@ def label(metric: str) -> str:
     if name.threshold is not None:
         text += f" (r≥{name.threshold:g})"
     return text
+
+
+#: The preferred main cut-off K (the seeds' and most papers' NDCG@10), where it is evaluated.
+MAIN_K = 10
+
+
+def main_cutoff(ks: Iterable[int]) -> int | None:
+    """A study's main K when nothing names it: :data:`MAIN_K` if among ``ks``, else the first of
+    ``ks``; None without any. (:class:`recrepro.report.config.PaperConfig` takes the K of
+    ``paper.main_metric`` where that has one.)"""
+    ks = list(ks)
+    return MAIN_K if MAIN_K in ks else (ks[0] if ks else None)
 
 
 def relevance_variant(metric: str, threshold: float) -> str:

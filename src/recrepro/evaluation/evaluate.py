@@ -197,7 +197,9 @@ def evaluate(
     test item and one training interaction are evaluated; aggregate ranking metrics are means
     over them. ``factorized_top@K`` uses unmasked scores and all test interactions of evaluated
     users (threshold not applied), averaged over interactions; a model whose query carries the
-    interaction's context scores each with its own query (``interaction_scores``).
+    interaction's context scores each with its own query (``interaction_scores``); it then also
+    gets ``factorized_top@K_last_train``, the same fit's scores with the user's query at its last
+    training time (``score``), at no extra fit.
     ``coverage@K``, ``popularity@K`` and ``novelty@K`` use training item counts. Rating models
     also get ``rmse``/``mae`` over the evaluated users' test ratings (``rmse_all``/``mae_all``:
     all test ratings), and per-user ``rmse``/``mae``/``n_ratings`` columns. With
@@ -230,7 +232,10 @@ def evaluate(
     per_user = pd.DataFrame({"user": users, **ranking, "n_relevant": n_relevant[users]})
     result = {key: float(np.mean(values)) for key, values in ranking.items()}
     factorized = _contextual_factorized(model, test_users, ks, batch_size)
-    factorized = _concat(batches.factorized) if factorized is None else factorized
+    if factorized is None:
+        factorized = _concat(batches.factorized)
+    else:  # the same fit queried at the user's last training time, as score() queries it
+        result.update({f"{k}_last_train": float(np.mean(v)) for k, v in _concat(batches.factorized).items()})
     result.update({k: float(np.mean(v)) for k, v in factorized.items()})
     counts = train.item_counts()
     for k in ks:

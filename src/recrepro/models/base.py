@@ -9,6 +9,16 @@ overrides come from the config), then
   recommended; the evaluator masks already-seen items and ranks the full catalogue;
 * ``predict(users, items)`` returns rating predictions, for classes with ``predicts_ratings``.
 
+Everything else the study needs to know about a model is declared on its class too, so a new
+model is its file, its test and its config block: where it comes from (``source``, and the BibTeX
+``citation`` of the work it follows, which the paper's models table cites and
+:mod:`recrepro.report.bibliography` writes into the paper's generated bibliography), its look in
+the figures (``colour``, ``marker``, ``hatch``; :func:`recrepro.report.style.model_style`), and
+how the tuned setting searches it (``search_space`` and ``tuning_metric``, which follows
+``task`` unless declared; ``tuning.spaces.<model>`` and ``tuning.metrics.<model>`` in the config
+win over the declarations: :func:`recrepro.search_space.model_space`,
+:func:`recrepro.tuning.selection_metric`).
+
 Models append one dict per epoch to ``history`` (``loss`` and, where they early-stop, the
 validation metric) for the training-curve figures, through ``log_epoch``, which then calls
 ``epoch_callback(epoch, values)`` if one is set (the tuner reports the validation metric to
@@ -20,6 +30,7 @@ metric is the one the study tunes the model on: the tuner and the runner set
 from __future__ import annotations
 
 import math
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
@@ -28,6 +39,13 @@ import numpy as np
 
 from recrepro.data.interactions import Interactions
 from recrepro.errors import ConfigError, TrainingError
+
+#: What a model is for (:attr:`Recommender.task`): ranked lists, or rating prediction only.
+TASKS = ("ranking", "rating")
+#: The validation metric a rating model is tuned on unless it declares another.
+RATING_METRIC = "rmse"
+#: The key of a BibTeX entry: ``@article{key,``.
+BIB_KEY = re.compile(r"@\w+\s*\{\s*([^,\s]+)\s*,")
 
 
 class Recommender(ABC):
@@ -52,6 +70,48 @@ class Recommender(ABC):
     #: The model's own per-epoch validation metric, used when the caller sets no
     #: :attr:`validation_metric` (the schema's default ``tuning.metric``).
     default_validation_metric: ClassVar[str] = "ndcg@10"
+
+    #: The BibTeX entries (verbatim, one or more) of the published work the model follows. The
+    #: paper's models table cites their keys in this order ("Follows"); every registered model's
+    #: entries go into ``paper/generated/models.bib`` (:mod:`recrepro.report.bibliography`), so a
+    #: key lives here or in ``paper/references.bib``, never in both. Models sharing a work share
+    #: the identical entry text. Empty: the model follows no publication ("--").
+    citation: ClassVar[str] = ""
+    #: The model's colour in every figure (hex, e.g. ``"#2CA02C"``), distinct from every other
+    #: registered model's; empty: picked from a fixed fallback palette by the model's name.
+    colour: ClassVar[str] = ""
+    #: Its Matplotlib marker (e.g. ``"o"``) and bar hatch (e.g. ``"//"``, ``""`` for none), which
+    #: keep it apart in greyscale; empty / None: picked by the model's name.
+    marker: ClassVar[str] = ""
+    hatch: ClassVar[str | None] = None
+    #: What the model is for (:data:`TASKS`): ``"ranking"`` (top-N lists; also models that
+    #: predict ratings on the side) or ``"rating"`` (rating prediction only, e.g. biased MF). The
+    #: tuning metric follows it unless :attr:`tuning_metric` is declared.
+    task: ClassVar[str] = "ranking"
+    #: The validation metric the tuned setting selects on (and every fit validates and
+    #: early-stops on); None: by :attr:`task`, RMSE for a rating model and the study's
+    #: ``tuning.metric`` (NDCG@10) for a ranking model. ``tuning.metrics.<model>`` in the config
+    #: wins (:func:`recrepro.tuning.selection_metric`).
+    tuning_metric: ClassVar[str | None] = None
+    #: The default search space of the tuned setting, in the config's notation
+    #: (:mod:`recrepro.search_space`: a list of choices, ``{low, high, log}``, or a value fixed in
+    #: the search trials); ``tuning.spaces.<model>`` in the config replaces it
+    #: (:func:`recrepro.search_space.model_space`). Empty: the model is not searched (then it
+    #: must have no hyperparameters, or the config must give a space).
+    search_space: ClassVar[Mapping[str, Any]] = {}
+
+    @classmethod
+    def tuned_on(cls, study_metric: str) -> str:
+        """The validation metric a study whose ``tuning.metric`` is ``study_metric`` tunes this
+        model on, before config overrides: :attr:`tuning_metric`, else by :attr:`task`."""
+        if cls.tuning_metric:
+            return cls.tuning_metric
+        return RATING_METRIC if cls.task == "rating" else study_metric
+
+    @classmethod
+    def citation_keys(cls) -> tuple[str, ...]:
+        """The BibTeX keys of :attr:`citation`, in order."""
+        return tuple(BIB_KEY.findall(cls.citation))
 
     def __init__(self, **params: Any) -> None:
         unknown = sorted(set(params) - set(self.defaults))

@@ -40,6 +40,26 @@ class BiasedMF(Recommender):
     #: seeded NumPy float64 ALS solves, one BLAS thread: same numbers on any CPU
     exact_across_cpus = True
     source = "Koren, Bell & Volinsky (2009), IEEE Computer; Zhou et al. (2008), AAIM"
+    citation = r"""
+@article{koren2009matrix,
+  author  = {Koren, Yehuda and Bell, Robert and Volinsky, Chris},
+  title   = {Matrix Factorization Techniques for Recommender Systems},
+  journal = {Computer},
+  volume  = {42},
+  number  = {8},
+  pages   = {30--37},
+  year    = {2009},
+  doi     = {10.1109/MC.2009.263}
+}
+"""
+    colour, marker, hatch = "#17BECF", "v", "\\\\"
+    #: rating prediction only: tuned on validation RMSE
+    task = "rating"
+    search_space = {
+        "factors": [16, 32, 64, 128],
+        "reg": {"low": 0.01, "high": 1.0, "log": True},
+        "bias_reg": {"low": 0.5, "high": 50.0, "log": True},
+    }
     predicts_ratings = True
     defaults = {
         "factors": 64,

@@ -31,6 +31,18 @@ class EASE(ItemItemRecommender):
     #: closed-form float64 NumPy/SciPy solve, no randomness: same numbers on any CPU
     exact_across_cpus = True
     source = "Steck (2019), WWW"
+    citation = r"""
+@inproceedings{steck2019embarrassingly,
+  author    = {Steck, Harald},
+  title     = {Embarrassingly Shallow Autoencoders for Sparse Data},
+  booktitle = {The World Wide Web Conference (WWW '19)},
+  pages     = {3251--3257},
+  year      = {2019},
+  doi       = {10.1145/3308558.3313710}
+}
+"""
+    colour, marker, hatch = "#2CA02C", "D", "xx"
+    search_space = {"l2": {"low": 10.0, "high": 10000.0, "log": True}}
     defaults = {"l2": 500.0, "max_items": 30_000}
 
     def item_weights(self, matrix: sp.csr_matrix) -> np.ndarray:

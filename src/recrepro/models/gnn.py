@@ -15,7 +15,7 @@ import scipy.sparse as sp
 
 from recrepro.data.interactions import Interactions
 from recrepro.models.registry import register
-from recrepro.models.tf.bases import IndexRetrieval
+from recrepro.models.tf.bases import RETRIEVAL_SPACE, IndexRetrieval
 
 
 def normalized_adjacency(train: Interactions) -> sp.csr_matrix:
@@ -59,6 +59,21 @@ class GNN(IndexRetrieval):
     #: TensorFlow float32 kernels and their reduction order differ by CPU (oneDNN build)
     exact_across_cpus = False
     source = "Seed 001 (1); LightGCN propagation (He et al. 2020, SIGIR); TFRS retrieval tutorial"
+    citation = r"""
+@inproceedings{he2020lightgcn,
+  author    = {He, Xiangnan and Deng, Kuan and Wang, Xiang and Li, Yan and Zhang, Yongdong and
+               Wang, Meng},
+  title     = {{LightGCN}: Simplifying and Powering Graph Convolution Network for
+               Recommendation},
+  booktitle = {Proceedings of the 43rd International ACM SIGIR Conference on Research and
+               Development in Information Retrieval (SIGIR)},
+  pages     = {639--648},
+  year      = {2020},
+  doi       = {10.1145/3397271.3401063}
+}
+""" + IndexRetrieval.citation
+    colour, marker, hatch = "#D62728", "s", "oo"
+    search_space = {**RETRIEVAL_SPACE, "n_layers": [1, 2, 3]}
     defaults: ClassVar[dict[str, Any]] = {**IndexRetrieval.defaults, "n_layers": 2}
 
     def _graph_nodes(self, tf: Any, train: Interactions) -> Any:

@@ -80,6 +80,32 @@ class IALS(ImplicitRecommender):
     #: implicit's ALS with one thread, seeded: same numbers on any CPU
     exact_across_cpus = True
     source = "Hu et al. 2008 (ICDM); implicit library"
+    citation = r"""
+@inproceedings{hu2008collaborative,
+  author    = {Hu, Yifan and Koren, Yehuda and Volinsky, Chris},
+  title     = {Collaborative Filtering for Implicit Feedback Datasets},
+  booktitle = {Proceedings of the 8th IEEE International Conference on Data Mining (ICDM)},
+  pages     = {263--272},
+  year      = {2008},
+  doi       = {10.1109/ICDM.2008.22}
+}
+
+@inproceedings{rendle2022revisiting,
+  author    = {Rendle, Steffen and Krichene, Walid and Zhang, Li and Koren, Yehuda},
+  title     = {Revisiting the Performance of {iALS} on Item Recommendation Benchmarks},
+  booktitle = {Proceedings of the 16th ACM Conference on Recommender Systems (RecSys)},
+  pages     = {427--435},
+  year      = {2022},
+  doi       = {10.1145/3523227.3548486}
+}
+"""
+    colour, marker, hatch = "#006D2C", "P", "oo"
+    search_space = {
+        "factors": [32, 64, 128],
+        "regularization": {"low": 0.01, "high": 100.0, "log": True},
+        "alpha": {"low": 0.5, "high": 50.0, "log": True},
+        "iterations": {"low": 5, "high": 30},
+    }
     defaults: ClassVar[dict[str, Any]] = {
         "factors": 100,
         "regularization": 0.01,
@@ -109,6 +135,24 @@ class BPR(ImplicitRecommender):
     #: implicit's BPR with one thread: a sequential scalar SGD loop, seeded mt19937, no CPU dispatch
     exact_across_cpus = True
     source = "Rendle et al. 2009 (UAI); implicit library"
+    citation = r"""
+@inproceedings{rendle2009bpr,
+  author    = {Rendle, Steffen and Freudenthaler, Christoph and Gantner, Zeno and
+               Schmidt-Thieme, Lars},
+  title     = {{BPR}: Bayesian Personalized Ranking from Implicit Feedback},
+  booktitle = {Proceedings of the 25th Conference on Uncertainty in Artificial Intelligence
+               (UAI)},
+  pages     = {452--461},
+  year      = {2009}
+}
+"""
+    colour, marker, hatch = "#A6761D", "X", "--"
+    search_space = {
+        "factors": [32, 64, 128],
+        "learning_rate": {"low": 0.001, "high": 0.1, "log": True},
+        "regularization": {"low": 0.0001, "high": 0.1, "log": True},
+        "iterations": {"low": 20, "high": 200},
+    }
     defaults: ClassVar[dict[str, Any]] = {
         "factors": 100,
         "learning_rate": 0.01,

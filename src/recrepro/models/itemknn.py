@@ -28,6 +28,32 @@ class ItemKNN(ItemItemRecommender):
     #: sparse NumPy/SciPy similarities, no randomness: same numbers on any CPU
     exact_across_cpus = True
     source = "Deshpande & Karypis (2004), ACM TOIS; Sarwar et al. (2001), WWW"
+    citation = r"""
+@inproceedings{sarwar2001item,
+  author    = {Sarwar, Badrul and Karypis, George and Konstan, Joseph and Riedl, John},
+  title     = {Item-Based Collaborative Filtering Recommendation Algorithms},
+  booktitle = {Proceedings of the 10th International Conference on World Wide Web (WWW)},
+  pages     = {285--295},
+  year      = {2001},
+  doi       = {10.1145/371920.372071}
+}
+
+@article{deshpande2004item,
+  author  = {Deshpande, Mukund and Karypis, George},
+  title   = {Item-Based Top-{N} Recommendation Algorithms},
+  journal = {ACM Transactions on Information Systems},
+  volume  = {22},
+  number  = {1},
+  pages   = {143--177},
+  year    = {2004},
+  doi     = {10.1145/963770.963776}
+}
+"""
+    colour, marker, hatch = "#BCBD22", "^", ".."
+    search_space = {
+        "neighbors": {"low": 10, "high": 1000, "log": True},
+        "shrink": {"low": 0.0, "high": 100.0},
+    }
     defaults = {"neighbors": 100, "shrink": 10.0}
 
     def item_weights(self, matrix: sp.csr_matrix) -> sp.csr_matrix:

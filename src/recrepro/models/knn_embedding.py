@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 from recrepro.data.interactions import Interactions
 from recrepro.models.registry import register
-from recrepro.models.tf.bases import IndexRetrieval
+from recrepro.models.tf.bases import RETRIEVAL_SPACE, IndexRetrieval
 
 
 @register("knn_embedding")
@@ -33,6 +33,8 @@ class KNNEmbedding(IndexRetrieval):
     #: TensorFlow float32 kernels and their reduction order differ by CPU (oneDNN build)
     exact_across_cpus = False
     source = "Seed 001 (2); TFRS retrieval tutorial"
+    colour, marker, hatch = "#FF9896", "^", "--"
+    search_space = {**RETRIEVAL_SPACE, "k": [5, 10, 20]}
     defaults: ClassVar[dict[str, Any]] = {**IndexRetrieval.defaults, "k": 10}
 
     def build_query_tower(self, tf: Any, train: Interactions) -> Any:

@@ -43,6 +43,33 @@ class LightFMWarp(Recommender):
     libraries: ClassVar[tuple[str, ...]] = ("lightfm",)
 
     source = "Seed 002 (3); LightFM (Kula 2015, CBRecSys)"
+    citation = r"""
+@inproceedings{kula2015metadata,
+  author    = {Kula, Maciej},
+  title     = {Metadata Embeddings for User and Item Cold-start Recommendations},
+  booktitle = {Proceedings of the 2nd Workshop on New Trends on Content-Based Recommender
+               Systems (CBRecSys 2015), CEUR Workshop Proceedings 1448},
+  pages     = {14--21},
+  year      = {2015}
+}
+
+@inproceedings{weston2011wsabie,
+  author    = {Weston, Jason and Bengio, Samy and Usunier, Nicolas},
+  title     = {{WSABIE}: Scaling Up to Large Vocabulary Image Annotation},
+  booktitle = {Proceedings of the 22nd International Joint Conference on Artificial
+               Intelligence (IJCAI)},
+  pages     = {2764--2770},
+  year      = {2011}
+}
+"""
+    colour, marker, hatch = "#E377C2", "v", "//"
+    search_space = {
+        "learning_rate": {"low": 0.005, "high": 0.2, "log": True},
+        "no_components": [32, 64, 128],
+        "epochs": {"low": 5, "high": 40},
+        "item_alpha": [0.0, 1.0e-6, 1.0e-5],
+        "user_alpha": [0.0, 1.0e-6, 1.0e-5],
+    }
     defaults: ClassVar[dict[str, Any]] = {
         "no_components": 64,
         "loss": "warp",

@@ -13,6 +13,7 @@ import pandas as pd
 
 from recrepro.models._sparse import row_blocks
 from recrepro.models.registry import register
+from recrepro.models.tf.bases import RETRIEVAL_SPACE
 from recrepro.models.tf.joint import JointRecommender
 
 
@@ -40,6 +41,17 @@ class Multitask(JointRecommender):
     #: TensorFlow float32 kernels and their reduction order differ by CPU (oneDNN build)
     exact_across_cpus = False
     source = "Seed 003; TFRS multitask tutorial"
+    citation = r"""
+@misc{tfrsMultitask,
+  author       = {{TensorFlow Recommenders Authors}},
+  title        = {Multi-task recommenders},
+  howpublished = {\url{https://www.tensorflow.org/recommenders/examples/multitask}},
+  year         = {2020},
+  note         = {TensorFlow Recommenders tutorial}
+}
+"""
+    colour, marker, hatch = "#7F7F00", "P", ".."
+    search_space = {**RETRIEVAL_SPACE, "rating_weight": [0.1, 1.0]}
     defaults: ClassVar[dict[str, Any]] = {**JointRecommender.defaults, "item_metadata": True}
 
     def similar_items(self, item_index: int, k: int = 10) -> np.ndarray:

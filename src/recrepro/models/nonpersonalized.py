@@ -20,6 +20,7 @@ class RandomRecommender(Recommender):
     #: NumPy generator draws: same numbers on any CPU
     exact_across_cpus = True
     source = "Sanity baseline (uniform random ranking)"
+    colour, marker, hatch = "#9E9E9E", "o", ""
     defaults = {}
 
     def fit(
@@ -49,6 +50,17 @@ class PopularityRecommender(Recommender):
     #: interaction counts: same numbers on any CPU
     exact_across_cpus = True
     source = "Cremonesi, Koren & Turrin (2010), RecSys"
+    citation = r"""
+@inproceedings{cremonesi2010performance,
+  author    = {Cremonesi, Paolo and Koren, Yehuda and Turrin, Roberto},
+  title     = {Performance of Recommender Algorithms on Top-{N} Recommendation Tasks},
+  booktitle = {Proceedings of the 4th ACM Conference on Recommender Systems (RecSys)},
+  pages     = {39--46},
+  year      = {2010},
+  doi       = {10.1145/1864708.1864721}
+}
+"""
+    colour, marker, hatch = "#8C564B", "s", "//"
     defaults = {}
 
     def fit(

@@ -31,6 +31,34 @@ class RatingNN(JointRecommender):
     #: TensorFlow float32 kernels and their reduction order differ by CPU (oneDNN build)
     exact_across_cpus = False
     source = "Seed 004; TFRS basic ranking tutorial"
+    citation = r"""
+@misc{banerjee2020keras,
+  author       = {Banerjee, Siddhartha},
+  title        = {Collaborative Filtering for Movie Recommendations},
+  howpublished = {\url{https://keras.io/examples/structured_data/collaborative_filtering_movielens/}},
+  year         = {2020},
+  note         = {Keras code example}
+}
+
+@misc{tfrsBasicRanking,
+  author       = {{TensorFlow Recommenders Authors}},
+  title        = {Recommending movies: ranking},
+  howpublished = {\url{https://www.tensorflow.org/recommenders/examples/basic_ranking}},
+  year         = {2020},
+  note         = {TensorFlow Recommenders tutorial}
+}
+"""
+    colour, marker, hatch = "#000000", "X", "xx"
+    #: rating prediction only: tuned on validation RMSE
+    task = "rating"
+    search_space = {
+        "optimizer": ["adagrad", "adam"],
+        "learning_rate": {"low": 0.0001, "high": 0.01, "log": True},
+        "embedding_dim": [16, 32, 64],
+        "batch_size": [256, 1024, 4096],
+        "epochs": {"low": 5, "high": 20},
+        "patience": 3,
+    }
     #: No retrieval task, hence no retrieval objective (``l2`` still applies to the embeddings).
     defaults: ClassVar[dict[str, Any]] = {
         **{

@@ -1,5 +1,7 @@
 """Models registered by name. Every module in ``recrepro.models`` is imported on first lookup,
-so adding a model is one new file with a ``@register("name")`` class, plus a config block.
+so adding a model is one new file with a ``@register("name")`` class (which also declares its
+citation, look and search space: :class:`~recrepro.models.base.Recommender`), its test, plus a
+config block.
 
 Folders listed in ``RECREPRO_MODEL_PATH`` (``os.pathsep``-separated) are searched too, so a model
 file can also live outside the package.
@@ -13,7 +15,7 @@ import pkgutil
 from collections.abc import Callable
 
 from recrepro.errors import ConfigError
-from recrepro.models.base import Recommender
+from recrepro.models.base import TASKS, Recommender
 
 _REGISTRY: dict[str, type[Recommender]] = {}
 #: Modules and sub-packages of ``recrepro.models`` that register no model (``tf``: the TF family's
@@ -28,6 +30,8 @@ def register(name: str) -> Callable[[type[Recommender]], type[Recommender]]:
     def decorate(cls: type[Recommender]) -> type[Recommender]:
         if name in _REGISTRY and _REGISTRY[name] is not cls:
             raise ValueError(f"model name '{name}' is registered twice")
+        if cls.task not in TASKS:
+            raise ValueError(f"model '{name}': task '{cls.task}' is none of {', '.join(TASKS)}")
         cls.name = name
         _REGISTRY[name] = cls
         return cls

@@ -47,6 +47,7 @@ class TwoTower(RetrievalRecommender):
     #: TensorFlow float32 kernels and their reduction order differ by CPU (oneDNN build)
     exact_across_cpus = False
     source = "Seed 002 (1); TFRS basic retrieval tutorial"
+    colour, marker, hatch = "#FF7F0E", "h", "xx"
 
 
 #: Training settings of seed 000's notebook for its two basic models (Adagrad(0.5), batch 4096,
@@ -75,6 +76,7 @@ class Collaborative(RetrievalRecommender):
     #: TensorFlow float32 kernels and their reduction order differ by CPU (oneDNN build)
     exact_across_cpus = False
     source = "Seed 000 (1); Srini-23/HarpyIntern_Project1 notebook, model 1"
+    colour, marker, hatch = "#1F77B4", "<", ""
     defaults: ClassVar[dict[str, Any]] = dict(_SEED_000_BASIC)
 
 
@@ -93,6 +95,7 @@ class BasicRetrieval(RetrievalRecommender):
     #: TensorFlow float32 kernels and their reduction order differ by CPU (oneDNN build)
     exact_across_cpus = False
     source = "Seed 000 (2); Srini-23/HarpyIntern_Project1 notebook, model 2"
+    colour, marker, hatch = "#AEC7E8", ">", "//"
     defaults: ClassVar[dict[str, Any]] = {**_SEED_000_BASIC, "string_lookup": True}
 
 
@@ -119,6 +122,16 @@ class EnhancedRetrieval(RetrievalRecommender):
     #: TensorFlow float32 kernels and their reduction order differ by CPU (oneDNN build)
     exact_across_cpus = False
     source = "Seed 000 (3); Srini-23/HarpyIntern_Project1 notebook, model 3"
+    citation = r"""
+@misc{tfrsDeepRetrieval,
+  author       = {{TensorFlow Recommenders Authors}},
+  title        = {Building deep retrieval models},
+  howpublished = {\url{https://www.tensorflow.org/recommenders/examples/deep_recommenders}},
+  year         = {2020},
+  note         = {TensorFlow Recommenders tutorial}
+}
+"""
+    colour, marker, hatch = "#393B79", "*", ".."
     defaults: ClassVar[dict[str, Any]] = {
         **_SEED_000_BASIC,
         "string_lookup": True,

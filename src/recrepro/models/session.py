@@ -16,7 +16,7 @@ import numpy as np
 from recrepro.data.interactions import Interactions
 from recrepro.errors import ConfigError
 from recrepro.models.registry import register
-from recrepro.models.tf.bases import IndexRetrieval
+from recrepro.models.tf.bases import RETRIEVAL_SPACE, IndexRetrieval
 
 
 def _preceding(order: np.ndarray, ends: np.ndarray, counts: np.ndarray, length: int) -> np.ndarray:
@@ -141,6 +141,28 @@ class Session(IndexRetrieval):
     #: TensorFlow float32 kernels and their reduction order differ by CPU (oneDNN build)
     exact_across_cpus = False
     source = "Seed 001 (3); TFRS sequential retrieval tutorial (GRU over recent movies)"
+    citation = r"""
+@misc{tfrsSequential,
+  author       = {{TensorFlow Recommenders Authors}},
+  title        = {Recommending movies: retrieval using a sequential model},
+  howpublished = {\url{https://www.tensorflow.org/recommenders/examples/sequential_retrieval}},
+  year         = {2021},
+  note         = {TensorFlow Recommenders tutorial}
+}
+
+@inproceedings{hidasi2016session,
+  author    = {Hidasi, Bal{\'a}zs and Karatzoglou, Alexandros and Baltrunas, Linas and
+               Tikk, Domonkos},
+  title     = {Session-based Recommendations with Recurrent Neural Networks},
+  booktitle = {4th International Conference on Learning Representations (ICLR)},
+  year      = {2016}
+}
+"""
+    colour, marker, hatch = "#9467BD", "D", ""
+    #: Embeddings up to 64 and histories up to 10 movies (faithful: 32 and 10). An epoch at
+    #: 128 x 20 costs 9.7 CPU-s against 1.0 at 32 x 10 (benchmarks/bench_search_trial.py); the
+    #: wider space alone would take half of the study's CPU budget.
+    search_space = {**RETRIEVAL_SPACE, "embedding_dim": [32, 64], "max_length": [5, 10]}
     defaults: ClassVar[dict[str, Any]] = {
         **IndexRetrieval.defaults,
         "max_length": 10,

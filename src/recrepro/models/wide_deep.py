@@ -38,6 +38,20 @@ class WideDeep(RetrievalRecommender):
     #: TensorFlow float32 kernels and their reduction order differ by CPU (oneDNN build)
     exact_across_cpus = False
     source = "Seed 002 (2); TFRS retrieval tutorial; Cheng et al. (2016), DLRS"
+    citation = r"""
+@inproceedings{cheng2016wide,
+  author    = {Cheng, Heng-Tze and Koc, Levent and Harmsen, Jeremiah and Shaked, Tal and
+               Chandra, Tushar and Aradhye, Hrishi and Anderson, Glen and Corrado, Greg and
+               Chai, Wei and Ispir, Mustafa and Anil, Rohan and Haque, Zakaria and Hong, Lichan
+               and Jain, Vihan and Liu, Xiaobing and Shah, Hemal},
+  title     = {Wide \& Deep Learning for Recommender Systems},
+  booktitle = {Proceedings of the 1st Workshop on Deep Learning for Recommender Systems (DLRS)},
+  pages     = {7--10},
+  year      = {2016},
+  doi       = {10.1145/2988450.2988454}
+}
+""" + RetrievalRecommender.citation
+    colour, marker, hatch = "#FFBB78", "o", "\\\\"
     defaults: ClassVar[dict[str, Any]] = {
         **RetrievalRecommender.defaults,
         "hidden_units": [32],

@@ -9,6 +9,7 @@ from typing import Any
 
 from recrepro.config import block_defaults
 from recrepro.errors import ConfigError
+from recrepro.evaluation.catalogue import MAIN_K, main_cutoff, parse
 
 EXAMPLE_FIGURES = ("pie", "polygon", "column")
 _PAPER = block_defaults("paper")  # the schema's defaults (their one home)
@@ -33,8 +34,10 @@ class PaperConfig:
     example_user: int = _PAPER["example_user"]
     example_models: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_EXAMPLE_MODELS))
     distribution_metric: str = ""
-    main_k: int = 10  # the evaluation's main cut-off: 10 if evaluated, else the first of evaluation.ks
-    popularity_k: int = 10
+    #: The study's main cut-off: the K of ``paper.main_metric`` if it has one, else MAIN_K if
+    #: evaluated, else the first of evaluation.ks (figures, captions and numbers use it for "top K").
+    main_k: int = MAIN_K
+    popularity_k: int = MAIN_K  # default main_k
     valid_fraction: float = 0.1
     test_fraction: float = 0.1
     alpha: float | None = None
@@ -51,18 +54,20 @@ class PaperConfig:
         ks = tuple(int(k) for k in block_defaults("evaluation", config.get("evaluation"))["ks"])
         if not ks:
             raise ConfigError("evaluation.ks is empty; list at least one cut-off K")
-        k = 10 if 10 in ks else ks[0]
-        headline = (
-            f"ndcg@{k}",
-            f"recall@{k}",
-            f"hit@{k}",
-            f"map@{k}",
-            f"coverage@{k}",
-            "rmse",
-            "mae",
-            "fit_seconds",
-        )
-        main_metric = str(paper.get("main_metric", f"ndcg@{k}"))
+        # the main metric: paper.main_metric, else the metric the study tunes on (tuning.metric);
+        # the main K: its cut-off, else MAIN_K if evaluated, else the first of evaluation.ks
+        tuned_on = block_defaults("tuning", config.get("tuning"))["metric"]
+        main_metric = str(paper.get("main_metric") or tuned_on)
+        k = parse(main_metric).k or main_cutoff(ks)
+        if k not in ks:
+            raise ConfigError(
+                f"the main metric '{main_metric}' (paper.main_metric, else tuning.metric) is at K = {k}, "
+                f"which evaluation.ks ({', '.join(map(str, ks))}) does not compute; use one of those cut-offs"
+            )
+        headline = tuple(dict.fromkeys([
+            main_metric, *(f"{family}@{k}" for family in ("ndcg", "recall", "hit", "map", "coverage")),
+            "rmse", "mae", "fit_seconds",
+        ]))  # fmt: skip
         split = block_defaults("split", config.get("split"))
         cfg = cls(
             dataset=str(paper.get("dataset", datasets[0])),

@@ -14,15 +14,13 @@ from pathlib import Path
 import pandas as pd
 
 from recrepro.errors import DataError
+from recrepro.layout import GROUP_KEY, RUN_KEY
 from recrepro.report.style import higher_is_better
 
 KEYS = ("dataset", "protocol", "setting", "metric")
 COLUMNS: dict[str, tuple[str, ...]] = {
     # the one across-seed summary (recrepro.stats.seeds.seed_summary), written by `summarize`
-    "summary": (
-        "dataset", "protocol", "model", "setting", "metric", "mean", "std", "ci_low", "ci_high",
-        "n_seeds",
-    ),
+    "summary": (*GROUP_KEY, "metric", "mean", "std", "ci_low", "ci_high", "n_seeds"),
     "pairwise": (
         "dataset", "protocol", "setting", "metric", "comparison", "model", "other",
         "other_setting", "test", "statistic", "p_raw", "p_adj", "correction", "family_size",
@@ -34,7 +32,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "ranks": ("dataset", "protocol", "setting", "metric", "model", "avg_rank"),
     "cd_cliques": ("dataset", "protocol", "setting", "metric", "clique", "model", "avg_rank"),
-    "skipped": ("dataset", "protocol", "model", "setting", "seed", "reason"),
+    "skipped": (*RUN_KEY, "reason"),
     # the A/A control, the agreement of the crossed test with a per-user t-test, and the
     # calibration of the crossed test by simulation (recrepro.stats)
     "aa_control": (
@@ -72,7 +70,7 @@ def read_csv_checked(
     try:
         frame = pd.read_csv(
             path,
-            dtype={c: str for c in ("dataset", "protocol", "model", "setting", "metric", "other")},
+            dtype={c: str for c in (*GROUP_KEY, "metric", "other")},
         )
     except pd.errors.EmptyDataError:
         frame = pd.DataFrame(columns=list(columns))

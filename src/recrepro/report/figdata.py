@@ -14,7 +14,7 @@ import pandas as pd
 
 from recrepro.errors import DataError
 from recrepro.io import write_csv, write_parquet
-from recrepro.runs import parse_run_path
+from recrepro.layout import parse_run_path
 
 
 def _read(path: Path) -> pd.DataFrame:

@@ -1,630 +1,59 @@
-"""The paper's figures (plotting half): each ``plot_*`` function reads tidy tables, never trains,
-and writes ``stem.pdf`` and ``stem.png`` through :func:`recrepro.report.style.save_figure`. The
-registered functions at the end declare each figure once (:mod:`recrepro.report.registry`) and
-return its caption, whose takeaway is computed from the same data.
+"""The paper's figures as registered artefacts (:mod:`recrepro.report.registry`): each function
+below declares one figure once (name, section, inputs), draws it with a plotter of
+:mod:`recrepro.report.plots` and returns its caption, whose takeaway is computed from the same
+data. Which model an example figure shows is :mod:`recrepro.report.picking`'s choice; K is the
+study's main cut-off (:attr:`recrepro.report.config.PaperConfig.main_k`).
 
-A figure whose data is absent (e.g. no iterative model in a smoke run) is still written, with a
-one-line notice, so the paper always compiles. Every model has one colour everywhere
-(:func:`recrepro.report.style.model_style`).
+The plotters and the picking functions are also importable from here (older imports).
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from recrepro.report.config import EXAMPLE_FIGURES, PaperConfig
-from recrepro.report.data import ReportData, lookup, ranking, read_convergence, select
+from recrepro.report.data import lookup, ranking, read_convergence, select
 from recrepro.report.numbers import convergence_numbers
+from recrepro.report.picking import example_models, main_results, model_preference, pick_model
+from recrepro.report.plots.common import WIDTH
+from recrepro.report.plots.examples import (
+    plot_example_columns,
+    plot_example_pie,
+    plot_example_polygon,
+    title_counts,
+)
+from recrepro.report.plots.results import (
+    TAIL_COLOURS,
+    TAIL_CUTS,
+    cd_groups,
+    dot_panel,
+    plot_critical_difference,
+    plot_dots,
+    plot_metrics_over_k,
+    plot_overlap_columns,
+    plot_per_user_polygons,
+    plot_tail_pies,
+    tail_shares,
+)
+from recrepro.report.plots.training import plot_training_curves, plot_tuning_curves
 from recrepro.report.registry import RESULT_TABLES, Context, figure
 from recrepro.report.style import (
-    HATCHES,
-    PALETTE,
     ModelStyles,
     corrections_used,
     family_label,
     format_number,
-    format_p,
-    higher_is_better,
     is_cost,
     metric_label,
-    save_figure,
-    setup_matplotlib,
-    wrap_label,
 )
 
-WIDTH = 6.5  # inches: the paper's text width
-
-
-def _placeholder(ax: Any, message: str) -> None:
-    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, fontsize=8)
-    ax.set_axis_off()
-
-
-def _notice(stem: str | Path, message: str) -> list[Path]:
-    """A small figure that only says why there is nothing to plot."""
-    plt = setup_matplotlib()
-    fig, ax = plt.subplots(figsize=(WIDTH, 1.0))
-    _placeholder(ax, message)
-    return save_figure(fig, stem)
-
-
-def _grid(plt: Any, n: int, ncols: int, row_height: float, **kwargs: Any) -> tuple[Any, list[Any]]:
-    ncols = max(1, min(ncols, n))
-    nrows = math.ceil(n / ncols)
-    fig, axes = plt.subplots(
-        nrows, ncols, figsize=(WIDTH, 0.4 + nrows * row_height), squeeze=False, **kwargs
-    )
-    flat = list(axes.ravel())
-    for ax in flat[n:]:
-        ax.set_axis_off()
-    return fig, flat[:n]
-
-
-def _legend(fig: Any, styles: ModelStyles, models: Sequence[str], kind: str = "line") -> None:
-    """One legend for the whole figure, below the panels, in model order."""
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
-
-    handles = []
-    for m in models:
-        s = styles[m]
-        if kind == "patch":
-            handles.append(Patch(facecolor=s.colour, hatch=s.hatch, edgecolor="black", label=m))
-        else:
-            handles.append(
-                Line2D(
-                    [],
-                    [],
-                    color=s.colour,
-                    marker=s.marker,
-                    linestyle=s.linestyle,
-                    markersize=4,
-                    label=m,
-                )
-            )
-    fig.legend(
-        handles=handles,
-        loc="lower center",
-        ncol=min(4, len(handles)),
-        frameon=False,
-        bbox_to_anchor=(0.5, -0.02 - 0.045 * math.ceil(len(handles) / 4)),
-    )
-
-
-def main_results(data: ReportData, cfg: PaperConfig) -> pd.DataFrame:
-    """Main dataset/protocol/setting rows of the across-seed summary (means with CIs)."""
-    where = {"dataset": cfg.dataset, "protocol": cfg.main_protocol, "setting": cfg.main_setting}
-    rows = select(data.summary, **where)
-    return rows if len(rows) else rows.assign(ci_low=np.nan, ci_high=np.nan)
-
-
-# --------------------------------------------------------------------------- result figures
-
-
-def dot_panel(ax: Any, rows: pd.DataFrame, models: Sequence[str], styles: ModelStyles) -> None:
-    """Models on the y axis (first on top): mean as a dot, 95% interval as a line."""
-    positions = {m: len(models) - 1 - i for i, m in enumerate(models)}
-    for r in rows.itertuples(index=False):
-        if r.model not in positions or not math.isfinite(r.mean):
-            continue
-        s, y = styles[r.model], positions[r.model]
-        if math.isfinite(r.ci_low) and math.isfinite(r.ci_high):
-            ax.plot([r.ci_low, r.ci_high], [y, y], color=s.colour, lw=1.6, solid_capstyle="butt")
-        ax.plot(r.mean, y, marker=s.marker, color=s.colour, markeredgecolor="black", mew=0.4, ms=4.5)
-    ax.set_yticks(range(len(models)), list(reversed(models)))
-    ax.set_ylim(-0.6, len(models) - 0.4)
-    ax.grid(axis="x", color="0.9", lw=0.5)
-
-
-def plot_dots(
-    results: pd.DataFrame,
-    metrics: Sequence[str],
-    styles: ModelStyles,
-    stem: str | Path,
-    *,
-    ncols: int = 3,
-    log: bool = False,
-) -> list[Path]:
-    """Small multiples, one panel per metric: dot = mean over seeds, line = 95% CI. Models are
-    sorted by the first metric (best on top where it has a direction)."""
-    metrics = [m for m in metrics if m in set(results["metric"])]
-    if not metrics:
-        return _notice(stem, "No results available.")
-    plt = setup_matplotlib()
-    first = results[results["metric"] == metrics[0]].dropna(subset=["mean"])
-    better = higher_is_better(metrics[0])
-    first = first.sort_values(["mean", "model"], ascending=[better is False, True])
-    models = list(dict.fromkeys([*first["model"], *styles.order(results["model"])]))
-    fig, axes = _grid(plt, len(metrics), ncols, 0.45 + 0.16 * len(models), sharey=True)
-    for ax, metric in zip(axes, metrics, strict=True):
-        rows = results[results["metric"] == metric]
-        dot_panel(ax, rows, models, styles)
-        positive = rows["mean"][rows["mean"] > 0]
-        if log and len(positive):
-            # Interval ends at or below zero are cut at the axis' left edge.
-            ax.set_xscale("log")
-            high = np.nanmax(np.r_[rows["ci_high"].to_numpy(float), positive.to_numpy()])
-            ax.set_xlim(positive.min() / 3, high * 1.5)
-        ax.set_title(metric_label(metric))
-    fig.tight_layout()
-    return save_figure(fig, stem)
-
-
-def plot_metrics_over_k(
-    results: pd.DataFrame,
-    family: str,
-    ks: Sequence[int],
-    styles: ModelStyles,
-    stem: str | Path,
-) -> list[Path]:
-    """Small multiples of metric@K against K, one panel per model in its colour (95% CI band),
-    with every other model in light grey for reference."""
-    names = {f"{family}@{k}": k for k in ks}
-    rows = results[results["metric"].isin(names)]
-    if rows.empty:
-        return _notice(stem, "No per-K results available.")
-    rows = rows.assign(k=[names[m] for m in rows["metric"]]).sort_values("k")
-    plt = setup_matplotlib()
-    models = styles.order(rows["model"])
-    fig, axes = _grid(plt, len(models), 4, 1.35, sharex=True, sharey=True)
-    for ax, model in zip(axes, models, strict=True):
-        for other in models:
-            d = rows[rows["model"] == other]
-            if other != model:
-                ax.plot(d["k"], d["mean"], color="0.85", lw=0.7, zorder=1)
-        d = rows[rows["model"] == model]
-        s = styles[model]
-        ax.plot(d["k"], d["mean"], color=s.colour, marker=s.marker, ms=3, lw=1.4, zorder=3)
-        if d[["ci_low", "ci_high"]].notna().all().all():
-            ax.fill_between(d["k"], d["ci_low"], d["ci_high"], color=s.colour, alpha=0.25, lw=0)
-        ax.set_title(model)
-        ax.set_xscale("log")
-        ax.set_xticks(list(ks), [str(k) for k in ks])
-        ax.minorticks_off()
-    for ax in axes:
-        if ax.get_subplotspec().is_first_col():
-            ax.set_ylabel(f"{family_label(family)}@K")
-        if ax.get_subplotspec().is_last_row() or ax is axes[-1]:
-            ax.set_xlabel("K")
-    fig.tight_layout()
-    return save_figure(fig, stem)
-
-
-def plot_training_curves(
-    history: pd.DataFrame, styles: ModelStyles, stem: str | Path
-) -> list[Path]:
-    """Training loss per epoch (mean over seeds, band = min to max) and, where logged, the
-    validation value on a second axis; one panel per iterative model."""
-    history = history.dropna(subset=["loss"]) if "loss" in history else history.iloc[0:0]
-    models = styles.order(history["model"]) if len(history) else []
-    if not models:
-        return _notice(stem, "No model logged a per-epoch training history.")
-    plt = setup_matplotlib()
-    fig, axes = _grid(plt, len(models), 3, 1.6)
-    for ax, model in zip(axes, models, strict=True):
-        d = history[history["model"] == model]
-        s = styles[model]
-        loss = d.groupby("epoch")["loss"].agg(["mean", "min", "max"])
-        ax.plot(loss.index, loss["mean"], color=s.colour, marker=s.marker, markersize=3, lw=1)
-        ax.fill_between(loss.index, loss["min"], loss["max"], color=s.colour, alpha=0.2, lw=0)
-        ax.set_title(model)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("loss")
-        extra = _validation_column(d)
-        if extra:
-            twin = ax.twinx()
-            twin.spines["right"].set_visible(True)
-            val = d.groupby("epoch")[extra].mean()
-            twin.plot(val.index, val.to_numpy(), color="black", linestyle="--", lw=1)
-            twin.set_ylabel(extra, fontsize=6)
-    fig.tight_layout()
-    return save_figure(fig, stem)
-
-
-def plot_tuning_curves(
-    curves: pd.DataFrame | None, convergence: pd.DataFrame | None, styles: ModelStyles,
-    stem: str | Path, protocol: str,
-) -> list[Path]:
-    """Small multiples, one panel per searched model: the incumbent's validation score against
-    the number of trials (log2 axis), one line per search replicate (seed), and a dotted line
-    where the searches plateau (``results/tuning/{curves,convergence}.csv``)."""
-    if curves is None or curves.empty:
-        return _notice(stem, "No tuning results (the study has no tuned setting).")
-    curves = curves[curves["protocol"] == protocol]
-    conv = (convergence if convergence is not None else pd.DataFrame(columns=["protocol"]))
-    conv = conv[conv["protocol"] == protocol].set_index("model") if len(conv) else conv
-    models = [m for m in styles.order(curves["model"])
-              if m not in conv.index or bool(conv.loc[m, "searched"])]  # fmt: skip
-    if not models:
-        return _notice(stem, "No searched model on this protocol.")
-    plt = setup_matplotlib()
-    cols = min(5, len(models))
-    rows = math.ceil(len(models) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(WIDTH, 1.45 * rows + 0.3), squeeze=False)
-    dashes = ["-", "--", ":", "-.", (0, (3, 1, 1, 1))]
-    budget = int(curves["trials"].max())
-    ticks = sorted({t for t in (1, 4, 16, 64, 256) if t <= budget} | {budget})
-    for ax, model in zip(axes.flat, models, strict=False):
-        d, colour = curves[curves["model"] == model], styles[model].colour
-        for i, (_, rep) in enumerate(d.groupby("replicate", sort=True)):
-            rep = rep.sort_values("trials")
-            ax.plot(rep["trials"], rep["valid_score"], color=colour, lw=0.9,
-                    linestyle=dashes[i % len(dashes)])  # fmt: skip
-        title = model
-        if model in conv.index and math.isfinite(float(conv.loc[model, "trials_to_plateau"] or math.nan)):
-            at = int(conv.loc[model, "trials_to_plateau"])
-            ax.axvline(at, color="0.4", lw=0.6, linestyle=":")
-            title += f"\nplateau {at}"
-        ax.set_title(title, fontsize=6.5, pad=2)
-        ax.set_xscale("log", base=2)
-        ax.set_xticks(ticks, labels=[str(t) for t in ticks])
-        ax.tick_params(labelsize=5.5, length=2, pad=1)
-        ax.set_ylabel(metric_label(str(d["metric"].iloc[0])), fontsize=5.5, labelpad=1)
-    for ax in list(axes.flat)[len(models):]:
-        ax.axis("off")
-    fig.supxlabel("tuning trials (one line per seed's search)", fontsize=6.5)
-    fig.tight_layout(pad=0.3, h_pad=0.4, w_pad=0.3)
-    return save_figure(fig, stem)
-
-
-def _validation_column(history: pd.DataFrame) -> str | None:
-    """The per-epoch validation value to plot beside the loss, if any was logged."""
-    skip = {"model", "seed", "epoch", "loss"}
-    numeric = [
-        c
-        for c in history.columns
-        if c not in skip and pd.api.types.is_numeric_dtype(history[c]) and history[c].notna().any()
-    ]
-    preferred = [c for c in numeric if "val" in c.lower()]
-    return (preferred or numeric or [None])[0]
-
-
-def plot_per_user_polygons(
-    per_user: pd.DataFrame, metric: str, styles: ModelStyles, stem: str | Path, bins: int = 10
-) -> list[Path]:
-    """Frequency polygons of a per-user metric (averaged over seeds), one small panel per model,
-    the same bins everywhere; the share of users at exactly zero is marked separately."""
-    d = per_user[per_user["metric"] == metric]
-    if d.empty:
-        return _notice(stem, f"No per-user values of {metric_label(metric)} available.")
-    per_model = d.groupby(["model", "user"])["value"].mean()
-    models = styles.order(d["model"])
-    top = max(float(per_model.max()), 1e-9)
-    edges = np.linspace(0.0, top, bins + 1)
-    centres = (edges[:-1] + edges[1:]) / 2
-    plt = setup_matplotlib()
-    fig, axes = _grid(plt, len(models), 4, 1.3, sharex=True, sharey=True)
-    for ax, model in zip(axes, models, strict=True):
-        values = per_model.loc[model].dropna().to_numpy()
-        zero = float(np.mean(values == 0)) if len(values) else 0.0
-        counts, _ = np.histogram(values[values > 0], edges)
-        share = counts / max(len(values), 1)
-        x = np.r_[edges[0], centres, edges[-1]]
-        y = np.r_[0, share, 0]
-        s = styles[model]
-        ax.plot(x, y, color=s.colour, marker=s.marker, ms=2.5, lw=1.2)
-        ax.fill_between(x, 0, y, color=s.colour, alpha=0.2, lw=0)
-        ax.set_title(f"{model}\n(zero: {100 * zero:.0f}%)", fontsize=7)
-    for ax in axes:
-        if ax.get_subplotspec().is_first_col():
-            ax.set_ylabel("share of users")
-        if ax.get_subplotspec().is_last_row():
-            ax.set_xlabel(f"{metric_label(metric)} per user")
-    fig.tight_layout()
-    return save_figure(fig, stem)
-
-
-def cd_groups(names: Sequence[str], cliques: pd.DataFrame) -> list[tuple[int, int]]:
-    """``(first, last)`` positions in the rank-sorted ``names`` of each group of ``cliques``
-    (``cd_cliques.csv``: models the all-pairs tests do not separate)."""
-    position = {name: i for i, name in enumerate(names)}
-    groups = []
-    for _, members in cliques.groupby("clique", sort=True):
-        spots = sorted(position[m] for m in members["model"] if m in position)
-        if len(spots) > 1:
-            groups.append((spots[0], spots[-1]))
-    return groups
-
-
-def plot_critical_difference(
-    ranks: pd.DataFrame,
-    cliques: pd.DataFrame,
-    p_value: float,
-    metric: str,
-    stem: str | Path,
-    correction: str = "Holm",
-) -> list[Path]:
-    """Critical-difference diagram: average ranks on an axis (1 = best), bars joining models
-    that the all-pairs paired tests (with ``correction``) do not separate (Benavoli et al.
-    2016)."""
-    ranks = ranks.sort_values("avg_rank", kind="stable")
-    if len(ranks) < 2:
-        return _notice(stem, "A critical-difference diagram needs at least two models.")
-    plt = setup_matplotlib()
-    names, values = ranks["model"].tolist(), ranks["avg_rank"].to_numpy(float)
-    k = len(names)
-    lo, hi = 1.0, float(max(k, math.ceil(values.max())))
-    margin = max(1.0, 0.25 * (hi - lo))  # room for the labels beside the axis
-    groups = cd_groups(names, cliques)
-    half = math.ceil(k / 2)
-    first_row = 0.35 + 0.12 * len(groups)
-    fig, ax = plt.subplots(figsize=(WIDTH, 0.9 + 0.22 * half))
-    ax.plot([lo, hi], [0, 0], color="black", lw=0.8)
-    for tick in range(int(lo), int(hi) + 1):
-        ax.plot([tick, tick], [0, -0.06], color="black", lw=0.8)
-        ax.text(tick, -0.1, str(tick), ha="center", va="bottom", fontsize=7)
-    for i, (name, value) in enumerate(zip(names, values, strict=True)):
-        left = i < half
-        y = first_row + 0.25 * (i if left else k - 1 - i)
-        x_text = lo - 0.1 * margin if left else hi + 0.1 * margin
-        ax.plot([value, value, x_text], [0, y, y], color="black", lw=0.6)
-        ax.text(
-            x_text + (-0.02 if left else 0.02) * margin,
-            y,
-            f"{name} ({value:.2f})" if left else f"({value:.2f}) {name}",
-            ha="right" if left else "left",
-            va="center",
-            fontsize=7,
-        )
-    for j, (a, b) in enumerate(groups):
-        y = 0.2 + 0.12 * j
-        ax.plot([values[a] - 0.03, values[b] + 0.03], [y, y], color="black", lw=2.5)
-    title = (
-        f"{metric_label(metric)}: average rank over users (Friedman p {format_p(p_value) or 'n/a'});"
-        f" bars: no significant pairwise difference ({correction} correction)"
-    )
-    ax.set_title(title)
-    ax.set_xlim(lo - margin, hi + margin)
-    ax.set_ylim(first_row + 0.25 * (half - 1) + 0.2, -0.75)
-    ax.set_axis_off()
-    return save_figure(fig, stem)
-
-
-#: Popularity classes: items sorted by rating count, cut where the cumulative share of all
-#: ratings passes these fractions (head = the few items holding the first third of ratings).
-TAIL_CUTS = ((1 / 3, "head"), (2 / 3, "mid"), (1.0, "tail"))
-TAIL_COLOURS = {"head": "#D55E00", "mid": "#F0E442", "tail": "#0072B2"}
-
-
-def tail_shares(popularity: pd.DataFrame) -> pd.DataFrame:
-    """Per model (and ``data``): the share of top-K recommendations (of ratings, for ``data``)
-    going to head, mid and tail items, and how many items each class holds."""
-    data = popularity[popularity["model"] == "data"].sort_values("popularity_rank")
-    if data.empty:
-        return pd.DataFrame(columns=["model", "head", "mid", "tail"])
-    cumulative = data["rec_share"].cumsum().to_numpy() / data["rec_share"].sum()
-    classes = np.select(
-        [cumulative <= TAIL_CUTS[0][0] + 1e-12, cumulative <= TAIL_CUTS[1][0] + 1e-12],
-        ["head", "mid"],
-        "tail",
-    )
-    item_class = pd.Series(classes, index=data["item"].to_numpy())
-    frame = popularity.assign(cls=popularity["item"].map(item_class))
-    shares = frame.pivot_table(index="model", columns="cls", values="rec_share", aggfunc="sum")
-    shares = shares.reindex(columns=["head", "mid", "tail"], fill_value=0.0).fillna(0.0)
-    shares = shares.div(shares.sum(axis=1).replace(0, np.nan), axis=0).reset_index()
-    for c in ("head", "mid", "tail"):
-        shares[f"{c}_items"] = int((classes == c).sum())
-    return shares
-
-
-def plot_tail_pies(shares: pd.DataFrame, styles: ModelStyles, stem: str | Path) -> list[Path]:
-    """One pie per model (and one for the ratings themselves): share of its top-K slots going to
-    head, mid and long-tail movies."""
-    models = [*styles.order(set(shares["model"]) - {"data"})]
-    if not models:
-        return _notice(stem, "No top-K lists available for the popularity analysis.")
-    plt = setup_matplotlib()
-    panels = ["data", *models] if "data" in set(shares["model"]) else models
-    fig, axes = _grid(plt, len(panels), 6, 1.25)
-    indexed = shares.set_index("model")
-    for ax, model in zip(axes, panels, strict=True):
-        values = indexed.loc[model, ["head", "mid", "tail"]].to_numpy(float)
-        if not np.nansum(values) > 0:
-            _placeholder(ax, f"{model}:\nno top-K lists")
-            continue
-        ax.pie(
-            np.nan_to_num(values),
-            colors=[TAIL_COLOURS[c] for c in ("head", "mid", "tail")],
-            startangle=90,
-            counterclock=False,
-            wedgeprops={"edgecolor": "white", "linewidth": 0.6},
-        )
-        tail = values[2] if math.isfinite(values[2]) else 0.0
-        title = "all ratings" if model == "data" else model
-        ax.set_title(f"{title}\ntail {100 * tail:.0f}%", fontsize=7)  # black: pale model colours fade
-        ax.set_aspect("equal")
-    from matplotlib.patches import Patch
-
-    handles = [
-        Patch(color=TAIL_COLOURS[c], label=f"{c} ({int(shares[f'{c}_items'].iloc[0])} movies)")
-        for c in ("head", "mid", "tail")
-    ]
-    fig.legend(handles=handles, loc="lower center", ncol=3, frameon=False,
-               bbox_to_anchor=(0.5, -0.04))  # fmt: skip
-    fig.tight_layout()
-    return save_figure(fig, stem)
-
-
-def plot_overlap_columns(overlap: pd.DataFrame, styles: ModelStyles, stem: str | Path) -> list[Path]:
-    """Column graph: mean overlap of two seeds' top-K lists per model (1 = identical lists)."""
-    if overlap.empty:
-        return _notice(stem, "Seed overlap needs at least two seeds per model.")
-    plt = setup_matplotlib()
-    d = overlap.sort_values(["overlap", "model"], ascending=[False, True])
-    fig, ax = plt.subplots(figsize=(WIDTH, 2.3))
-    x = np.arange(len(d))
-    for i, r in enumerate(d.itertuples(index=False)):
-        s = styles[r.model]
-        ax.bar(i, r.overlap, color=s.colour, hatch=s.hatch, edgecolor="black", linewidth=0.4)
-        if math.isfinite(r.overlap_sd) and r.overlap_sd > 0:
-            ax.errorbar(i, r.overlap, yerr=r.overlap_sd, color="black", lw=0.7, capsize=2)
-        ax.text(i, r.overlap + 0.02, f"{r.overlap:.2f}", ha="center", va="bottom", fontsize=6)
-    ax.set_xticks(x, d["model"].tolist(), rotation=35, ha="right")
-    ax.set_ylim(0, 1.12)
-    ax.set_ylabel("top-K overlap between seeds")
-    fig.tight_layout()
-    return save_figure(fig, stem)
-
-
-# --------------------------------------------------------------------------- example user
-
-
-def pick_model(preferred: str, candidates: Sequence[str], taken: Sequence[str] = ()) -> str | None:
-    """``preferred`` if it has results, else the first of ``candidates`` (in preference order)
-    not ``taken`` by another figure, else the first candidate."""
-    if preferred in candidates:
-        return preferred
-    fresh = [m for m in candidates if m not in taken]
-    return (fresh or list(candidates) or [None])[0]
-
-
-def title_counts(example: pd.DataFrame, model: str, depth: int) -> tuple[pd.DataFrame, int]:
-    """For ``model``: how many seeds put each title in the top ``depth``, by mean rank."""
-    d = example[(example["model"] == model) & (example["rank"] <= depth)]
-    counts = (
-        d.groupby("item")
-        .agg(title=("title", "first"), seeds=("seed", "nunique"), mean_rank=("rank", "mean"))
-        .sort_values(["mean_rank", "item"], kind="stable")
-        .reset_index()
-    )
-    return counts, int(d["seed"].nunique())
-
-
-def _example_title(kind: str, model: str, user: int, n_seeds: int) -> str:
-    return f"User {user}: {kind} of {model} ({n_seeds} seed{'s' if n_seeds != 1 else ''})"
-
-
-def plot_example_pie(
-    example: pd.DataFrame, model: str | None, user: int, stem: str | Path
-) -> list[Path]:
-    """Seed 001's pie chart: the top-3 recommendations; slices sized by the number of seeds
-    that recommend each title in the top 3."""
-    if model is None:
-        return _notice(stem, f"No recommendations for user {user}.")
-    counts, n_seeds = title_counts(example, model, 3)
-    plt = setup_matplotlib()
-    fig, ax = plt.subplots(figsize=(WIDTH * 0.75, 2.8))
-    wedges, _ = ax.pie(
-        counts["seeds"],
-        labels=[
-            f"{wrap_label(t, 28)}\n({n} of {n_seeds} seeds)"
-            for t, n in zip(counts["title"], counts["seeds"], strict=True)
-        ],
-        startangle=90,
-        counterclock=False,
-        textprops={"fontsize": 7},
-        wedgeprops={"edgecolor": "black", "linewidth": 0.5},
-    )
-    for i, wedge in enumerate(wedges):
-        wedge.set(facecolor=PALETTE[i % len(PALETTE)], hatch=HATCHES[i % len(HATCHES)])
-    ax.set_title(_example_title("top-3 recommendations", model, user, n_seeds))
-    ax.axis("equal")
-    return save_figure(fig, stem)
-
-
-def _title_axis(ax: Any, titles: Sequence[str], n_seeds: int) -> None:
-    # one line per title (wrapped rotated labels run into their neighbours), cut at 30 characters
-    labels = [t if len(t) <= 30 else t[:29] + "…" for t in titles]
-    ax.set_xticks(
-        range(len(titles)), labels, rotation=60, ha="right", rotation_mode="anchor", fontsize=6.5
-    )
-    ax.set_ylim(0, n_seeds + 0.7)
-    ax.set_yticks(range(0, n_seeds + 1))
-    ax.set_ylabel(f"seeds recommending it (of {n_seeds})")
-
-
-def plot_example_polygon(
-    example: pd.DataFrame,
-    model: str | None,
-    user: int,
-    styles: ModelStyles,
-    stem: str | Path,
-    depth: int = 10,
-) -> list[Path]:
-    """Seed 001's frequency polygon: for each title in the top ``depth`` of any seed (ordered by
-    mean rank), the number of seeds recommending it, joined by lines closed at zero."""
-    if model is None:
-        return _notice(stem, f"No recommendations for user {user}.")
-    counts, n_seeds = title_counts(example, model, depth)
-    plt = setup_matplotlib()
-    fig, ax = plt.subplots(figsize=(WIDTH, 3.2))
-    s = styles[model]
-    x = np.arange(-1, len(counts) + 1)
-    y = np.r_[0, counts["seeds"].to_numpy(), 0]
-    ax.plot(x, y, color=s.colour, marker=s.marker, markersize=4, lw=1.2)
-    ax.fill_between(x, 0, y, color=s.colour, alpha=0.15, hatch=s.hatch, lw=0)
-    for i, n in enumerate(counts["seeds"]):
-        ax.text(i, n + 0.1, str(n), ha="center", va="bottom", fontsize=6)
-    ax.set_xlim(-1, len(counts))
-    _title_axis(ax, counts["title"].tolist(), n_seeds)
-    ax.set_title(_example_title(f"frequency polygon of top-{depth} titles", model, user, n_seeds))
-    fig.tight_layout()
-    return save_figure(fig, stem)
-
-
-def plot_example_columns(
-    example: pd.DataFrame,
-    model: str | None,
-    user: int,
-    styles: ModelStyles,
-    stem: str | Path,
-    depth: int = 10,
-) -> list[Path]:
-    """Seed 001's column graph: how often each title is recommended in the top ``depth``
-    across seeds, most frequent first."""
-    if model is None:
-        return _notice(stem, f"No recommendations for user {user}.")
-    counts, n_seeds = title_counts(example, model, depth)
-    counts = counts.sort_values(["seeds", "mean_rank"], ascending=[False, True], kind="stable")
-    plt = setup_matplotlib()
-    fig, ax = plt.subplots(figsize=(WIDTH, 3.2))
-    s = styles[model]
-    ax.bar(
-        range(len(counts)),
-        counts["seeds"],
-        color=s.colour,
-        hatch=s.hatch,
-        edgecolor="black",
-        linewidth=0.5,
-    )
-    for i, n in enumerate(counts["seeds"]):
-        ax.text(i, n + 0.1, str(n), ha="center", va="bottom", fontsize=6)
-    _title_axis(ax, counts["title"].tolist(), n_seeds)
-    ax.set_title(_example_title(f"column graph of top-{depth} titles", model, user, n_seeds))
-    fig.tight_layout()
-    return save_figure(fig, stem)
-
-
-def model_preference(data: ReportData, cfg: PaperConfig) -> list[str]:
-    """Models best first on the main metric (main dataset, protocol and setting)."""
-    where = {"dataset": cfg.dataset, "protocol": cfg.main_protocol, "setting": cfg.main_setting}
-    return list(dict.fromkeys(ranking(select(data.summary, **where), cfg.main_metric)["model"]))
-
-
-def example_models(
-    example: pd.DataFrame, cfg: PaperConfig, preference: Sequence[str] = ()
-) -> dict[str, str | None]:
-    """The model shown in each example figure: the configured one if it has results, else the
-    best-ranked model (``preference``) that no other example figure shows, where possible."""
-    available = set(example["model"].astype(str))
-    ordered = list(preference) + ModelStyles(cfg.models).order(available)
-    candidates = list(dict.fromkeys(m for m in ordered if m in available))
-    configured = [cfg.example_models[kind] for kind in EXAMPLE_FIGURES]
-    picks: dict[str, str | None] = {}
-    for kind in EXAMPLE_FIGURES:
-        taken = [m for m in configured if m in available] + [m for m in picks.values() if m]
-        picks[kind] = pick_model(cfg.example_models[kind], candidates, taken)
-    return picks
-
-
-# --------------------------------------------------------------------------- registered figures
+__all__ = [  # the plotters and pickers, re-exported for older imports
+    "TAIL_COLOURS", "TAIL_CUTS", "WIDTH", "cd_groups", "dot_panel", "example_models", "latex_text",
+    "main_results", "model_preference", "pick_model", "plot_critical_difference", "plot_dots",
+    "plot_example_columns", "plot_example_pie", "plot_example_polygon", "plot_metrics_over_k",
+    "plot_overlap_columns", "plot_per_user_polygons", "plot_tail_pies", "plot_training_curves",
+    "plot_tuning_curves", "tail_shares", "title_counts",
+]  # fmt: skip
 
 _STATS = RESULT_TABLES
 
@@ -830,11 +259,12 @@ def example_pie(ctx: Context, stem: Path) -> str:
 def example_polygon(ctx: Context, stem: Path) -> str:
     example, model = _example_caption(ctx, "polygon")
     user = ctx.cfg.example_user
-    plot_example_polygon(example, model, user, ModelStyles(ctx.cfg.models), stem)
+    k = ctx.cfg.main_k
+    plot_example_polygon(example, model, user, ModelStyles(ctx.cfg.models), stem, depth=k)
     return latex_text(
         f"Seed document 001's chart type (a frequency polygon) for user {user}: how many seeds "
         "put each title in the "
-        f"top 10 of {model} (titles by mean rank)."
+        f"top {k} of {model} (titles by mean rank)."
     )
 
 
@@ -842,11 +272,12 @@ def example_polygon(ctx: Context, stem: Path) -> str:
 def example_columns(ctx: Context, stem: Path) -> str:
     example, model = _example_caption(ctx, "column")
     user = ctx.cfg.example_user
-    plot_example_columns(example, model, user, ModelStyles(ctx.cfg.models), stem)
-    counts, n_seeds = title_counts(example, model, 10) if model else (pd.DataFrame(), 0)
+    k = ctx.cfg.main_k
+    plot_example_columns(example, model, user, ModelStyles(ctx.cfg.models), stem, depth=k)
+    counts, n_seeds = title_counts(example, model, k) if model else (pd.DataFrame(), 0)
     stable = int((counts["seeds"] == n_seeds).sum()) if len(counts) else 0
     return latex_text(
-        f"Seed document 001's chart type (a column graph) for user {user}: titles in the top 10 "
+        f"Seed document 001's chart type (a column graph) for user {user}: titles in the top {k} "
         f"of {model} across "
         f"{n_seeds} seeds, most frequent first; {stable} of {len(counts)} titles appear for every seed."
     )

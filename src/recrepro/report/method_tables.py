@@ -92,28 +92,13 @@ def data_splits(ctx: Context) -> Table:
 # --------------------------------------------------------------------------- models
 
 
-#: BibTeX keys (paper/references.bib) of the published work each model follows. The seed
-#: documents are project READMEs; we cite the tutorials and papers their systems implement.
-MODEL_REFERENCES: dict[str, tuple[str, ...]] = {
-    "random": (),
-    "popularity": ("cremonesi2010performance",),
-    "itemknn": ("sarwar2001item", "deshpande2004item"),
-    "ease": ("steck2019embarrassingly",),
-    "biased_mf": ("koren2009matrix",),
-    "ials": ("hu2008collaborative", "rendle2022revisiting"),
-    "bpr": ("rendle2009bpr",),
-    "collaborative": ("tfrsBasicRetrieval",),
-    "basic_retrieval": ("tfrsBasicRetrieval",),
-    "enhanced_retrieval": ("tfrsDeepRetrieval",),
-    "gnn": ("he2020lightgcn", "tfrsBasicRetrieval"),
-    "knn_embedding": ("tfrsBasicRetrieval",),
-    "session": ("tfrsSequential", "hidasi2016session"),
-    "two_tower": ("tfrsBasicRetrieval",),
-    "wide_deep": ("cheng2016wide", "tfrsBasicRetrieval"),
-    "lightfm_warp": ("kula2015metadata", "weston2011wsabie"),
-    "multitask": ("tfrsMultitask",),
-    "rating_nn": ("banerjee2020keras", "tfrsBasicRanking"),
-}
+def model_references(model: str) -> tuple[str, ...]:
+    """BibTeX keys of the published work ``model`` follows, in order: those of its class's
+    ``citation`` (the entries :mod:`recrepro.report.bibliography` writes for the paper). The seed
+    documents are project READMEs; the models cite the tutorials and papers their systems
+    implement. An unregistered model cites nothing."""
+    cls = _model_class(model)
+    return cls.citation_keys() if cls is not None else ()
 
 
 def _seed_part(source: str) -> str:
@@ -128,7 +113,7 @@ def models(ctx: Context) -> Table:
     ordered = ModelStyles(cfg.models).order(cfg.models) if cfg.models else []
     sources = model_sources(ordered)
     frame = pd.DataFrame(
-        [(m, _seed_part(sources[m][0]), ",".join(MODEL_REFERENCES.get(m, ())), sources[m][1])
+        [(m, _seed_part(sources[m][0]), ",".join(model_references(m)), sources[m][1])
          for m in ordered],
         columns=["model", "seed", "references", "predicts_ratings"],
     )  # fmt: skip
@@ -242,14 +227,17 @@ def chosen_values(records: Sequence[Mapping[str, Any]], name: str) -> str:
 def hyperparameter_frame(
     config: Mapping[str, Any], records: Mapping[tuple[str, str], Mapping[str, Any]], protocol: str
 ) -> pd.DataFrame:
-    """One row per (model, searched hyperparameter): faithful value, space, and the tuned
-    choice of each search replicate (``a / b / c`` by seed)."""
-    spaces = (config.get("tuning") or {}).get("spaces") or {}
+    """One row per (model, searched hyperparameter): faithful value, space (the config's, else
+    the model's declared one: :func:`recrepro.search_space.model_space`), and the tuned choice
+    of each search replicate (``a / b / c`` by seed)."""
+    from recrepro.search_space import model_space
+
+    tuning = config.get("tuning") or {}
     rows = []
     for model, overrides in (config.get("models") or {}).items():
         cls = _model_class(model)
         faithful = {**(dict(cls.defaults) if cls is not None else {}), **(overrides or {})}
-        space = _printed_space(model, spaces.get(model) or {}, faithful)
+        space = _printed_space(model, model_space(tuning, model), faithful)
         replicates = records.get((protocol, model)) or []
         if not space:
             rows.append((model, "(not searched)", "", "", ""))
@@ -307,7 +295,7 @@ def hyperparameters(ctx: Context) -> Table:
 
 def read_benchmark(path: Path) -> tuple[float, float]:
     """``(cpu_seconds, wall_seconds)`` of one Snakemake benchmark file; NaN if absent."""
-    from recrepro.bench import read_benchmark as read_tsv
+    from recrepro.cputime import read_benchmark as read_tsv
 
     if not path.is_file():
         return math.nan, math.nan

@@ -19,7 +19,7 @@ import pandas as pd
 from recrepro.io import write_text
 from recrepro.report.config import PaperConfig
 from recrepro.report.data import ReportData, as_bool, ranking, select
-from recrepro.report.reproduction import published_rows, verdict_counts
+from recrepro.report.reproduction import VERDICTS, verdict_counts
 from recrepro.report.style import (
     ModelStyles,
     correction_label,
@@ -450,38 +450,40 @@ def _protocol_sentences(data: ReportData, cfg: PaperConfig) -> str:
 
 
 def reproduction_numbers(frame: pd.DataFrame) -> dict[str, str]:
-    """Verdict counts of the published numbers of the reproduction table
-    (``reported/reproduction.csv``), and the number of cause experiments beside them."""
-    published, counts = published_rows(frame), verdict_counts(frame)
-    return {
-        "ReproRows": str(counts["published"]),
-        "ReproWithResults": str(int(published["ours_mean"].notna().sum())),
-        "ReproReproduced": str(counts["reproduced"]),
-        "ReproNotReproduced": str(counts["not reproduced"]),
-        "ReproInconclusive": str(counts["inconclusive"]),
-        "ReproNotRun": str(counts["not run"]),
-        "ReproCauseExperiments": str(counts["cause_experiments"]),
-        "ReproCauseSentence": _cause_sentence(frame, published),
+    """Counts of the reproduction table (``reported/reproduction.csv``): distinct published
+    numbers, by the verdict of their reproduction; comparisons and cause steps beside them."""
+    counts = verdict_counts(frame)
+    out = {
+        "ReproPublished": str(counts["published"]),
+        "ReproReproductions": str(counts["reproductions"]),
+        "ReproComparedOnly": str(counts["compared_only"]),
+        "ReproComparisons": str(counts["comparisons"]),
+        "ReproCauses": str(counts["causes"]),
     }
+    for verdict in VERDICTS:
+        out["Repro" + "".join(w.capitalize() for w in verdict.split())] = str(counts[verdict])
+    out["ReproSentence"] = latex_escape(reproduction_sentence(counts))
+    return out
 
 
-def _cause_sentence(frame: pd.DataFrame, published: pd.DataFrame) -> str:
-    """How many of the numbers that do not reproduce have a cause experiment in the table."""
-    missed = published[published["verdict"] == "not reproduced"]
-    if missed.empty:
-        return "Every number with a result reproduces or is inconclusive."
-    cause = missed["cause"] if "cause" in missed else pd.Series("", index=missed.index)
-    causes = cause.astype(object).fillna("").astype(str) != ""
-    n_causes = len(frame) - len(published)
-    if not causes.any():
-        return (f"None of the {len(missed)} numbers that do not reproduce has a cause experiment "
-                "in this table yet.")  # fmt: skip
-    return (
-        f"{int(causes.sum())} of the {len(missed)} numbers that do not reproduce have a cause "
-        f"experiment ({n_causes} in all, at the end of the table): the same model on the same split "
-        "with one change of recipe, for instance the tutorial's hyperparameters instead of the "
-        "seed's, the seed's extra component removed, or LightFM's precision computed with training "
-        "movies excluded, as our evaluator does."
+def plural(n: int, noun: str) -> str:
+    """``"1 protocol"``, ``"3 protocols"``."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def reproduction_sentence(counts: dict[str, int]) -> str:
+    """One sentence: the distinct published numbers by verdict, each counted once."""
+    parts = [f"{counts[v]} {v}" for v in VERDICTS if counts[v]]
+    text = (
+        f"Of {plural(counts['published'], 'distinct published number')}, "
+        f"{counts['reproductions']} can be set against a run of their source's own recipe, data "
+        f"and protocol ({', '.join(parts) or 'none run'})"
+    )
+    if counts["compared_only"]:
+        text += f"; {counts['compared_only']} are only compared with"
+    return text + (
+        f". Beside them, {plural(counts['comparisons'], 'seed comparison')} and "
+        f"{plural(counts['causes'], 'cause step')} are reported as differences, without a verdict."
     )
 
 

@@ -18,7 +18,8 @@ import pandas as pd
 
 from recrepro.io import write_text
 from recrepro.logs import log_to
-from recrepro.report import figdata, figures, numbers, registry, tables
+from recrepro.report import figdata, numbers, picking, registry, tables
+from recrepro.report.bibliography import write_model_bibliography
 from recrepro.report.config import PaperConfig
 from recrepro.report.data import COLUMNS, ReportData, read_convergence
 from recrepro.report.method_tables import cost_frame, read_tuning, searched
@@ -39,8 +40,9 @@ def load_data(inputs: Mapping[str, Any]) -> ReportData:
 def make_tables(
     inputs: Mapping[str, Any], config: Mapping[str, Any], params: Mapping[str, Any]
 ) -> list[Path]:
-    """Every registered table (.tex/.md/.csv) into ``params["outdir"]`` and the section include
-    files into ``params["sections"]``."""
+    """Every registered table (.tex/.md/.csv) into ``params["outdir"]``, the section include
+    files into ``params["sections"]`` and, with ``params["bibliography"]``, the models' BibTeX
+    entries there (:mod:`recrepro.report.bibliography`; the models table cites them)."""
     ctx = Context(inputs, config)
     written = []
     for name, artefact, kwargs in registry.instances(ctx.cfg, "table"):
@@ -48,6 +50,8 @@ def make_tables(
         table.name = name
         written += tables.write_table(table, params["outdir"])
     written += registry.write_sections(ctx.cfg, params["sections"])
+    if params.get("bibliography"):
+        written.append(write_model_bibliography(params["bibliography"]))
     LOG.info("wrote %d table files to %s", len(written), params["outdir"])
     return written
 
@@ -103,7 +107,7 @@ def make_numbers(inputs: Mapping[str, Any], config: Mapping[str, Any], output: P
         items=pd.read_parquet(inputs["item_table"]),
         reproduction=pd.read_csv(inputs["reproduction_table"]),
         provenance=numbers.read_provenance(provenance_paths),
-        picks=figures.example_models(example, cfg, figures.model_preference(data, cfg)),
+        picks=picking.example_models(example, cfg, picking.model_preference(data, cfg)),
         n_runs=len(provenance_paths),
         cost=cost_frame(_listed(inputs["run_metrics"]), _listed(inputs["tuning_files"])),
         kept=[

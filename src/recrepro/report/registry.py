@@ -33,10 +33,11 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from recrepro import layout
 from recrepro.io import write_text
+from recrepro.layout import RunKey
 from recrepro.report.config import PaperConfig
 from recrepro.report.data import COLUMNS, ReportData
-from recrepro.runs import RunKey
 
 Kind = Literal["table", "figure"]
 #: The aggregate result tables :class:`~recrepro.report.data.ReportData` reads (``ctx.data``);
@@ -217,22 +218,18 @@ def input_paths(config: Mapping[str, Any]) -> dict[str, Any]:
         "seed_level": "results/stats/seed_level.csv",
         "references": "config/reference_numbers.csv",
         "reproduction_table": "reported/reproduction.csv",  # snakemake reproduce + publish_reproduction
-        "ratings": f"results/data/{cfg.dataset}/ratings.parquet",
-        "item_table": f"results/data/{cfg.dataset}/items.parquet",
-        "splits": [
-            f"results/splits/{cfg.dataset}/{p}/seed{first_seed}/{part}.parquet"
-            for p in cfg.protocols
-            for part in ("train", "valid", "test")
-        ],
+        "ratings": layout.data_file(cfg.dataset, "ratings"),
+        "item_table": layout.data_file(cfg.dataset, "items"),
+        "splits": [path for p in cfg.protocols for path in layout.split_files(cfg.dataset, p, first_seed)],
         "run_metrics": [str(r.path() / "metrics.json") for r in every],
         "tuning_files": [
-            f"results/tuning/{cfg.dataset}/{p}/{m}/seed{s}.json"
+            layout.tuning_record(cfg.dataset, p, m, s)
             for p in cfg.protocols for m in cfg.models for s in cfg.seeds
         ]
         if tuned
         else [],
-        "tuning_curves": "results/tuning/curves.csv" if tuned else [],
-        "convergence": "results/tuning/convergence.csv" if tuned else [],
+        "tuning_curves": layout.tuning_table("curves") if tuned else [],
+        "convergence": layout.tuning_table("convergence") if tuned else [],
         "provenance": [str(r.path() / "provenance.json") for r in every],
         "main_history": [str(r.path() / "history.csv") for r in main],
         "main_per_user": [str(r.path() / "per_user.parquet") for r in main],
@@ -243,16 +240,8 @@ def input_paths(config: Mapping[str, Any]) -> dict[str, Any]:
 
 def benchmark_path(output: str | os.PathLike) -> Path:
     """The Snakemake benchmark file of the job that wrote ``output`` (a run's ``metrics.json``
-    or a tuning record): ``results/benchmarks/<rule>/<same key>.tsv``; one job writes every
-    seed's runs of a (dataset, protocol, model, setting), and one every seed's searches of a
-    (dataset, protocol, model), so both keys drop the seed."""
-    path = Path(output)
-    parts = path.parts
-    root = Path(*parts[: parts.index("results") + 1]) if "results" in parts else Path("results")
-    rel = path.relative_to(root)
-    if rel.parts[0] == "runs":
-        return root / "benchmarks/train_and_evaluate" / Path(*rel.parts[1:-2]).with_suffix(".tsv")
-    return root / "benchmarks/tune_model" / Path(*rel.parts[1:-1]).with_suffix(".tsv")
+    or a tuning record): :func:`recrepro.layout.benchmark_of`."""
+    return layout.benchmark_of(output)
 
 
 # --------------------------------------------------------------------------- build context

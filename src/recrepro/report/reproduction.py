@@ -1,30 +1,30 @@
-"""Published reference numbers (``config/reference_numbers.csv``) beside ours, with a verdict.
+"""Published numbers (``config/reference_numbers.csv``) beside ours: reproductions and comparisons.
 
-Each reference row is one published number: the system, our model that reproduces it (a model of
-the study, or ``experiment:<name>`` for a source's own evaluation code, :mod:`recrepro.experiments`),
-our metric name that matches the published one, the protocol (the source's own split), the
-published value with its range across the source's renders, and where it was published. Our
-side is the model's result under the faithful setting of the row's protocol, over the seeds.
+Each reference row names one published number (``published_id``; rows sharing a number share
+the id), the system, our model or ``experiment:<name>`` (a source's own code,
+:mod:`recrepro.experiments`), our metric name, the protocol, the published value with its range
+across the source's renders (``low``/``high``) and where it was published. Its ``kind``:
 
-The verdict rule was fixed before any number was compared (:func:`verdict`): an equivalence
-test (TOST, two one-sided t-tests at level 0.05 over the seeds, i.e. the 90% t-interval of our
-mean) against the published range widened by a margin per metric type (:func:`margin`):
+* ``reproduction``: a source's own recipe, data and protocol, run here, against its published
+  number, with a verdict (:func:`reproduction_verdict`);
+* ``comparison``: a seed system (or our implementation of a source's algorithm) against the
+  nearest published number, reported as a difference with its interval and no verdict;
+* ``cause``: a step from a comparison's system towards the source's recipe (``explains`` names
+  the compared model, ``changes`` counts the recipe settings it changes), also as a difference.
 
-* rating errors (``rmse``, ``mae``, and ``rmse_all``/``mae_all`` over every test rating, which
-  the sources report): 0.02 absolute;
-* rates (top-K accuracies, precision, recall, AUC, ...): 10% of the published value, at least
-  0.005 absolute.
+The verdict rule was fixed before any number was compared. A published single run is one draw of
+its recipe, so it is set against the 95% *prediction* interval of one new run of the recipe,
+estimated from our seeds (at least :data:`MIN_SEEDS`; a deterministic experiment needs one):
+``mean +- t(0.975, n-1) * sd * sqrt(1 + 1/n)``, widened by half a unit of the published number's
+last printed digit (its rounding). ``reproduced``: every published render lies in that band and
+every null lies outside it; ``uninformative``: the published number lies in the band but so does
+a null (or a null was not run), so the band cannot tell the recipe from the null; ``not
+reproduced``: a render lies outside the band; ``too few seeds``: fewer than :data:`MIN_SEEDS`;
+``not run``: no result. The nulls of a row: ``random`` and ``popularity`` (ranking metrics) or
+``global_mean`` (rating errors) on the row's protocol when it is a study protocol, plus the row's
+``nulls`` column (``model#metric``, e.g. the nearest other algorithm of the same source).
 
-``reproduced``: the 90% interval lies inside [low - margin, high + margin]; ``not reproduced``:
-it lies entirely outside; ``inconclusive``: it straddles a bound; ``one seed``: no interval;
-``not run``: no result (the model or protocol is not in the configuration).
-
-Cause experiments: a row whose optional ``explains`` column names another row's model is not a
-published number of its own; it reruns that model on the same protocol with one recipe change
-(e.g. the tutorial's hyperparameters, or the seed's extra component removed) against the same
-published value. A ``not reproduced`` row's ``cause`` column reports its cause experiments'
-results and verdicts, so the cause of a mismatch is shown by a run, not asserted. Counts of
-published numbers leave cause experiments out (:func:`published_rows`).
+Counts are of distinct published numbers (:func:`verdict_counts`), each counted once.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -41,27 +42,20 @@ import pandas as pd
 from recrepro.errors import ConfigError
 
 REFERENCE_COLUMNS = (
-    "system",
-    "model",
-    "metric",
-    "protocol",
-    "setting",
-    "value",
-    "low",
-    "high",
-    "split",
-    "epochs",
-    "source",
-    "url",
-    "cite_key",
-    "note",
-)
-#: Optional column: the model of the row a cause experiment explains (empty: a published number).
-EXPLAINS = "explains"
+    "published_id", "kind", "system", "model", "metric", "protocol", "value", "low", "high",
+    "source", "url", "cite_key", "note", "nulls", "explains", "changes",
+)  # fmt: skip
+REPRODUCTION, COMPARISON, CAUSE = "reproduction", "comparison", "cause"
+KINDS = (REPRODUCTION, COMPARISON, CAUSE)
+EXPERIMENT_PREFIX = "experiment:"
+#: the model#metric separator of the nulls column (model names may hold ':', metrics '@')
+NULL_SEPARATOR = "#"
+#: protocols whose splits the study makes: random and popularity run on them as nulls
+NO_STUDY_PROTOCOL = ("keras_example", "surprise_kfold", "seed000_all_ratings")
 
 
 def load_references(path: str | os.PathLike) -> pd.DataFrame:
-    """Read and check the reference-number table."""
+    """Read and check the reference-number table; adds ``decimals`` (of the printed number)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path} is missing; restore config/reference_numbers.csv from git")
@@ -69,110 +63,169 @@ def load_references(path: str | os.PathLike) -> pd.DataFrame:
     missing = [c for c in REFERENCE_COLUMNS if c not in frame.columns]
     if missing:
         raise ConfigError(f"{path} lacks column(s) {', '.join(missing)}; see its header in git")
+    frame["decimals"] = [
+        min(_decimals(text) for text in texts if str(text).strip())
+        for texts in zip(frame["value"], frame["low"], frame["high"], strict=True)
+    ]
     for column in ("value", "low", "high"):
         numbers = pd.to_numeric(frame[column].replace("", "nan"), errors="coerce")
         if column == "value" and numbers.isna().any():
             raise ConfigError(f"{path}: every row needs a numeric 'value'")
         frame[column] = numbers
-    if (frame["setting"].replace("", "faithful") != "faithful").any():
-        raise ConfigError(f"{path}: published numbers are reproduced in the faithful setting only")
     frame["low"] = frame["low"].fillna(frame["value"])
     frame["high"] = frame["high"].fillna(frame["value"])
+    bad_kind = sorted(set(frame["kind"]) - set(KINDS))
+    if bad_kind:
+        raise ConfigError(f"{path}: unknown kind(s) {', '.join(bad_kind)}; use one of {', '.join(KINDS)}")
     if not frame["cite_key"].str.fullmatch(r"[A-Za-z0-9:_-]+").all():
         raise ConfigError(f"{path}: every row needs a BibTeX key in 'cite_key' (letters, digits)")
-    if EXPLAINS not in frame.columns:
-        frame[EXPLAINS] = ""
-    published = set(zip(frame.loc[frame[EXPLAINS] == "", "model"],
-                        frame.loc[frame[EXPLAINS] == "", "protocol"], strict=True))  # fmt: skip
-    for model, protocol in zip(frame[EXPLAINS], frame["protocol"], strict=True):
-        if model and (model, protocol) not in published:
+    if not frame["published_id"].str.fullmatch(r"[A-Za-z0-9:_@.+-]+").all():
+        raise ConfigError(f"{path}: every row needs a 'published_id' (the number it is set against)")
+    reproductions = frame[frame["kind"] == REPRODUCTION]
+    twice = reproductions["published_id"][reproductions["published_id"].duplicated()]
+    if len(twice):
+        raise ConfigError(f"{path}: published number {twice.iloc[0]} is reproduced by two rows")
+    compared = set(zip(frame.loc[frame["kind"] == COMPARISON, "model"],
+                       frame.loc[frame["kind"] == COMPARISON, "protocol"], strict=True))  # fmt: skip
+    causes = frame[frame["kind"] == CAUSE]
+    for model, protocol in zip(causes["explains"], causes["protocol"], strict=True):
+        if (model, protocol) not in compared:
             raise ConfigError(
-                f"{path}: a cause experiment explains '{model}' on '{protocol}', but no "
-                "published row has that model and protocol; fix its 'explains' column"
+                f"{path}: a cause row explains '{model}' on '{protocol}', but no comparison row "
+                "has that model and protocol; fix its 'explains' column"
             )
+    if not causes["changes"].str.fullmatch(r"[1-9][0-9]*").all():
+        raise ConfigError(f"{path}: every cause row needs 'changes', the number of settings it changes")
     return frame
 
 
-def explained_models(table: pd.DataFrame) -> pd.Series:
-    """Per row, the model a cause experiment explains (``""`` for a published number)."""
-    column = table[EXPLAINS] if EXPLAINS in table.columns else pd.Series("", index=table.index)
-    return column.astype(object).fillna("").astype(str)
-
-
-def published_rows(table: pd.DataFrame) -> pd.DataFrame:
-    """The rows that are published numbers (not cause experiments)."""
-    return table[explained_models(table) == ""]
-
-
-def verdict_counts(table: pd.DataFrame) -> dict[str, int]:
-    """Published numbers per verdict (``one seed`` counted as inconclusive) and the number of
-    cause experiments (``cause_experiments``)."""
-    published = published_rows(table)
-    counts = published["verdict"].value_counts()
-    return {
-        "published": len(published),
-        REPRODUCED: int(counts.get(REPRODUCED, 0)),
-        NOT_REPRODUCED: int(counts.get(NOT_REPRODUCED, 0)),
-        INCONCLUSIVE: int(counts.get(INCONCLUSIVE, 0) + counts.get(ONE_SEED, 0)),
-        NOT_RUN: int(counts.get(NOT_RUN, 0)),
-        "cause_experiments": len(table) - len(published),
-    }
+def _decimals(text: str) -> int:
+    """Digits after the decimal point of a printed number (``"0.61"`` -> 2; ``""`` -> 0)."""
+    match = re.fullmatch(r"\s*-?\d*\.(\d+)\s*", str(text))
+    return len(match.group(1)) if match else 0
 
 
 # ------------------------------------------------------------------------------ verdict rule
-ALPHA = 0.05
-ERROR_METRICS = frozenset({"rmse", "mae", "rmse_all", "mae_all"})
-REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, ONE_SEED, NOT_RUN = (
-    "reproduced", "not reproduced", "inconclusive", "one seed", "not run",
+MIN_SEEDS = 5
+LEVEL = 0.95
+REPRODUCED, NOT_REPRODUCED, UNINFORMATIVE, TOO_FEW_SEEDS, NOT_RUN = (
+    "reproduced", "not reproduced", "uninformative", "too few seeds", "not run",
 )  # fmt: skip
+VERDICTS = (REPRODUCED, NOT_REPRODUCED, UNINFORMATIVE, TOO_FEW_SEEDS, NOT_RUN)
+ERROR_METRICS = frozenset({"rmse", "mae", "rmse_all", "mae_all"})
 
 
-def margin(metric: str, published: float) -> float:
-    """Equivalence margin of a metric: 0.02 for rating errors, else 10% (at least 0.005)."""
-    if metric.split(":")[-1].split("@")[0] in ERROR_METRICS:
-        return 0.02
-    return max(0.1 * abs(published), 0.005)
+def is_error_metric(metric: str) -> bool:
+    """Rating errors (lower is better): ``rmse``, ``SVD.rmse``, ``rmse_all``, ..."""
+    return metric.split(".")[-1].split("@")[0] in ERROR_METRICS
 
 
-def verdict(
-    values: Sequence[float], low: float, high: float, delta: float, alpha: float = ALPHA
-) -> tuple[str, float, float]:
-    """``(verdict, lower, upper)``: TOST of our per-seed ``values`` against the published range
-    ``[low, high]`` widened by ``delta``; ``lower, upper`` is the (1 - 2 alpha) t-interval."""
+def rounding(decimals: int) -> float:
+    """Half a unit of the last printed digit: how far the unrounded number may lie."""
+    return 0.5 * 10.0 ** (-decimals) if decimals > 0 else 0.0
+
+
+def prediction_band(
+    values: Sequence[float], deterministic: bool = False, level: float = LEVEL
+) -> tuple[float, float] | None:
+    """The ``level`` prediction interval of one new run from our per-seed ``values``; ``None``
+    with too few seeds. A deterministic recipe's single value is its own band."""
     from scipy import stats
 
-    values = np.asarray([v for v in values if math.isfinite(v)], np.float64)
-    if len(values) == 0:
-        return NOT_RUN, math.nan, math.nan
+    values = np.asarray(values, np.float64)
+    n = len(values)
+    if n == 0 or (n < MIN_SEEDS and not (deterministic and n >= 1)):
+        return None
     mean = float(values.mean())
-    if len(values) == 1:
-        return ONE_SEED, mean, mean
-    half = float(stats.t.ppf(1 - alpha, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values)))
-    lower, upper = mean - half, mean + half
-    if lower >= low - delta and upper <= high + delta:
-        return REPRODUCED, lower, upper
-    if upper < low - delta or lower > high + delta:
-        return NOT_REPRODUCED, lower, upper
-    return INCONCLUSIVE, lower, upper
+    if n == 1:
+        return mean, mean
+    half = stats.t.ppf(0.5 + level / 2, n - 1) * values.std(ddof=1) * math.sqrt(1 + 1 / n)
+    return mean - float(half), mean + float(half)
+
+
+def reproduction_verdict(
+    values: Sequence[float],
+    low: float,
+    high: float,
+    decimals: int,
+    nulls: Mapping[str, float],
+    deterministic: bool = False,
+) -> tuple[str, float, float, list[str]]:
+    """``(verdict, band_low, band_high, nulls inside the band)`` of a reproduction row."""
+    if len(values) == 0:
+        return NOT_RUN, math.nan, math.nan, []
+    band = prediction_band(values, deterministic)
+    if band is None:
+        return TOO_FEW_SEEDS, math.nan, math.nan, []
+    slack = rounding(decimals)
+    lower, upper = band[0] - slack, band[1] + slack
+    if low < lower or high > upper:
+        return NOT_REPRODUCED, lower, upper, []
+    inside = [name for name, value in nulls.items() if not math.isfinite(value) or lower <= value <= upper]
+    return (UNINFORMATIVE if inside else REPRODUCED), lower, upper, inside
+
+
+def difference_interval(values: Sequence[float], published: float) -> tuple[float, float, float]:
+    """``(ours - published, low, high)``: the published single run as one draw, so the 95%
+    interval is the prediction interval of our runs, shifted by the published value."""
+    values = np.asarray(values, np.float64)
+    if len(values) == 0:
+        return math.nan, math.nan, math.nan
+    diff = float(values.mean()) - published
+    band = prediction_band(values, deterministic=len(values) == 1) if len(values) >= 2 else None
+    if band is None:
+        return diff, math.nan, math.nan
+    return diff, band[0] - published, band[1] - published
 
 
 # ------------------------------------------------------------------------ the reproduction table
-EXPERIMENT_PREFIX = "experiment:"
 TABLE_COLUMNS = (
-    "system", "model", "protocol", "metric", "value", "low", "high", "margin", "n_seeds",
-    "ours_mean", "ours_std", "ours_ci90_low", "ours_ci90_high", "verdict", "source", "url",
-    "cite_key", "note", EXPLAINS, "cause",
+    "published_id", "kind", "system", "model", "protocol", "metric", "value", "low", "high",
+    "decimals", "n_seeds", "ours_mean", "ours_std", "band_low", "band_high", "diff", "diff_low",
+    "diff_high", "null_values", "nulls_inside", "verdict", "changes", "explains", "source", "url",
+    "cite_key", "note",
 )  # fmt: skip
+
+
+def experiment_spec(model: str):
+    """The :class:`recrepro.experiments.Experiment` of an ``experiment:<name>`` model."""
+    from recrepro.experiments import EXPERIMENTS
+
+    name = model.removeprefix(EXPERIMENT_PREFIX)
+    if name not in EXPERIMENTS:
+        raise ConfigError(f"unknown experiment '{name}'; known: {', '.join(EXPERIMENTS)}")
+    return EXPERIMENTS[name]
+
+
+def row_seeds(model: str, seeds: Sequence[int]) -> list[int]:
+    """The seeds a row's model runs: a deterministic experiment runs the first only."""
+    if model.startswith(EXPERIMENT_PREFIX) and experiment_spec(model).deterministic:
+        return list(seeds[:1])
+    return list(seeds)
 
 
 def result_path(
     results: str | os.PathLike, dataset: str, protocol: str, model: str, seed: int
 ) -> Path:
-    """Where the faithful result of a reference row's (protocol, model) and seed is written."""
+    """Where the faithful result of a (protocol, model) and seed is written."""
     if model.startswith(EXPERIMENT_PREFIX):
         name = model.removeprefix(EXPERIMENT_PREFIX)
         return Path(results) / "reproduction" / dataset / protocol / name / f"seed{seed}.json"
     return Path(results) / "runs" / dataset / protocol / model / "faithful" / f"seed{seed}" / "metrics.json"
+
+
+def row_nulls(ref: Mapping[str, object]) -> list[tuple[str, str]]:
+    """``(model, metric)`` of a row's nulls: the default ones and its ``nulls`` column."""
+    metric, protocol = str(ref["metric"]), str(ref["protocol"])
+    found: list[tuple[str, str]] = []
+    if ref["kind"] == REPRODUCTION and not str(ref["model"]).startswith(EXPERIMENT_PREFIX) \
+            and protocol not in NO_STUDY_PROTOCOL:  # fmt: skip
+        found += [("global_mean", metric)] if is_error_metric(metric) else \
+            [("random", metric), ("popularity", metric)]  # fmt: skip
+    for entry in filter(None, str(ref.get("nulls", "")).split(";")):
+        model, _, null_metric = entry.strip().partition(NULL_SEPARATOR)
+        found.append((model, null_metric or metric))
+    return list(dict.fromkeys(found))
 
 
 def needed_results(
@@ -182,30 +235,37 @@ def needed_results(
     models: Iterable[str],
     protocols: Iterable[str],
     results: str | os.PathLike = "results",
+    experiments: Iterable[str] = (),
 ) -> list[Path]:
-    """The result files the table needs: rows whose model (or experiment) and protocol the
-    configuration runs, for every seed. Other rows are reported as not run."""
+    """The result files the table needs (rows' models and their nulls) that the configuration
+    runs (its models on its protocols, its ``experiments`` on theirs), for every seed. Other
+    rows are reported as not run."""
     models, protocols, seeds = set(models), set(protocols), list(seeds)
+    models |= {EXPERIMENT_PREFIX + name for name in experiments}
     paths = []
     for ref in references.to_dict("records"):
-        runnable = ref["model"].startswith(EXPERIMENT_PREFIX) or ref["model"] in models
         parts = str(ref["protocol"]).split("+")
-        if runnable and set(parts) <= protocols:
-            paths += [result_path(results, dataset, p, ref["model"], s) for p in parts for s in seeds]
+        for model in [str(ref["model"]), *(m for m, _ in row_nulls(ref))]:
+            own_folds = model.startswith(EXPERIMENT_PREFIX) and not experiment_spec(model).needs_split
+            runnable = model in models and (own_folds or set(parts) <= protocols)
+            if runnable:
+                paths += [result_path(results, dataset, p, model, s)
+                          for p in parts for s in row_seeds(model, seeds)]  # fmt: skip
     return sorted(set(paths))
 
 
-def _seed_values(
-    ref: Mapping[str, object], dataset: str, seeds: Sequence[int], results: str | os.PathLike
-) -> list[float]:
-    """Our value per seed; a row over several protocols (``a+b+...``, e.g. the five GroupLens
-    folds of a 5-fold cross-validation) takes each seed's mean over them, as the sources do."""
+def seed_values(
+    model: str, metric: str, protocol: str, dataset: str, seeds: Sequence[int],
+    results: str | os.PathLike,
+) -> list[float]:  # fmt: skip
+    """Our value per seed; a row over several protocols (``a+b+...``, e.g. five folds of a
+    cross-validation) takes each seed's mean over them, as the sources do."""
     values = []
-    for seed in seeds:
+    for seed in row_seeds(model, seeds):
         per_protocol = []
-        for protocol in str(ref["protocol"]).split("+"):
-            path = result_path(results, dataset, protocol, str(ref["model"]), seed)
-            value = json.loads(path.read_text()).get("metrics", {}).get(ref["metric"]) \
+        for part in protocol.split("+"):
+            path = result_path(results, dataset, part, model, seed)
+            value = json.loads(path.read_text()).get("metrics", {}).get(metric) \
                 if path.is_file() else None  # fmt: skip
             per_protocol.append(math.nan if value is None else float(value))
         if per_protocol and all(math.isfinite(v) for v in per_protocol):
@@ -219,72 +279,122 @@ def reproduction_table(
     seeds: Sequence[int],
     results: str | os.PathLike = "results",
 ) -> pd.DataFrame:
-    """One row per published number with our mean, s.d., 90% interval and the verdict."""
+    """One row per reference row: our mean and s.d. over seeds, and the verdict (reproductions)
+    or the difference with its interval (comparisons and cause rows)."""
     rows = []
     for ref in references.to_dict("records"):
-        values = _seed_values(ref, dataset, seeds, results)
-        delta = margin(ref["metric"], ref["value"])
-        decided, lower, upper = verdict(values, ref["low"], ref["high"], delta)
-        rows.append(
-            {
-                **{c: ref.get(c, "") for c in ("system", "model", "protocol", "metric", "value",
-                                               "low", "high", "source", "url", "cite_key",
-                                               "note", EXPLAINS)},
-                "margin": delta,
-                "n_seeds": len(values),
-                "ours_mean": float(np.mean(values)) if values else math.nan,
-                "ours_std": float(np.std(values, ddof=1)) if len(values) > 1 else math.nan,
-                "ours_ci90_low": lower,
-                "ours_ci90_high": upper,
-                "verdict": decided,
-            }
+        model, metric, protocol = str(ref["model"]), str(ref["metric"]), str(ref["protocol"])
+        values = seed_values(model, metric, protocol, dataset, seeds, results)
+        row = {c: ref.get(c, "") for c in TABLE_COLUMNS if c in ref}
+        row.update(
+            n_seeds=len(values),
+            ours_mean=float(np.mean(values)) if values else math.nan,
+            ours_std=float(np.std(values, ddof=1)) if len(values) > 1 else math.nan,
+            band_low=math.nan, band_high=math.nan, null_values="", nulls_inside="", verdict="",
         )  # fmt: skip
-    for row in rows:
-        row["cause"] = _cause(row, rows) if row["verdict"] == NOT_REPRODUCED else ""
+        row["diff"], row["diff_low"], row["diff_high"] = difference_interval(values, ref["value"])
+        if ref["kind"] == REPRODUCTION:
+            nulls = {}
+            for null_model, null_metric in row_nulls(ref):
+                got = seed_values(null_model, null_metric, protocol, dataset, seeds, results)
+                nulls[f"{null_model}{NULL_SEPARATOR}{null_metric}"] = float(np.mean(got)) if got else math.nan
+            deterministic = model.startswith(EXPERIMENT_PREFIX) and experiment_spec(model).deterministic
+            decided, lower, upper, inside = reproduction_verdict(
+                values, ref["low"], ref["high"], int(ref["decimals"]), nulls, deterministic
+            )
+            row.update(
+                verdict=decided, band_low=lower, band_high=upper, nulls_inside=";".join(inside),
+                null_values=";".join(f"{name}={_fmt(v) or 'not run'}" for name, v in nulls.items()),
+            )  # fmt: skip
+        rows.append(row)
     return pd.DataFrame.from_records(rows, columns=list(TABLE_COLUMNS))
 
 
-def _cause(row: Mapping[str, object], rows: Sequence[Mapping[str, object]]) -> str:
-    """The results of the cause experiments of a published ``row`` (same model and protocol)."""
-    if row[EXPLAINS]:
-        return ""
-    found = [
-        f"{str(c['system']).removeprefix('Cause experiment: ')}: ours "
-        f"{_fmt(c['ours_mean']) or 'no result'} [{c['verdict']}]"
-        for c in rows
-        if c[EXPLAINS] == row["model"] and c["protocol"] == row["protocol"]
-    ]
-    return "; ".join(found)
+def verdict_counts(table: pd.DataFrame) -> dict[str, int]:
+    """Distinct published numbers: in all, by verdict of their reproduction, and those only
+    compared with (no reproduction row); and the comparison and cause rows."""
+    ids = table["published_id"].astype(str)
+    reproductions = table[table["kind"] == REPRODUCTION]
+    by_verdict = reproductions["verdict"].value_counts()
+    return {
+        "published": int(ids.nunique()),
+        "reproductions": len(reproductions),
+        **{v: int(by_verdict.get(v, 0)) for v in VERDICTS},
+        "compared_only": int(len(set(ids) - set(reproductions["published_id"].astype(str)))),
+        "comparisons": int((table["kind"] == COMPARISON).sum()),
+        "causes": int((table["kind"] == CAUSE).sum()),
+    }
 
 
 def _fmt(value: float, digits: int = 4) -> str:
-    return "" if not math.isfinite(value) else f"{value:.{digits}g}"
+    return "" if not isinstance(value, float | int) or not math.isfinite(value) else f"{value:.{digits}g}"
+
+
+def _signed(value: float) -> str:
+    return "" if not math.isfinite(value) else f"{value:+.3g}"
+
+
+def published_text(row: Mapping[str, object]) -> str:
+    """The published value, with the range across renders when there are several."""
+    text = _fmt(row["value"])
+    return text if row["low"] == row["high"] else f"{text} ({_fmt(row['low'])}-{_fmt(row['high'])})"
+
+
+def difference_text(row: Mapping[str, object]) -> str:
+    """``ours - published`` with its 95% interval."""
+    diff = _signed(row["diff"])
+    if diff and math.isfinite(row["diff_low"]):
+        diff += f" [{_signed(row['diff_low'])}, {_signed(row['diff_high'])}]"
+    return diff
 
 
 def reproduction_markdown(table: pd.DataFrame) -> str:
-    """The table as Markdown: published numbers (reproduced first, then the others), then the
-    cause experiments."""
-    lines = []
-    order = {REPRODUCED: 0, INCONCLUSIVE: 1, NOT_REPRODUCED: 2, ONE_SEED: 3, NOT_RUN: 4}
-    explains = explained_models(table)
-    key = table["verdict"].map(order) + 10 * (explains != "")
-    table = table.assign(_o=key, explained=explains).sort_values("_o", kind="stable")
-    lines.append(
-        "| verdict | system | our model | protocol | metric | published | ours (90% CI) | n "
-        "| cause experiment |"
-    )
-    lines.append("|---|---|---|---|---|---|---|---|---|")
-    for r in table.itertuples(index=False):
-        published = _fmt(r.value) + ("" if r.low == r.high else f" ({_fmt(r.low)}-{_fmt(r.high)})")
-        ours = _fmt(r.ours_mean)
-        if ours and math.isfinite(r.ours_ci90_low) and r.n_seeds > 1:
-            ours += f" ({_fmt(r.ours_ci90_low)}-{_fmt(r.ours_ci90_high)})"
+    """The table as Markdown: reproductions (by verdict), then comparisons with their causes."""
+    order = {v: i for i, v in enumerate(VERDICTS)}
+    repro = table[table["kind"] == REPRODUCTION]
+    repro = repro.assign(_o=repro["verdict"].map(order)).sort_values("_o", kind="stable")
+    lines = [
+        "## Reproductions: a source's own recipe, data and protocol",
+        "",
+        "| verdict | system | model | protocol | metric | published | ours (n) | 95% band for one run "
+        "| nulls (mean) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in repro.to_dict("records"):
+        band = f"{_fmt(r['band_low'])} - {_fmt(r['band_high'])}" if math.isfinite(r["band_low"]) else ""
         lines.append(
-            f"| {r.verdict + (f' (cause experiment for {r.explained})' if r.explained else '')} | {r.system} "
-            f"| {r.model} | {r.protocol} | {r.metric} | {published} | {ours} | {r.n_seeds} "
-            f"| {r.cause} |"
+            f"| {r['verdict']} | {r['system']} | {r['model']} | {r['protocol']} | {r['metric']} "
+            f"| {published_text(r)} | {_fmt(r['ours_mean'])} ({r['n_seeds']}) | {band} "
+            f"| {r['null_values']} |"
+        )
+    lines += [
+        "",
+        "## Seed comparisons and their cause steps: differences, no verdict",
+        "",
+        "| kind | system | model | protocol | metric | published | ours (n) | ours - published [95%] "
+        "| settings changed |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in _comparisons_with_causes(table):
+        lines.append(
+            f"| {r['kind']} | {r['system']} | {r['model']} | {r['protocol']} | {r['metric']} "
+            f"| {published_text(r)} | {_fmt(r['ours_mean'])} ({r['n_seeds']}) "
+            f"| {difference_text(r)} | {r['changes']} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _comparisons_with_causes(table: pd.DataFrame) -> list[dict]:
+    """Comparison rows, each followed by the cause rows that explain it."""
+    records = table.to_dict("records")
+    out = []
+    for r in records:
+        if r["kind"] != COMPARISON:
+            continue
+        out.append(r)
+        out += [c for c in records if c["kind"] == CAUSE and c["explains"] == r["model"]
+                and c["protocol"] == r["protocol"] and c["published_id"] == r["published_id"]]  # fmt: skip
+    return out
 
 
 README_START = "<!-- reproduction table: generated by `snakemake publish_reproduction`; do not edit -->"
@@ -292,25 +402,30 @@ README_END = "<!-- end of the generated reproduction table -->"
 
 
 def readme_section(table: pd.DataFrame) -> str:
-    """What reproduces and what does not, side by side, for the README (from the table only)."""
-    lines = [README_START, ""]
-    groups = (
-        ("Reproduced", [REPRODUCED]),
-        ("Not reproduced", [NOT_REPRODUCED]),
-        ("Inconclusive, or not run", [INCONCLUSIVE, ONE_SEED, NOT_RUN]),
-    )
-    published = published_rows(table)
-    for title, verdicts in groups:
-        rows = published[published["verdict"].isin(verdicts)]
-        lines.append(f"**{title}** ({len(rows)} of {len(published)} published numbers)")
-        lines.append("")
-        for r in rows.itertuples(index=False):
-            ours = _fmt(r.ours_mean) or "no result"
-            cause = f" Cause experiment: {r.cause}." if r.verdict == NOT_REPRODUCED and r.cause else ""
-            note = f" Note: {r.note}" if r.verdict == NOT_REPRODUCED and r.note else ""
+    """The counts by verdict and every reproduction, for the README (from the table only)."""
+    counts = verdict_counts(table)
+    lines = [
+        README_START,
+        "",
+        f"{counts['published']} distinct published numbers: {counts['reproductions']} set against "
+        f"a run of their source's own recipe ({counts[REPRODUCED]} reproduced, "
+        f"{counts[NOT_REPRODUCED]} not reproduced, {counts[UNINFORMATIVE]} uninformative, "
+        f"{counts[TOO_FEW_SEEDS]} with too few seeds, {counts[NOT_RUN]} not run), "
+        f"{counts['compared_only']} only compared with. Beside them, {counts['comparisons']} seed "
+        f"comparisons and {counts['causes']} cause steps (differences, no verdict).",
+        "",
+    ]
+    reproductions = table[table["kind"] == REPRODUCTION]
+    for verdict_name in VERDICTS:
+        rows = reproductions[reproductions["verdict"] == verdict_name]
+        if rows.empty:
+            continue
+        lines += [f"**{verdict_name.capitalize()}** ({len(rows)})", ""]
+        for r in rows.to_dict("records"):
+            inside = f"; inside the band: {r['nulls_inside']}" if r["nulls_inside"] else ""
             lines.append(
-                f"- {r.system}: {r.metric} on `{r.protocol}`, published {_fmt(r.value)}, "
-                f"ours ({r.model}) {ours} [{r.verdict}].{cause}{note}"
+                f"- {r['system']}: {r['metric']} on `{r['protocol']}`, published "
+                f"{published_text(r)}, ours {_fmt(r['ours_mean']) or 'no result'}{inside}."
             )
         lines.append("")
     lines.append(README_END)

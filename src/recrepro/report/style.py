@@ -1,9 +1,11 @@
 """One look for every table and figure: number formats, model order, and per-model colour /
-hatch / marker / line style that stay readable in greyscale. Metric labels and directions come
-from :mod:`recrepro.evaluation.catalogue`.
+hatch / marker that stay readable in greyscale. Metric labels and directions come from
+:mod:`recrepro.evaluation.catalogue`.
 
-A model's colour is keyed by its name (:data:`MODEL_COLOURS`; unlisted models get a colour from
-a hash of the name), so it is the same in every figure and every run, whatever the model set.
+A model's look is declared with the model (its class's ``colour``, ``marker`` and ``hatch``,
+:class:`recrepro.models.base.Recommender`); what a model leaves undeclared, and every name that is
+no registered model (e.g. a ``<model>__<variant>``), is picked from a hash of the name. So a
+model looks the same in every figure and every run, whatever the model set.
 """
 
 from __future__ import annotations
@@ -21,33 +23,11 @@ from recrepro.rng import derive_seed
 
 # Okabe & Ito colour-blind-safe palette (used for non-model categories, e.g. pie slices).
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
-#: One fixed colour per model name, the only place a model's colour is chosen. Baselines are
-#: earthy/grey, seed models saturated; hatches and markers (from the same key) help in greyscale.
-MODEL_COLOURS = {
-    "random": "#9E9E9E",
-    "popularity": "#8C564B",
-    "itemknn": "#BCBD22",
-    "ease": "#2CA02C",
-    "biased_mf": "#17BECF",
-    "ials": "#006D2C",
-    "bpr": "#A6761D",
-    "collaborative": "#1F77B4",
-    "basic_retrieval": "#AEC7E8",
-    "enhanced_retrieval": "#393B79",
-    "two_tower": "#FF7F0E",
-    "wide_deep": "#FFBB78",
-    "gnn": "#D62728",
-    "knn_embedding": "#FF9896",
-    "session": "#9467BD",
-    "lightfm_warp": "#E377C2",
-    "multitask": "#7F7F00",
-    "rating_nn": "#000000",
-}
-#: Colours for models not listed above, picked by a hash of the name.
+#: Colours for models that declare none, picked by a hash of the name. The declared colours
+#: (baselines earthy/grey, seed models saturated) never repeat these (tests/test_report.py).
 EXTRA_COLOURS = ("#637939", "#8C6D31", "#843C39", "#7B4173", "#3182BD", "#E6550D", "#31A354")
 HATCHES = ("", "//", "..", "xx", "\\\\", "oo", "--")  # 7 is coprime with 8 colours
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "*", "h")
-LINESTYLES = ("-", "--", "-.", ":")
 
 _TEST_LABELS = {
     "wilcoxon": "Wilcoxon signed-rank test",
@@ -138,7 +118,6 @@ class ModelStyle:
     colour: str
     hatch: str
     marker: str
-    linestyle: str
 
 
 class ModelStyles:
@@ -157,17 +136,25 @@ class ModelStyles:
         return model_style(model)
 
 
+def _declared(model: str) -> Any:
+    """The registered class named exactly ``model`` (a variant's name is not its model's), else
+    None."""
+    from recrepro.models.registry import available_models, get_model_class
+
+    return get_model_class(model) if model in available_models() else None
+
+
 def model_style(model: str) -> ModelStyle:
-    """The look of ``model``: a function of its name only (stable across model sets and runs)."""
-    known = list(MODEL_COLOURS)
-    i = known.index(model) if model in known else derive_seed("model-style", model) % 997
-    colour = MODEL_COLOURS.get(model) or EXTRA_COLOURS[i % len(EXTRA_COLOURS)]
+    """The look of ``model``: its class's declared ``colour``, ``marker`` and ``hatch``, each
+    picked from a hash of the name where undeclared (stable across model sets and runs)."""
+    cls = _declared(model)
+    i = derive_seed("model-style", model) % 997
+    hatch = getattr(cls, "hatch", None)
     return ModelStyle(
         model=model,
-        colour=colour,
-        hatch=HATCHES[i % len(HATCHES)],
-        marker=MARKERS[i % len(MARKERS)],
-        linestyle=LINESTYLES[(i // len(MARKERS)) % len(LINESTYLES)],
+        colour=getattr(cls, "colour", "") or EXTRA_COLOURS[i % len(EXTRA_COLOURS)],
+        hatch=HATCHES[i % len(HATCHES)] if hatch is None else hatch,
+        marker=getattr(cls, "marker", "") or MARKERS[i % len(MARKERS)],
     )
 
 

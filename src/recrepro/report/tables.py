@@ -14,6 +14,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -407,57 +408,103 @@ def _notes(
 # --------------------------------------------------------------------------- other tables
 
 
-def reproduction_table(frame: pd.DataFrame) -> Table:
-    """Published numbers beside ours (faithful settings, the source's protocol) with the verdict
-    of the equivalence rule (:func:`recrepro.report.reproduction.verdict`)."""
-    from recrepro.report.reproduction import explained_models, verdict_counts
+def _published_cell(r: Mapping[str, Any]) -> Cell:
+    text = format_number(r["value"])
+    if math.isfinite(r["low"]) and math.isfinite(r["high"]) and r["low"] != r["high"]:
+        text += f" ({format_number(r['low'])}–{format_number(r['high'])})"
+    return Cell(text)
 
+
+def _ours_cell(r: Mapping[str, Any]) -> Cell:
+    ours = "" if not math.isfinite(r["ours_mean"]) else format_number(r["ours_mean"])
+    if ours and math.isfinite(r["ours_std"]):
+        ours += f" ± {format_number(r['ours_std'], decimals(r['ours_mean']))}"
+    if not ours:
+        return Cell("")
+    return Cell(f"{ours} (n={r['n_seeds']})", _math(ours) + f" ($n={r['n_seeds']}$)")
+
+
+def _system_cell(r: Mapping[str, Any]) -> Cell:
+    return Cell(f"{r['system']} ({r['url']})",
+                latex=f"{latex_escape(r['system'])} \\citep{{{r['cite_key']}}}")  # fmt: skip
+
+
+def reproduction_table(frame: pd.DataFrame) -> Table:
+    """Reproductions: a source's own recipe, data and protocol, run here over seeds, against its
+    published number, with the verdict of :func:`recrepro.report.reproduction.reproduction_verdict`."""
+    from recrepro.report.reproduction import REPRODUCTION, verdict_counts
+
+    part = frame[frame["kind"] == REPRODUCTION].reset_index(drop=True)
     rows = []
-    for r, explained in zip(frame.itertuples(index=False), explained_models(frame), strict=True):
-        ours = "" if not math.isfinite(r.ours_mean) else format_number(r.ours_mean)
-        if ours and math.isfinite(r.ours_std):
-            ours += f" ± {format_number(r.ours_std, decimals(r.ours_mean))}"
-        reference = format_number(r.value)
-        if math.isfinite(r.low) and math.isfinite(r.high) and r.low != r.high:
-            reference += f" ({format_number(r.low)}–{format_number(r.high)})"
-        rows.append(
-            [
-                Cell(f"{r.system} ({r.url})", latex=f"{latex_escape(r.system)} \\citep{{{r.cite_key}}}"),
-                Cell(r.model, latex=breakable(r.model)),
-                Cell(str(r.protocol), latex=breakable(protocol_span(str(r.protocol)))),
-                Cell(_source_metric_label(r.metric)),
-                Cell(reference),
-                Cell(ours, _math(ours)),
-                Cell(r.verdict + (f" (cause experiment for {explained})" if explained else ""),
-                     latex=latex_escape(r.verdict)
-                     + (f" (cause experiment for {breakable(explained)})" if explained else "")),
-            ]
-        )
-    header = ["Published", "Our model", "Protocol", "Metric", "Reference", "Ours", "Verdict"]
-    notes = [
-        "Reference: the value the source reports (range across its published renders in "
-        "parentheses). Ours: mean ± s.d. over seeds, faithful setting, on the source's own split "
-        "(protocol) and with its metric definition. Verdict, fixed before comparing: reproduced "
-        "if the 90% t-interval over seeds lies inside the reference range widened by a margin "
-        "(0.02 for RMSE/MAE, else 10%, at least 0.005), i.e. both one-sided tests of a TOST at "
-        "the 5% level; not reproduced if it lies wholly outside; otherwise inconclusive. From "
-        "snakemake reproduce (config/reproduce.yaml), published to reported/reproduction.csv. "
-        "A cause experiment reruns the model of a row that does not reproduce with one recipe "
-        "change, against the same published number."
-    ]
+    for r in part.to_dict("records"):
+        band = (f"{format_number(r['band_low'])}–{format_number(r['band_high'])}"
+                if math.isfinite(r["band_low"]) else "")  # fmt: skip
+        nulls = str(r["null_values"] or "").replace(";", "; ")
+        rows.append([
+            _system_cell(r), Cell(r["model"], latex=breakable(r["model"])),
+            Cell(_source_metric_label(r["metric"])), _published_cell(r), _ours_cell(r),
+            Cell(band), Cell(nulls, latex=breakable(nulls)), Cell(r["verdict"]),
+        ])  # fmt: skip
+    header = ["Published", "Our run", "Metric", "Reference", "Ours", "95% band", "Nulls", "Verdict"]
     counts = verdict_counts(frame)
+    notes = [
+        "Reference: the value the source prints (range across its renders in parentheses). Ours: "
+        "mean ± s.d. over seeds of the source's own recipe on its own split and metric. 95% band: "
+        "the prediction interval of one run of the recipe (a published single run is one draw), "
+        "widened by the published number's rounding. Reproduced: the reference lies in the band "
+        "and every null (random, popularity, or global mean for rating errors, and the nearest "
+        "other algorithm of the same source) lies outside it; uninformative: a null lies inside "
+        "too, so the band cannot tell the recipe from the null; not reproduced: the reference "
+        "lies outside. From snakemake reproduce (config/reproduce.yaml)."
+    ]
     caption = (
-        f"Reproduction of published numbers: of {counts['published']} numbers, "
-        f"{counts['reproduced']} reproduce, {counts['not reproduced']} do not, "
-        f"{counts['inconclusive']} are inconclusive under the equivalence rule and "
-        f"{counts['not run']} were not run; {counts['cause_experiments']} cause experiments "
-        "follow them."
+        f"Reproductions of published numbers with their sources' own recipes: of "
+        f"{counts['reproductions']}, {counts['reproduced']} reproduce, {counts['not reproduced']} "
+        f"do not, {counts['uninformative']} are uninformative and {counts['not run']} were not run."
     )
-    data = frame.reset_index(drop=True)
-    widths = (0.22, 0.14, 0.1, 0.1, 0.1, 0.1, 0.14)
+    widths = (0.2, 0.12, 0.09, 0.08, 0.1, 0.09, 0.18, 0.08)
     ragged = "".join(f">{{\\raggedright\\arraybackslash}}p{{{w}\\linewidth}}" for w in widths)
-    return Table("reproduction", caption, header, rows, data, notes, align="llllccl",
+    return Table("reproduction", caption, header, rows, part, notes, align="llllccll",
                  latex_align=ragged, size="\\scriptsize", long=True)  # fmt: skip
+
+
+def comparison_table(frame: pd.DataFrame) -> Table:
+    """Seed comparisons (a seed system against the nearest published number) and the cause steps
+    towards the source's recipe after each: differences with intervals, no verdict."""
+    from recrepro.report.reproduction import COMPARISON, _comparisons_with_causes
+
+    records = _comparisons_with_causes(frame)
+    rows = []
+    for r in records:
+        diff = ""
+        if math.isfinite(r["diff"]):
+            diff = f"{r['diff']:+.3f}"
+            if math.isfinite(r["diff_low"]):
+                diff += f" [{r['diff_low']:+.3f}, {r['diff_high']:+.3f}]"
+        step = r["kind"] != COMPARISON
+        label = ("→ " if step else "") + str(r["system"])
+        rows.append([
+            Cell(label, latex=("$\\to$ " if step else "") + latex_escape(str(r["system"]))
+                 + ("" if step else f" \\citep{{{r['cite_key']}}}")),
+            Cell(r["model"], latex=breakable(r["model"])), Cell(_source_metric_label(r["metric"])),
+            _published_cell(r), _ours_cell(r), Cell(diff, _math(diff)),
+            Cell(str(r["changes"] or "")),
+        ])  # fmt: skip
+    header = ["System (then its cause steps)", "Our run", "Metric", "Published", "Ours",
+              "Ours - published [95%]", "Settings changed"]  # fmt: skip
+    notes = [
+        "A seed comparison sets a seed's own system against the nearest published number on the "
+        "source's split; the rows after it (→) change the seed's recipe towards the source's, with "
+        "the number of settings each changes. Interval: the 95% prediction interval of one run of "
+        "ours minus the published value (the published single run as one draw). No verdict: the "
+        "systems differ by design."
+    ]
+    caption = (f"Seed comparisons with the nearest published numbers, and the cause steps "
+               f"towards the sources' recipes ({len(records)} rows).")  # fmt: skip
+    widths = (0.27, 0.15, 0.09, 0.09, 0.12, 0.16, 0.06)
+    ragged = "".join(f">{{\\raggedright\\arraybackslash}}p{{{w}\\linewidth}}" for w in widths)
+    return Table("comparisons", caption, header, rows, pd.DataFrame.from_records(records),
+                 notes, align="lllcccc", latex_align=ragged, size="\\scriptsize", long=True)  # fmt: skip
 
 
 def _source_metric_label(metric: str) -> str:
@@ -579,6 +626,11 @@ def protocol_table(ctx: Context, protocol: str) -> Table:
 @table("reproduction", section="reproduction", inputs=("reproduction_table",))
 def reproduction(ctx: Context) -> Table:
     return reproduction_table(ctx.frame("reproduction_table"))
+
+
+@table("comparisons", section="reproduction", inputs=("reproduction_table",))
+def comparisons(ctx: Context) -> Table:
+    return comparison_table(ctx.frame("reproduction_table"))
 
 
 def model_sources(models: Sequence[str]) -> dict[str, tuple[str, bool]]:

@@ -14,9 +14,9 @@ from pathlib import Path
 import pandas as pd
 
 from recrepro.errors import DataError
-from recrepro.runs import RunKey, parse_run_path
+from recrepro.layout import RUN_DIR_HELP, RUN_KEY, RunKey, parse_run_path
 
-RUN_KEYS = ("dataset", "protocol", "model", "setting", "seed")
+RUN_KEYS = RUN_KEY
 #: Per-user column holding the user's number of test ratings (weights of pooled metrics).
 WEIGHT = "n_ratings"
 #: One group of comparisons: the models compared share these (and the metric).
@@ -29,8 +29,7 @@ def run_key(path: str | Path) -> RunKey:
         return parse_run_path(path)
     except ValueError:
         raise DataError(
-            f"{path} is not inside a run folder results/runs/{{dataset}}/{{protocol}}/{{model}}/"
-            "{setting}/seed{seed}/; pass the runner's output files"
+            f"{path} is not inside a run folder ({RUN_DIR_HELP}); pass the runner's output files"
         ) from None
 
 

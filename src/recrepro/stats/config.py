@@ -14,9 +14,9 @@ _DEFAULTS = block_defaults("stats")  # the schema's defaults (their one home)
 TESTS = ("crossed", "signflip", "wilcoxon", "ttest")
 CORRECTIONS = ("holm", "fdr_bh")
 #: Metrics tested when ``stats.metrics`` is not set (each only where the per-user files have it):
-#: every per-user metric of the catalogue, at K = 10 where it has a cut-off.
+#: every per-user metric of the catalogue, at the main K (``catalogue.MAIN_K``) where it has a cut-off.
 DEFAULT_METRICS = tuple(
-    f"{family}@10" if spec.at_k else family
+    f"{family}@{catalogue.MAIN_K}" if spec.at_k else family
     for family, spec in catalogue.CATALOGUE.items()
     if spec.per_user
 )

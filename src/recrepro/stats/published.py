@@ -35,7 +35,7 @@ from recrepro.stats.config import StatsConfig
 #: Folder of the per-user data inside ``reported/``, and its config file.
 FOLDER = "per_user"
 CONFIG_FILE = "stats_config.json"
-_CATEGORIES = ("dataset", "protocol", "model", "setting")
+_CATEGORIES = RUN_KEYS[:-1]  # the run group's key
 _INTEGERS = ("seed", "user")
 
 

@@ -6,7 +6,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-SUMMARY_KEYS = ("dataset", "protocol", "model", "setting", "metric")
+from recrepro.layout import GROUP_KEY
+
+SUMMARY_KEYS = (*GROUP_KEY, "metric")
 SEED_SUMMARY_COLUMNS = (*SUMMARY_KEYS, "mean", "std", "ci_low", "ci_high", "n_seeds")
 
 

@@ -36,6 +36,20 @@ from recrepro.models.tf.training import (
 OBJECTIVES = ("in_batch", "in_batch_logq", "full_softmax")
 #: The time of a ranking query (hyperparameter ``query_time``; see :class:`RetrievalRecommender`).
 QUERY_TIMES = ("last_train", "interaction")
+#: The tuned setting's search space of the retrieval-trained models (their declared
+#: ``search_space``, extended by some): objective (contract 1), optimiser, log learning rate,
+#: size, L2 (0 or log-spaced), batch size and an epoch cap with early stopping (patience 2 in
+#: search trials).
+RETRIEVAL_SPACE: dict[str, Any] = {
+    "objective": list(OBJECTIVES),
+    "optimizer": ["adagrad", "adam"],
+    "learning_rate": {"low": 0.001, "high": 0.5, "log": True},
+    "embedding_dim": [32, 64, 128],
+    "l2": [0.0, 1.0e-6, 1.0e-5, 1.0e-4],
+    "batch_size": [2048, 4096, 8192],
+    "epochs": {"low": 4, "high": 16},
+    "patience": 2,
+}
 
 
 def sampling_probability(train: Interactions) -> np.ndarray:
@@ -84,6 +98,17 @@ class RetrievalRecommender(Recommender):
     }
     #: Activation of each tower's last Dense layer (an architecture choice of the seed code).
     output_activation: ClassVar[str | None] = None
+    #: The family's recipe (models that follow more add their own entries).
+    citation: ClassVar[str] = r"""
+@misc{tfrsBasicRetrieval,
+  author       = {{TensorFlow Recommenders Authors}},
+  title        = {Recommending movies: retrieval},
+  howpublished = {\url{https://www.tensorflow.org/recommenders/examples/basic_retrieval}},
+  year         = {2020},
+  note         = {TensorFlow Recommenders tutorial}
+}
+"""
+    search_space: ClassVar[dict[str, Any]] = RETRIEVAL_SPACE
 
     # -- features -------------------------------------------------------------------------------
     def _ids(self, kind: str, index: np.ndarray) -> np.ndarray:

@@ -1,0 +1,100 @@
+"""Plotters of how models train and how their searches converge."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from recrepro.report.plots.common import WIDTH, grid, notice
+from recrepro.report.style import ModelStyles, metric_label, save_figure, setup_matplotlib
+
+
+def plot_training_curves(
+    history: pd.DataFrame, styles: ModelStyles, stem: str | Path
+) -> list[Path]:
+    """Training loss per epoch (mean over seeds, band = min to max) and, where logged, the
+    validation value on a second axis; one panel per iterative model."""
+    history = history.dropna(subset=["loss"]) if "loss" in history else history.iloc[0:0]
+    models = styles.order(history["model"]) if len(history) else []
+    if not models:
+        return notice(stem, "No model logged a per-epoch training history.")
+    plt = setup_matplotlib()
+    fig, axes = grid(plt, len(models), 3, 1.6)
+    for ax, model in zip(axes, models, strict=True):
+        d = history[history["model"] == model]
+        s = styles[model]
+        loss = d.groupby("epoch")["loss"].agg(["mean", "min", "max"])
+        ax.plot(loss.index, loss["mean"], color=s.colour, marker=s.marker, markersize=3, lw=1)
+        ax.fill_between(loss.index, loss["min"], loss["max"], color=s.colour, alpha=0.2, lw=0)
+        ax.set_title(model)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss")
+        extra = _validation_column(d)
+        if extra:
+            twin = ax.twinx()
+            twin.spines["right"].set_visible(True)
+            val = d.groupby("epoch")[extra].mean()
+            twin.plot(val.index, val.to_numpy(), color="black", linestyle="--", lw=1)
+            twin.set_ylabel(extra, fontsize=6)
+    fig.tight_layout()
+    return save_figure(fig, stem)
+
+
+def _validation_column(history: pd.DataFrame) -> str | None:
+    """The per-epoch validation value to plot beside the loss, if any was logged."""
+    skip = {"model", "seed", "epoch", "loss"}
+    numeric = [
+        c
+        for c in history.columns
+        if c not in skip and pd.api.types.is_numeric_dtype(history[c]) and history[c].notna().any()
+    ]
+    preferred = [c for c in numeric if "val" in c.lower()]
+    return (preferred or numeric or [None])[0]
+
+
+def plot_tuning_curves(
+    curves: pd.DataFrame | None, convergence: pd.DataFrame | None, styles: ModelStyles,
+    stem: str | Path, protocol: str,
+) -> list[Path]:
+    """Small multiples, one panel per searched model: the incumbent's validation score against
+    the number of trials (log2 axis), one line per search replicate (seed), and a dotted line
+    where the searches plateau (``results/tuning/{curves,convergence}.csv``)."""
+    if curves is None or curves.empty:
+        return notice(stem, "No tuning results (the study has no tuned setting).")
+    curves = curves[curves["protocol"] == protocol]
+    conv = (convergence if convergence is not None else pd.DataFrame(columns=["protocol"]))
+    conv = conv[conv["protocol"] == protocol].set_index("model") if len(conv) else conv
+    models = [m for m in styles.order(curves["model"])
+              if m not in conv.index or bool(conv.loc[m, "searched"])]  # fmt: skip
+    if not models:
+        return notice(stem, "No searched model on this protocol.")
+    plt = setup_matplotlib()
+    cols = min(5, len(models))
+    rows = math.ceil(len(models) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(WIDTH, 1.45 * rows + 0.3), squeeze=False)
+    dashes = ["-", "--", ":", "-.", (0, (3, 1, 1, 1))]
+    budget = int(curves["trials"].max())
+    ticks = sorted({t for t in (1, 4, 16, 64, 256) if t <= budget} | {budget})
+    for ax, model in zip(axes.flat, models, strict=False):
+        d, colour = curves[curves["model"] == model], styles[model].colour
+        for i, (_, rep) in enumerate(d.groupby("replicate", sort=True)):
+            rep = rep.sort_values("trials")
+            ax.plot(rep["trials"], rep["valid_score"], color=colour, lw=0.9,
+                    linestyle=dashes[i % len(dashes)])  # fmt: skip
+        title = model
+        if model in conv.index and math.isfinite(float(conv.loc[model, "trials_to_plateau"] or math.nan)):
+            at = int(conv.loc[model, "trials_to_plateau"])
+            ax.axvline(at, color="0.4", lw=0.6, linestyle=":")
+            title += f"\nplateau {at}"
+        ax.set_title(title, fontsize=6.5, pad=2)
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(ticks, labels=[str(t) for t in ticks])
+        ax.tick_params(labelsize=5.5, length=2, pad=1)
+        ax.set_ylabel(metric_label(str(d["metric"].iloc[0])), fontsize=5.5, labelpad=1)
+    for ax in list(axes.flat)[len(models):]:
+        ax.axis("off")
+    fig.supxlabel("tuning trials (one line per seed's search)", fontsize=6.5)
+    fig.tight_layout(pad=0.3, h_pad=0.4, w_pad=0.3)
+    return save_figure(fig, stem)
