@@ -4,8 +4,8 @@ import sys
 
 from snakemake.utils import min_version
 
-from recrepro.config import load_yaml
-from recrepro.errors import ConfigError
+from recrepro.core.config import load_yaml
+from recrepro.core.errors import ConfigError
 
 min_version("9.0")
 

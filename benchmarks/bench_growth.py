@@ -8,7 +8,7 @@ subprocess, one thread (``OMP_NUM_THREADS=1``), with a time limit:
 * ``prepare``: generate (if not cached), parse and split the data, write the Parquet tables;
 * ``evaluate``: ``evaluate()`` alone (all metrics, K = 5..100) of a model whose scores cost
   nothing (popularity), with its own peak allocation measured by ``tracemalloc``;
-* one case per model: ``recrepro.runner.train_and_evaluate`` (the pipeline's job: fit on
+* one case per model: ``recrepro.study.runner.train_and_evaluate`` (the pipeline's job: fit on
   train with valid for early stopping, evaluate on test, write the run's files).
 
 Each case reports wall time, fit and evaluation seconds, and the subprocess' peak resident
@@ -58,10 +58,10 @@ def peak_rss_mb() -> float:
 
 # -- cases (run in a child process) ------------------------------------------------------------------
 def case_prepare(dataset: str, work: Path, cache: Path) -> dict[str, Any]:
+    from recrepro.core.io import write_parquet
+    from recrepro.core.rng import make_rng
     from recrepro.data.movielens import TABLES, load_tables, locate
     from recrepro.data.splits import split_ratings
-    from recrepro.io import write_parquet
-    from recrepro.rng import make_rng
 
     tables = load_tables(dataset, locate(dataset, None, cache))
     for name in TABLES:
@@ -78,7 +78,7 @@ def case_evaluate(dataset: str, work: Path) -> dict[str, Any]:
 
     from recrepro.evaluation.evaluate import evaluate
     from recrepro.models import build_model
-    from recrepro.runner import load_split
+    from recrepro.study.runner import load_split
 
     split = load_split(work / "data", work / "split")
     model = build_model("popularity").fit(split.train, split.valid, np.random.default_rng(0))
@@ -93,8 +93,8 @@ def case_evaluate(dataset: str, work: Path) -> dict[str, Any]:
 
 
 def case_model(dataset: str, work: Path, model: str) -> dict[str, Any]:
-    from recrepro.layout import RunKey
-    from recrepro.runner import train_and_evaluate
+    from recrepro.core.layout import RunKey
+    from recrepro.study.runner import train_and_evaluate
 
     key = RunKey(dataset, "random", model, "faithful", 1)
     evaluation = {"ks": KS, "relevance_threshold": None, "user_batch_size": 1024}
@@ -108,7 +108,7 @@ def case_model(dataset: str, work: Path, model: str) -> dict[str, Any]:
 
 def child(spec: dict[str, Any]) -> None:
     """Run one case and print its result as a marked JSON line."""
-    from recrepro.errors import ModelNotApplicable
+    from recrepro.core.errors import ModelNotApplicable
 
     work, case = Path(spec["work"]), spec["case"]
     try:
@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import pandas as pd
 
-    from recrepro.io import write_csv
+    from recrepro.core.io import write_csv
 
     rows: list[dict[str, Any]] = []
     last_wall: dict[str, tuple[int, float]] = {}

@@ -13,7 +13,7 @@ prints CPU seconds (``time.process_time``, the process's threads summed) per pha
 - ``trace``: the first optimiser step minus a median step (tracing the compiled step);
 - ``steps``: every optimiser step, the first counted as a median one;
 - ``valid``: the per-epoch validation (``validation_callback``);
-- ``final``: the trial's closing ``validation_score`` (``recrepro.tuning.run_trial``);
+- ``final``: the trial's closing ``validation_score`` (``recrepro.study.tuning.run_trial``);
 - ``fixed``: everything but ``steps``; ``total``: the whole trial.
 
 TensorFlow is imported (and one throw-away collaborative trial run on a copy of the split)
@@ -135,7 +135,7 @@ def trial(name: str, params: dict[str, Any], split: Any, seed: int) -> dict[str,
 
 
 def main() -> None:
-    from recrepro import layout
+    from recrepro.core import layout
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="*", default=list(MODELS))
@@ -148,8 +148,8 @@ def main() -> None:
     parser.add_argument("--json", help="also write the rows to this file")
     args = parser.parse_args()
 
-    from recrepro.logs import import_quietly
-    from recrepro.runner import load_split
+    from recrepro.core.logs import import_quietly
+    from recrepro.study.runner import load_split
 
     data = Path(args.data)
     split = load_split(data, args.split, parts=("train", "valid"))

@@ -76,7 +76,7 @@ def needs_tex() -> None:
     missing, say which piece and the command that installs it. In CI (CI=true), where .ci/run
     installs TeX, that is a failure; on a developer's machine the test is skipped with that reason.
     """
-    from recrepro.texcheck import APT_COMMAND, TexMissing, check_paper
+    from recrepro.tools.texcheck import APT_COMMAND, TexMissing, check_paper
 
     try:
         check_paper(ROOT / "paper" / "main.tex")

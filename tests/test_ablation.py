@@ -8,11 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recrepro.config import check_config, load_yaml
-from recrepro.errors import ConfigError
-from recrepro.runs import RunKey
+from recrepro.core.config import load_yaml
+from recrepro.core.errors import ConfigError
+from recrepro.core.runs import RunKey
 from recrepro.stats.ablation import ablation_markdown, ablation_table
 from recrepro.stats.crossed import crossed_test
+from recrepro.study.config_check import check_config
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -2,19 +2,19 @@
 
 Layers, lowest first; a module may import its own layer and the layers below:
 
-1. **foundation** (:data:`FOUNDATION`): top-level modules every other module may use, which read
-   no study file and run no model: errors, logs, rng, io, cputime, the results layout
-   (``layout``, ``runs``), the config and its search spaces (``config``, ``search_space``);
-2. **libraries**: the subpackages (``recrepro.data``, ``evaluation``, ``models``, ``stats``,
-   ``report``, ``experiments``, ...) and everything inside them;
-3. **tools**: every other top-level module (``cli``, ``runner``, ``tuning``, ``bench``,
-   ``verify``, ``recommend``, ...), which put the libraries to work.
+0. **core** (``recrepro.core``, and the package itself): plumbing every other module may use,
+   which reads no study file and runs no model: errors, logs, rng, io, cputime, the results
+   layout (``layout``, ``runs``), the config and its search spaces, provenance, a clean stop;
+1. **libraries**: ``recrepro.data``, ``evaluation``, ``models``, ``experiments`` (the sources'
+   own code of the reproduction table), ``stats``, ``report`` and everything inside them;
+2. **study** (``recrepro.study``): running a study: the config check (it asks the libraries
+   what exists), the runner, the searches, the summary;
+3. **tools** (``recrepro.tools`` and ``recrepro.cli``): put the study's outputs to work.
 
-An *upward* import goes from a foundation module or a library into a tool (e.g. a report module
-importing ``recrepro.bench``): the shared piece belongs in a lower module. A *cycle* is a set of
-modules that import each other, directly or not. Importing one's own parent package (a
-submodule naming ``recrepro.models`` to look itself up) is no edge: the parent is always loaded
-first.
+An *upward* import goes to a higher layer (e.g. a report module importing ``recrepro.tools.bench``):
+the shared piece belongs in a lower module. A *cycle* is a set of modules that import each other,
+directly or not. Importing one's own parent package (a submodule naming ``recrepro.models`` to
+look itself up) is no edge: the parent is always loaded first.
 
 Imports at module level (including under ``if TYPE_CHECKING``) must be free of both. Imports
 inside functions (lazy: run on first call) are counted separately; the ones listed in
@@ -31,18 +31,12 @@ from pathlib import Path
 from conftest import ROOT
 
 PACKAGE = ROOT / "src" / "recrepro"
-FOUNDATION = frozenset({
-    "recrepro", "recrepro.errors", "recrepro.logs", "recrepro.rng", "recrepro.io", "recrepro.cputime",
-    "recrepro.layout", "recrepro.runs", "recrepro.config", "recrepro.search_space",
-})  # fmt: skip
+#: the top folder of each layer (module ``recrepro.<folder>...``); the package itself is core
+LAYERS = {"core": 0, "data": 1, "evaluation": 1, "models": 1, "experiments": 1, "stats": 1, "report": 1,
+          "schemas": 1, "study": 2, "tools": 3, "cli": 3}  # fmt: skip
 #: Lazy imports (importer, imported; shell patterns) that still go upward or close a cycle, and
 #: why: each is a one-line fix for the module's owner, importing the lower module named instead.
-KNOWN_LAZY = {
-    # the reproduction experiments read a split through the runner; use recrepro.data.loading
-    ("recrepro.experiments.*", "recrepro.runner"),
-    # the table of search spaces parses them through recrepro.tuning; use recrepro.search_space
-    ("recrepro.report.method_tables", "recrepro.tuning"),
-}
+KNOWN_LAZY: set[tuple[str, str]] = set()
 
 
 def module_name(path: Path) -> str:
@@ -131,14 +125,13 @@ def cycles(pairs: set[tuple[str, str]]) -> list[list[str]]:
 
 
 def layer(module: str) -> int:
-    """0 foundation, 1 library (a subpackage's module), 2 tool (any other top-level module)."""
-    if module in FOUNDATION:
-        return 0
-    return 1 if (PACKAGE / module.split(".")[1]).is_dir() else 2
+    """The module's layer (module doc); every module lives in a folder of :data:`LAYERS`."""
+    parts = module.split(".")
+    return 0 if len(parts) == 1 else LAYERS[parts[1]]
 
 
 def upward(pairs: set[tuple[str, str]]) -> list[tuple[str, str]]:
-    return sorted((a, b) for a, b in pairs if layer(b) == 2 and layer(a) < 2)
+    return sorted((a, b) for a, b in pairs if layer(b) > layer(a))
 
 
 def test_no_import_cycle_at_module_level() -> None:
@@ -156,7 +149,7 @@ def test_lazy_imports_close_no_cycle_but_known_ones() -> None:
     assert unknown == []
 
 
-def test_no_library_or_foundation_module_imports_a_tool() -> None:
+def test_no_module_imports_a_higher_layer() -> None:
     found = edges()
     assert upward({pair for pair, lazy in found.items() if not lazy}) == []
     assert [pair for pair in upward(set(found)) if not known(pair)] == []
@@ -165,17 +158,17 @@ def test_no_library_or_foundation_module_imports_a_tool() -> None:
     assert gone == [], "a known lazy import is gone: drop it from KNOWN_LAZY"
 
 
-def test_the_layers_are_the_ones_described() -> None:
-    assert {m for m in MODULES if layer(m) == 0} == FOUNDATION
-    assert {"recrepro.cli", "recrepro.bench", "recrepro.runner", "recrepro.tuning"} <= {
-        m for m in MODULES if layer(m) == 2
-    }
+def test_every_module_lives_in_a_layer_folder_and_the_root_is_thin() -> None:
+    assert all(module.split(".")[1] in LAYERS for module in MODULES if module != "recrepro")
+    root = sorted(p.name for p in PACKAGE.glob("*.py"))
+    assert root == ["__init__.py", "cli.py"], root
     assert layer("recrepro.report.figures") == layer("recrepro.data.movielens") == 1
+    assert layer("recrepro.study.tuning") == 2 and layer("recrepro.tools.bench") == 3
 
 
 def test_results_layout_has_one_home() -> None:
     """The rules, the command line, the runner and the report spell no path under results/runs
-    or results/data themselves: they ask recrepro.layout."""
+    or results/data themselves: they ask recrepro.core.layout."""
     spelled = []
     sources = [*PACKAGE.rglob("*.py"), *(ROOT / "workflow" / "rules").glob("*.smk")]
     for path in sources:

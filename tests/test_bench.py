@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from conftest import ROOT, run_snakemake, workflow_copy
-from recrepro.bench import LAYOUTS, aggregate, collect, parse_path
 from recrepro.cli import main
+from recrepro.tools.bench import LAYOUTS, aggregate, collect, parse_path
 
 HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
 FILES = {  # path under results/benchmarks -> (wall s, max RSS MB, cpu s)
@@ -72,7 +72,7 @@ def test_totals_per_rule_and_model(benchmarks: Path) -> None:
 
 def test_a_jobs_cpu_record_replaces_the_sampled_cpu_time(benchmarks: Path) -> None:
     """Snakemake samples CPU every 30 s after the first 15 s; the job's own record is exact."""
-    from recrepro.cputime import cpu_recorded, process_cpu_seconds, record_path
+    from recrepro.core.cputime import cpu_recorded, process_cpu_seconds, record_path
 
     bench = benchmarks / "tune_model/ml-100k/random/ease.tsv"
     before = process_cpu_seconds()

@@ -13,12 +13,12 @@ import pandas as pd
 import pytest
 
 from recrepro.cli import main
+from recrepro.core.io import sha256_file
+from recrepro.core.runs import RUN_FILES, RunKey
 from recrepro.data.synthetic import make_synthetic
-from recrepro.io import sha256_file
 from recrepro.models.registry import available_models, get_model_class
-from recrepro.runner import train_and_evaluate
-from recrepro.runs import RUN_FILES, RunKey
-from recrepro.summarize import collect_metrics, collect_skipped, summarize
+from recrepro.study.runner import train_and_evaluate
+from recrepro.study.summarize import collect_metrics, collect_skipped, summarize
 
 
 def _write_dataset(root: Path) -> tuple[Path, Path]:
@@ -102,7 +102,7 @@ def test_a_models_libraries_are_imported_before_its_fit_is_timed(
 
     monkeypatch.setattr(PopularityRecommender, "libraries", ("tensorflow_recommenders",))
     monkeypatch.setattr(PopularityRecommender, "fit", recording_fit)
-    monkeypatch.setattr("recrepro.runner.import_quietly", imported.append)
+    monkeypatch.setattr("recrepro.study.runner.import_quietly", imported.append)
     key = RunKey("synthetic", "random", "popularity", "faithful", 1)
     train_and_evaluate(key, {}, {"ks": [5]}, data, split, tmp_path / "run")
     assert imported_at_fit == [["tensorflow_recommenders"]]

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from recrepro.config import block_defaults, check_config, load_yaml
-from recrepro.errors import ConfigError
+from recrepro.core.config import block_defaults, load_yaml
+from recrepro.core.errors import ConfigError
+from recrepro.study.config_check import check_config
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,8 +8,8 @@ import pytest
 
 from conftest import run_snakemake, workflow_copy
 from recrepro.cli import main
-from recrepro.config import load_yaml
-from recrepro.errors import ConfigError
+from recrepro.core.config import load_yaml
+from recrepro.core.errors import ConfigError
 
 BAD = "datasets: [ml-100k]\nseeds: [1, 2\nmodels: {popularity: {}}\n"  # the list is never closed
 PROBLEM = "is not valid YAML at line 3, column 7: expected ',' or ']', but got ':'; fix that line"

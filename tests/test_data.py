@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from recrepro.core.errors import DataError
 from recrepro.data.movielens import DATA_DIR_ENV, load_tables, locate
-from recrepro.errors import DataError
 
 
 @pytest.fixture

@@ -9,11 +9,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from recrepro.core.errors import DataError
+from recrepro.core.io import write_parquet
 from recrepro.data.interactions import Catalogue, Interactions
 from recrepro.data.movielens import DATA_DIR_ENV, DATASETS, TABLES, load_tables, locate
-from recrepro.errors import DataError
-from recrepro.io import write_parquet
-from recrepro.runner import load_catalogue
+from recrepro.study.runner import load_catalogue
 
 ML1M = {
     "ratings.dat": "1::10::5::978300760\n1::20::3::978302109\n2::10::4::978301968\n2::30::1::978300275\n",

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from recrepro.core.errors import DataError
 from recrepro.data.identity import content_id, manifest_sha256
 from recrepro.data.movielens import DATA_DIR_ENV, DATASETS
-from recrepro.errors import DataError
 
 FILES = ("u.data", "u.item", "u.user")
 

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from conftest import heldout_recall
+from recrepro.core.errors import ConfigError, RecreproError
 from recrepro.data.interactions import Catalogue, Interactions
-from recrepro.errors import ConfigError, RecreproError
 from recrepro.evaluation import evaluate, validation_score
 from recrepro.models.base import Recommender
 

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from recrepro.core.errors import ConfigError
 from recrepro.data.movielens import locate
-from recrepro.errors import ConfigError
 from recrepro.experiments import EXPERIMENTS, Experiment, run_experiment
 
 

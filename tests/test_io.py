@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from recrepro.cli import main
-from recrepro.errors import StorageError
-from recrepro.io import atomic_path, write_text
+from recrepro.core.errors import StorageError
+from recrepro.core.io import atomic_path, write_text
 
 
 def test_a_failed_write_leaves_nothing(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""recrepro.layout: every path of the results layout, and the run key read back from a path."""
+"""recrepro.core.layout: every path of the results layout, and the run key read back from a path."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from recrepro import layout
-from recrepro.layout import RunKey
+from recrepro.core import layout
+from recrepro.core.layout import RunKey
 
 
 def test_a_run_key_and_its_folder_round_trip() -> None:

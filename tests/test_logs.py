@@ -1,4 +1,4 @@
-"""One logging setup (recrepro.logs): our messages in the step's log, third-party chatter
+"""One logging setup (recrepro.core.logs): our messages in the step's log, third-party chatter
 (fontTools, native libraries' start-up lines) out of it unless asked for."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from recrepro.logs import VERBOSE, import_quietly, log_to
+from recrepro.core.logs import VERBOSE, import_quietly, log_to
 from recrepro.report.pipeline import LOG, step_log
 
 

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from conftest import heldout_recall
+from recrepro.core.errors import ConfigError
 from recrepro.data.interactions import Catalogue, Interactions
-from recrepro.errors import ConfigError
 from recrepro.models import available_models, build_model
 
 CLASSIC = ("random", "popularity", "itemknn", "ease", "biased_mf")

@@ -8,8 +8,8 @@ import pytest
 import scipy.sparse as sp
 
 from conftest import heldout_recall
+from recrepro.core.errors import ConfigError
 from recrepro.data.interactions import Catalogue, Interactions
-from recrepro.errors import ConfigError
 from recrepro.models import available_models, build_model, get_model_class
 from recrepro.models.slim import slim_weights
 

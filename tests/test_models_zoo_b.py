@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from conftest import heldout_recall
+from recrepro.core.errors import ConfigError
 from recrepro.data.interactions import Catalogue, Interactions
-from recrepro.errors import ConfigError
 from recrepro.models.gnn import normalized_adjacency
 from recrepro.models.registry import build_model
 from recrepro.models.session import history_rows, last_rows, rows_to_items
@@ -269,7 +269,7 @@ def test_ablations_to_the_plain_two_tower_train_and_rank(synthetic_split, name, 
 
 
 def test_session_without_history_needs_the_user_embedding(synthetic_split):
-    from recrepro.errors import ConfigError
+    from recrepro.core.errors import ConfigError
 
     model = build_model("session", {"max_length": 0, "user_embedding": False})
     with pytest.raises(ConfigError, match="max_length 0 leaves no query"):

@@ -23,7 +23,7 @@ from pathlib import Path
 import recrepro
 import recrepro.report.config
 import recrepro.stats.config
-import recrepro.verify
+import recrepro.tools.verify
 from recrepro.cli import main
 
 assert Path(recrepro.__file__).resolve().parent.parent == Path(sys.argv[1]).resolve(), recrepro.__file__

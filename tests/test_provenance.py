@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from recrepro.provenance import file_checksums, git_state
+from recrepro.core.provenance import file_checksums, git_state
 
 
 def _git(repo: Path, *args: str) -> str:

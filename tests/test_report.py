@@ -12,15 +12,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from recrepro.core.errors import ConfigError, DataError
+from recrepro.core.runs import RunKey
 from recrepro.data.synthetic import make_synthetic
-from recrepro.errors import ConfigError, DataError
 from recrepro.report import bibliography, figdata, figures, method_tables, numbers, pipeline, registry, tables
 from recrepro.report.config import PaperConfig
 from recrepro.report.data import ReportData
 from recrepro.report.reproduction import load_references, reproduction_table
 from recrepro.report.style import EXTRA_COLOURS, ModelStyles, format_p, metric_label, model_style
-from recrepro.runner import write_not_applicable
-from recrepro.runs import RunKey
+from recrepro.study.runner import write_not_applicable
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS = ("alpha", "beta", "gamma")
@@ -831,7 +831,7 @@ def test_tail_shares_split_recommendations_by_rating_share() -> None:
 def test_compute_cost_sums_cpu_seconds_of_runs_and_tuning(tmp_path: Path) -> None:
     """One job per (model, setting) runs every seed: its benchmark counts once; a job's CPU
     record replaces Snakemake's sampled CPU time."""
-    from recrepro.io import write_json
+    from recrepro.core.io import write_json
 
     header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
     runs = []
@@ -876,7 +876,7 @@ def test_relevance_sentence_reads_the_catalogue_variant(data: ReportData) -> Non
     assert text.startswith("With only ratings of at least 4 relevant, gamma has the best")
     assert "rho = -0.50" in text  # (gamma, alpha, beta) against (alpha, beta, gamma)
 def test_convergence_numbers_and_small_multiples_figure(tmp_path: Path) -> None:
-    from recrepro.tuning_curves import convergence, curves
+    from recrepro.study.tuning_curves import convergence, curves
 
     def record(model: str, replicate: int, scores: list[float]) -> dict:
         trials = [{"trial": i, "params": {"x": i}, "score": v, "state": "complete", "intermediate": [[0, v]],

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recrepro.config import check_config, load_yaml
+from recrepro.core.config import load_yaml
 from recrepro.data.movielens import locate
 from recrepro.data.splits import source_frame, split_ratings
 from recrepro.models.registry import available_models, get_model_class
@@ -30,6 +30,7 @@ from recrepro.report.reproduction import (
     rounding,
     verdict_counts,
 )
+from recrepro.study.config_check import check_config
 
 REPO = Path(__file__).resolve().parents[1]
 REFS = REPO / "config" / "reference_numbers.csv"
@@ -152,7 +153,7 @@ def test_biased_mf_agrees_with_surprise_on_a_grouplens_fold(folder: Path, tmp_pa
 
     from recrepro.evaluation.metrics import rating_errors
     from recrepro.models.registry import build_model
-    from recrepro.runner import load_split
+    from recrepro.study.runner import load_split
 
     data, split_dir = _split_dir(folder, "grouplens_u1", tmp_path)
     split = load_split(data, split_dir)
@@ -190,7 +191,7 @@ def test_retrieval_only_multitask_variant_trains_and_predicts(synthetic_split) -
 
 
 def test_readme_block_is_generated_from_the_table(tmp_path: Path) -> None:
-    from recrepro.errors import ConfigError
+    from recrepro.core.errors import ConfigError
     from recrepro.report.reproduction import readme_section, replace_readme_section
 
     refs = load_references(REFS)
@@ -240,7 +241,7 @@ def test_counts_are_of_distinct_published_numbers_and_comparisons_have_no_verdic
 
 
 def test_cause_rows_must_explain_a_comparison(tmp_path: Path) -> None:
-    from recrepro.errors import ConfigError
+    from recrepro.core.errors import ConfigError
 
     refs = pd.read_csv(REFS, dtype=str, keep_default_na=False)
     cause = refs.index[refs["kind"] == "cause"][0]
@@ -333,7 +334,7 @@ def test_interaction_time_queries_score_each_test_rating_with_its_own_time(synth
 
 
 def test_unknown_query_time_stops_with_one_line() -> None:
-    from recrepro.errors import ConfigError
+    from recrepro.core.errors import ConfigError
     from recrepro.models.registry import build_model
 
     with pytest.raises(ConfigError, match="unknown query_time 'test'; known: last_train, interaction"):

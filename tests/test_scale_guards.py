@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from recrepro.errors import ConfigError, ModelNotApplicable
+from recrepro.core.errors import ConfigError, ModelNotApplicable
 from recrepro.evaluation.evaluate import evaluate
 from recrepro.models import _sparse, build_model
 from recrepro.models.base import Recommender

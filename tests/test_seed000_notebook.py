@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recrepro.errors import ConfigError
+from recrepro.core.errors import ConfigError
 from recrepro.experiments import seed000_notebook as S
 from recrepro.models.registry import build_model
 

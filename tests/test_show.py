@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from recrepro.cli import main
-from recrepro.show import headline_metrics
+from recrepro.tools.show import headline_metrics
 
 SUMS = {"results/splits/ml-100k/random/seed2/test.parquet": "c" * 64,
         "results/data/ml-100k/items.parquet": "a" * 64}  # fmt: skip

@@ -25,8 +25,8 @@ import pytest
 import yaml
 
 from conftest import ROOT, run_snakemake, workflow_copy
-from recrepro.cluster import KilledJob, explain, killed_job_lines, killed_jobs
-from recrepro.config import block_defaults
+from recrepro.core.config import block_defaults
+from recrepro.tools.cluster import KilledJob, explain, killed_job_lines, killed_jobs
 
 CLIENT_CONF = Path("/run/slurm/conf")  # where SLURM's clients look after SLURM_CONF and /etc/slurm
 PROGRAMS = ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "scontrol", "scancel", "sinfo")

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from recrepro.core.errors import DataError
 from recrepro.data.movielens import get_spec, locate, parse_ml100k
 from recrepro.data.splits import source_frame, split_ratings
-from recrepro.errors import DataError
 
 COLUMNS = ["user", "item", "rating", "timestamp"]
 

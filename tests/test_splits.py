@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from recrepro.core.errors import ConfigError
 from recrepro.data.splits import split_ratings
 from recrepro.data.synthetic import make_synthetic
-from recrepro.errors import ConfigError
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +73,7 @@ def test_unknown_protocol(ratings: pd.DataFrame) -> None:
 def test_tuning_never_sees_any_seeds_test_part(ratings: pd.DataFrame) -> None:
     """Issue 9 item 4: tuning uses seed 1's train/valid for every seed; for every seed s that
     train/valid is disjoint from seed s's test part (rows, not only (user, item) pairs)."""
-    from recrepro.rng import make_rng
+    from recrepro.core.rng import make_rng
 
     def split(seed: int) -> dict[str, pd.DataFrame]:
         return split_ratings(ratings, "random", 0.1, 0.1, make_rng("split", "synth", seed),

@@ -18,11 +18,11 @@ import pytest
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from recrepro.errors import ConfigError, DataError
+from recrepro.core.errors import ConfigError, DataError
+from recrepro.core.rng import derive_seed
 from recrepro.evaluation import catalogue
 from recrepro.evaluation.evaluate import higher_is_better as optimisation_direction
 from recrepro.report.style import higher_is_better as table_direction
-from recrepro.rng import derive_seed
 from recrepro.stats import StatsConfig, compute_stats, compute_tables, higher_is_better
 from recrepro.stats.collect import load_metrics
 from recrepro.stats.crossed import crossed_test, crossed_variance, simulate_null
@@ -44,7 +44,7 @@ from recrepro.stats.pipeline import TABLES
 from recrepro.stats.power import min_detectable_dz
 from recrepro.stats.seeds import seed_summary
 from recrepro.stats.units import linearise, seed_aggregates
-from recrepro.summarize import summarize
+from recrepro.study.summarize import summarize
 
 ROOT = Path(__file__).resolve().parents[1]
 GROUP = {"dataset": "ml-100k", "protocol": "random", "setting": "faithful", "metric": "ndcg@10"}
@@ -558,7 +558,7 @@ def _write_aa_studies(root: Path, studies: int, users: int = 40, seeds: int = 3)
     """``studies`` independent A/A studies (one protocol each): one model under two names with
     shared users and splits; each run's training luck (a shift of the whole run, e.g. its own
     search) and per-user noise drawn independently. Returns the per-user files."""
-    from recrepro.io import write_json, write_parquet
+    from recrepro.core.io import write_json, write_parquet
 
     files = []
     for study in range(studies):
@@ -791,7 +791,7 @@ def test_pipeline_writes_tidy_tables_and_finds_the_best_model(tmp_path):
 def _write_error_runs(root: Path, seeds=(1, 2, 3), n_users: int = 30) -> tuple[list, list]:
     """Runs with per-user rmse/mae/ndcg@10 from raw test errors, and metrics.json pooled over
     ratings from the same errors; ``basic_retrieval`` duplicates ``collaborative`` up to noise."""
-    from recrepro.io import write_json, write_parquet
+    from recrepro.core.io import write_json, write_parquet
 
     scales = {"collaborative": 1.0, "basic_retrieval": 1.0, "biased_mf": 0.9}
     per_user_files, metrics_files = [], []
@@ -929,7 +929,7 @@ def test_stats_rule_runs_in_snakemake(tmp_path):
     shutil.copytree(ROOT / "workflow/rules", tmp_path / "workflow/rules")
     shutil.copytree(ROOT / "workflow/scripts", tmp_path / "workflow/scripts")
     (tmp_path / "workflow/Snakefile").write_text(
-        "from recrepro.runs import RunKey\n"
+        "from recrepro.core.runs import RunKey\n"
         "config['stats'] = {'bootstrap': 100, 'permutations': 500}\n"
         f"RUNS = [RunKey('ml-100k', 'random', m, 'faithful', 0) for m in {sorted(FAKE_NDCG)}]\n"
         "def run_files(name):\n"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from recrepro.stop import stopped_on_request
+from recrepro.core.stop import stopped_on_request
 
 
 @pytest.mark.parametrize(

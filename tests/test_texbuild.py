@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from recrepro.errors import RecreproError
-from recrepro.texbuild import build_pdf
+from recrepro.core.errors import RecreproError
+from recrepro.tools.texbuild import build_pdf
 
 TEX = r"""\documentclass{article}
 \usepackage{natbib}

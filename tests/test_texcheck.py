@@ -11,7 +11,14 @@ import pytest
 import yaml
 
 from conftest import ROOT, run_snakemake, workflow_copy
-from recrepro.texcheck import APT_COMMAND, TEX_PACKAGES, TexMissing, check_paper, latex_files, missing_tex
+from recrepro.tools.texcheck import (
+    APT_COMMAND,
+    TEX_PACKAGES,
+    TexMissing,
+    check_paper,
+    latex_files,
+    missing_tex,
+)
 
 TEX = r"""\documentclass[11pt]{article}
 \usepackage[T1]{fontenc}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recrepro.errors import ConfigError, ModelNotApplicable
+from recrepro.core.errors import ConfigError, ModelNotApplicable
 from recrepro.models import build_model
 
 #: A batch of 5 rows whose items repeat (movie 7 three times, movie 2 twice).

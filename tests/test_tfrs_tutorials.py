@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from recrepro.core.errors import ConfigError
 from recrepro.data.splits import split_ratings
 from recrepro.data.synthetic import make_synthetic
-from recrepro.errors import ConfigError
 from recrepro.experiments import scann_serving as serving
 from recrepro.models import build_model, get_model_class
 from recrepro.models.dcn import AGE_THRESHOLDS, user_feature_indices

@@ -10,12 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recrepro.config import check_config, load_yaml
-from recrepro.errors import ConfigError
+from recrepro.core.config import load_yaml
+from recrepro.core.errors import ConfigError
 from recrepro.evaluation.evaluate import validation_score
 from recrepro.models import build_model
-from recrepro.tuning import search_space, tune
-from recrepro.tuning_curves import convergence, curves, incumbent_curve, plateau
+from recrepro.study.config_check import check_config
+from recrepro.study.tuning import search_space, tune
+from recrepro.study.tuning_curves import convergence, curves, incumbent_curve, plateau
 
 TIMING = ("fit_seconds", "cpu_seconds")
 
@@ -103,8 +104,8 @@ def test_a_tuned_model_without_a_space_stops_the_config_check_with_one_line(monk
 
 def test_a_models_declared_space_and_metric_apply_unless_the_config_overrides_them() -> None:
     from recrepro.models import get_model_class
-    from recrepro.search_space import model_space
-    from recrepro.tuning import selection_metric
+    from recrepro.models.spaces import model_space
+    from recrepro.study.tuning import selection_metric
 
     declared = dict(get_model_class("ease").search_space)
     assert declared == {"l2": {"low": 10.0, "high": 10000.0, "log": True}}
@@ -285,7 +286,7 @@ def test_epoch_callback_is_called_after_each_epochs_history_row(synthetic_split)
 
 
 def test_a_variant_is_tuned_on_its_base_models_metric_unless_it_names_its_own() -> None:
-    from recrepro.tuning import selection_metric
+    from recrepro.study.tuning import selection_metric
 
     tuning = {"metric": "ndcg@10", "metrics": {"rating_nn": "rmse", "rating_nn__b": "mae"}}
     assert selection_metric(tuning, "rating_nn") == "rmse"

@@ -17,7 +17,7 @@ from conftest import run_snakemake, workflow_copy
 from recrepro.cli import main
 from recrepro.evaluation.evaluate import validation_score
 from recrepro.models import build_model
-from recrepro.tuning import search
+from recrepro.study.tuning import search
 
 #: The smallest TF retrieval model that learns on the synthetic split (2 epochs).
 TINY_TF = {"embedding_dim": 8, "batch_size": 256, "epochs": 2}

@@ -14,15 +14,15 @@ import pytest
 from scipy import stats
 
 from conftest import run_snakemake, workflow_copy
-from recrepro.io import write_csv, write_json, write_parquet
-from recrepro.rng import derive_seed
-from recrepro.runs import RunKey
+from recrepro.core.io import write_csv, write_json, write_parquet
+from recrepro.core.rng import derive_seed
+from recrepro.core.runs import RunKey
 from recrepro.stats import StatsConfig, compute_stats
 from recrepro.stats.collect import load_per_user
 from recrepro.stats.pipeline import TABLES
 from recrepro.stats.published import publish_per_user, read_published
-from recrepro.summarize import collect_metrics, summarize
-from recrepro.verify import (
+from recrepro.study.summarize import collect_metrics, summarize
+from recrepro.tools.verify import (
     Tolerances,
     check_conclusions,
     compare,
@@ -162,7 +162,7 @@ def test_all_exact_holds_every_model_to_the_exact_rule() -> None:
 
 
 def test_the_rule_constants_default_to_the_schema() -> None:
-    from recrepro.config import block_defaults
+    from recrepro.core.config import block_defaults
 
     schema = block_defaults("verify")
     assert Tolerances() == Tolerances.from_config(None)
@@ -527,7 +527,7 @@ def test_snakemake_publish_reported_fills_reported(tmp_path: Path, shared_data_d
 
 def _smoke_per_user(workdir: Path) -> list[RunKey]:
     """A per_user.parquet (3 users, ndcg@10) for every run of the smoke config."""
-    from recrepro.config import load_yaml
+    from recrepro.core.config import load_yaml
 
     cfg = load_yaml(workdir / "config" / "smoke.yaml")
     runs = [RunKey("ml-100k", p, m, s, seed) for p in cfg["protocols"] for m in cfg["models"]
@@ -540,7 +540,7 @@ def _smoke_per_user(workdir: Path) -> list[RunKey]:
 
 def _paper_markdown_tables(workdir: Path) -> list[Path]:
     """Stand-ins for the paper's Markdown tables of the smoke config (publish_reported copies them)."""
-    from recrepro.config import load_yaml
+    from recrepro.core.config import load_yaml
     from recrepro.report import registry
     from recrepro.report.config import PaperConfig
 

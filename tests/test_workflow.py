@@ -255,7 +255,7 @@ def _rerun_rules(dry_run_output: str) -> set[str]:
 
 def test_editing_report_or_stats_code_reruns_their_rules(tmp_path: Path, shared_data_dir: str) -> None:
     """The report rules list the code of recrepro.report as inputs, compute_stats that of
-    recrepro.stats (recrepro.layout.package_code): in a study whose every file is up to date, an
+    recrepro.stats (recrepro.core.layout.package_code): in a study whose every file is up to date, an
     edit of a report module reruns the report rules and nothing else, an edit of a statistics
     module reruns compute_stats and what reads it. Run on a copy of the package, the one the
     workflow imports (PYTHONPATH), so the checkout's own code is never touched."""
@@ -365,7 +365,7 @@ class Stopper(PopularityRecommender):
 def test_a_stopped_run_says_it_stopped_and_resumes_without_unlock(
     tmp_path: Path, shared_data_dir: str
 ) -> None:
-    from recrepro.stop import STOPPED
+    from recrepro.core.stop import STOPPED
 
     workdir = workflow_copy(tmp_path / "work")
     extra = tmp_path / "extra_models"

@@ -2,7 +2,7 @@
 
 TensorFlow Recommenders 0.7.7 needs Keras 2, so the legacy Keras switch is set here, before
 any module of this package can import TensorFlow. Users never have to set it themselves. The
-same goes for TensorFlow's C++ log level (recrepro.logs).
+same goes for TensorFlow's C++ log level (recrepro.core.logs).
 
 ScaNN (the ``serving`` extra, for the efficient-serving reproduction) is hidden from TFRS here:
 scann 1.4.2's TensorFlow op library does not load in TensorFlow 2.21, and its ``__init__`` then
@@ -16,7 +16,7 @@ imports scann's NumPy API.
 import os
 import sys
 
-from recrepro.logs import quiet_native_logs
+from recrepro.core.logs import quiet_native_logs
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 sys.modules.setdefault("scann", None)  # type: ignore[arg-type]

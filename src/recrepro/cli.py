@@ -2,7 +2,7 @@
 
 Errors a user can cause print one line ("recrepro: error: ...") and exit with status 1.
 Thread limits are set from --threads before NumPy or TensorFlow is imported. Logging is set up
-by recrepro.logs for the duration of one call.
+by recrepro.core.logs for the duration of one call.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ def _set_threads(threads: int) -> None:
 
 def cmd_prepare_data(args: argparse.Namespace) -> None:
     """Locate (or download), verify and parse a dataset into Parquet tables."""
+    from recrepro.core.io import write_parquet
+    from recrepro.core.layout import TABLES, table_file
     from recrepro.data.movielens import load_tables, locate
-    from recrepro.io import write_parquet
-    from recrepro.layout import TABLES, table_file
 
     folder = locate(args.dataset, args.data_dir or None, args.cache_dir)
     tables = load_tables(args.dataset, folder)
@@ -41,9 +41,9 @@ def cmd_prepare_data(args: argparse.Namespace) -> None:
 
 def cmd_source(args: argparse.Namespace) -> None:
     """Write the source frame of a published split (tfrs_tutorial, grouplens_u1 ... grouplens_ub)."""
+    from recrepro.core.io import write_parquet
     from recrepro.data.movielens import locate
     from recrepro.data.splits import source_frame
-    from recrepro.io import write_parquet
 
     folder = locate(args.dataset, args.data_dir or None, args.cache_dir)
     frame = source_frame(args.protocol, folder, Path(args.cache_dir))
@@ -56,10 +56,10 @@ def cmd_split(args: argparse.Namespace) -> None:
     """Write the train/valid/test split of one (dataset, protocol, seed)."""
     import pandas as pd
 
+    from recrepro.core.io import write_parquet
+    from recrepro.core.layout import part_file, table_file
+    from recrepro.core.rng import make_rng
     from recrepro.data.splits import split_ratings
-    from recrepro.io import write_parquet
-    from recrepro.layout import part_file, table_file
-    from recrepro.rng import make_rng
 
     ratings = pd.read_parquet(table_file(args.data, "ratings"))
     parts = split_ratings(
@@ -74,8 +74,8 @@ def cmd_split(args: argparse.Namespace) -> None:
 
 def cmd_train_evaluate(args: argparse.Namespace) -> None:
     """Fit one model on the split of each seed and evaluate it (one run per seed, in turn)."""
-    from recrepro.layout import RunKey
-    from recrepro.runner import train_and_evaluate
+    from recrepro.core.layout import RunKey
+    from recrepro.study.runner import train_and_evaluate
 
     base = json.loads(args.params)
     for seed, split, out in _per_seed(args):
@@ -94,9 +94,9 @@ def cmd_train_evaluate(args: argparse.Namespace) -> None:
 
 def cmd_tune(args: argparse.Namespace) -> None:
     """One seeded hyperparameter search per seed, each on that seed's train/valid parts."""
-    from recrepro.logs import import_quietly
+    from recrepro.core.logs import import_quietly
     from recrepro.models.registry import build_model
-    from recrepro.tuning import Pruning, tune
+    from recrepro.study.tuning import Pruning, tune
 
     seeds = _per_seed(args)
     params = json.loads(args.params)
@@ -115,7 +115,7 @@ def cmd_tune(args: argparse.Namespace) -> None:
 def _per_seed(args: argparse.Namespace) -> list[tuple[int, str, str]]:
     """``(seed, split, out)`` of each ``--seed``, its ``{seed}`` filled into ``--split`` and
     ``--out`` (which must hold it when there are several seeds)."""
-    from recrepro.errors import ConfigError
+    from recrepro.core.errors import ConfigError
 
     if len(args.seed) > 1 and not all(SEED_FIELD in path for path in (args.split, args.out)):
         raise ConfigError(f"with several --seed values, --split and --out must contain {SEED_FIELD}")
@@ -126,7 +126,7 @@ def _per_seed(args: argparse.Namespace) -> list[tuple[int, str, str]]:
 def cmd_tuning_curves(args: argparse.Namespace) -> None:
     """The incumbent's validation score after 1, 2, 4, ... trials of every search, and each
     model's convergence (trials to plateau, replicate spread, search CPU)."""
-    from recrepro.tuning_curves import write_curves
+    from recrepro.study.tuning_curves import write_curves
 
     write_curves(
         args.records, curves_out=args.curves, convergence_out=args.convergence,
@@ -137,8 +137,8 @@ def cmd_tuning_curves(args: argparse.Namespace) -> None:
 def cmd_experiment(args: argparse.Namespace) -> None:
     """Run a source's own evaluation code for one seed (a reproduction-table experiment): on a
     split, or on the folds the source makes from the data (then give no --split)."""
+    from recrepro.core.io import write_json
     from recrepro.experiments import run_experiment
-    from recrepro.io import write_json
 
     split = Path(args.split) if args.split else None
     metrics = run_experiment(args.name, Path(args.data), split, args.seed)
@@ -148,7 +148,7 @@ def cmd_experiment(args: argparse.Namespace) -> None:
 
 def cmd_reproduction(args: argparse.Namespace) -> None:
     """The reproduction table: every published number beside ours, with the verdict."""
-    from recrepro.io import write_csv, write_text
+    from recrepro.core.io import write_csv, write_text
     from recrepro.report.reproduction import (
         load_references,
         readme_section,
@@ -171,7 +171,7 @@ def cmd_reproduction(args: argparse.Namespace) -> None:
 
 def cmd_ablation(args: argparse.Namespace) -> None:
     """The ablation table: each seed model's addition removed, faithful and tuned."""
-    from recrepro.io import write_csv, write_text
+    from recrepro.core.io import write_csv, write_text
     from recrepro.stats.ablation import ablation_markdown, ablation_table
 
     table = ablation_table(args.per_user, json.loads(args.ablations), args.metrics)
@@ -182,8 +182,8 @@ def cmd_ablation(args: argparse.Namespace) -> None:
 
 def cmd_summarize(args: argparse.Namespace) -> None:
     """Mean and standard deviation across seeds of every metric (and the skipped runs)."""
-    from recrepro.io import write_csv
-    from recrepro.summarize import collect_metrics, collect_skipped, summarize
+    from recrepro.core.io import write_csv
+    from recrepro.study.summarize import collect_metrics, collect_skipped, summarize
 
     write_csv(args.out, summarize(collect_metrics(args.metrics)))
     if args.skipped:
@@ -197,7 +197,7 @@ def cmd_verify(args: argparse.Namespace) -> None:
     from dataclasses import replace
 
     from recrepro.report.config import PaperConfig
-    from recrepro.verify import Tolerances, verify, verify_stats
+    from recrepro.tools.verify import Tolerances, verify, verify_stats
 
     tolerances = Tolerances.from_config(json.loads(args.tolerances), atol=args.atol, rtol=args.rtol)
     if args.stats:
@@ -212,7 +212,7 @@ def cmd_verify(args: argparse.Namespace) -> None:
 
 def cmd_publish_reported(args: argparse.Namespace) -> None:
     """Copy a finished run's summary, statistics, per-user values and paper into reported/."""
-    from recrepro.verify import publish
+    from recrepro.tools.verify import publish
 
     written = publish(args.summary, args.stats, args.paper, args.out, args.tables, args.tuning,
                       args.per_user, json.loads(args.stats_config), args.figure_metrics)  # fmt: skip
@@ -222,7 +222,7 @@ def cmd_publish_reported(args: argparse.Namespace) -> None:
 
 def cmd_bench(args: argparse.Namespace) -> None:
     """Collect Snakemake benchmark files into per-job and per-(rule, model) tables and a figure."""
-    from recrepro.bench import LAYOUTS, collect, write_all
+    from recrepro.tools.bench import LAYOUTS, collect, write_all
 
     layouts = json.loads(args.layouts) if args.layouts else LAYOUTS
     table = collect(args.benchmarks, args.files or None, layouts)
@@ -233,8 +233,8 @@ def cmd_bench(args: argparse.Namespace) -> None:
 
 def cmd_recommend(args: argparse.Namespace) -> None:
     """Print a user's top-k titles from a finished run (or a movie's most similar movies)."""
-    from recrepro.layout import parse_run_path
-    from recrepro.recommend import recommendations, similar_movies
+    from recrepro.core.layout import parse_run_path
+    from recrepro.tools.recommend import recommendations, similar_movies
 
     run = parse_run_path(args.run)
     print(f"run: {run.model}, dataset {run.dataset}, protocol {run.protocol}, setting {run.setting}, "
@@ -258,7 +258,7 @@ def cmd_models(args: argparse.Namespace) -> None:
 
 def cmd_check_paper(args: argparse.Namespace) -> None:
     """Check that TeX can compile the paper (latexmk, pdflatex, every LaTeX package it loads)."""
-    from recrepro.texcheck import check_paper
+    from recrepro.tools.texcheck import check_paper
 
     check_paper(args.tex)
     print(f"TeX can compile {args.tex}")
@@ -266,7 +266,8 @@ def cmd_check_paper(args: argparse.Namespace) -> None:
 
 def cmd_check_config(args: argparse.Namespace) -> None:
     """Check a study config file (YAML syntax, with its line, then every key) without running anything."""
-    from recrepro.config import check_config, load_yaml
+    from recrepro.core.config import load_yaml
+    from recrepro.study.config_check import check_config
 
     check_config(load_yaml(args.config))
     print(f"{args.config} is a valid study config")
@@ -274,7 +275,7 @@ def cmd_check_config(args: argparse.Namespace) -> None:
 
 def cmd_show(args: argparse.Namespace) -> None:
     """Show a finished run: model, setting, seed, hyperparameters, data checksums, revision, metrics."""
-    from recrepro.show import describe_run
+    from recrepro.tools.show import describe_run
 
     print(describe_run(args.run))
 
@@ -304,8 +305,8 @@ def _command(sub: argparse._SubParsersAction, name: str, func) -> argparse.Argum
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from recrepro.config import block_defaults
-    from recrepro.layout import GROUP_KEY, RUN_DIR_HELP
+    from recrepro.core.config import block_defaults
+    from recrepro.core.layout import GROUP_KEY, RUN_DIR_HELP
 
     split, tuning = block_defaults("split"), block_defaults("tuning")  # the schema's defaults
     evaluation = json.dumps(block_defaults("evaluation"))
@@ -366,7 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, nargs="+", required=True,
                    help="the seeds: one search on each seed's split (one process)")  # fmt: skip
     p.add_argument("--params", default="{}", help="base hyperparameters as JSON")
-    p.add_argument("--space", default="{}", help="search space as JSON (see recrepro.tuning)")
+    p.add_argument("--space", default="{}", help="search space as JSON (see recrepro.study.tuning)")
     p.add_argument("--trials", type=_positive, default=tuning["trials"], help="number of trials")
     p.add_argument("--metric", default=tuning["metric"], help="validation metric to optimise")
     p.add_argument("--tuning-seed", type=int, default=tuning["seed"], help="seed of the searches")
@@ -475,9 +476,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _resolve_run(args: argparse.Namespace) -> None:
     """For recommend: turn --model/--dataset/... into --run, and find the data folder."""
-    from recrepro.errors import RecreproError
-    from recrepro.layout import RUN_DIR_HELP, data_dir, parse_run_path, results_root
-    from recrepro.recommend import find_run
+    from recrepro.core.errors import RecreproError
+    from recrepro.core.layout import RUN_DIR_HELP, data_dir, parse_run_path, results_root
+    from recrepro.tools.recommend import find_run
 
     if args.run is None:
         if args.model is None:
@@ -497,13 +498,13 @@ def _resolve_run(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _set_threads(args.threads)
-    from recrepro.cputime import cpu_recorded
-    from recrepro.logs import VERBOSE, log_to
+    from recrepro.core.cputime import cpu_recorded
+    from recrepro.core.logs import VERBOSE, log_to
 
     if args.verbose:
         os.environ[VERBOSE] = "1"
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
-    from recrepro.errors import RecreproError
+    from recrepro.core.errors import RecreproError
 
     with log_to(args.log), cpu_recorded(args.cpu_record):
         try:

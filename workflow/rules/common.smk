@@ -4,14 +4,14 @@ from pathlib import Path
 import shlex
 import sys
 
-from recrepro.config import check_config
+from recrepro.study.config_check import check_config
 from recrepro.data.identity import content_id
 from recrepro.data.splits import PROTOCOLS
-from recrepro.errors import ConfigError, DataError
-from recrepro.layout import RunKey
+from recrepro.core.errors import ConfigError, DataError
+from recrepro.core.layout import RunKey
 
 try:
-    config = check_config(config)  # against the schema shipped in the package (recrepro.config.SCHEMA)
+    config = check_config(config)  # against the schema shipped in the package (recrepro.study.config_check)
 except ConfigError as error:
     sys.exit(f"recrepro: config error: {error}")  # e.g. "seeds: [] should be non-empty"
 
@@ -73,8 +73,8 @@ wildcard_constraints:
 # complete successfully"; a job the cluster killed (memory, time limit): one line naming it, the
 # reason and the key to raise.
 onerror:
-    from recrepro.cluster import killed_job_lines
-    from recrepro.stop import STOPPED, stopped_on_request
+    from recrepro.tools.cluster import killed_job_lines
+    from recrepro.core.stop import STOPPED, stopped_on_request
 
     if stopped_on_request(log):
         sys.exit(STOPPED)  # Snakemake's lock is released on the way out

@@ -1,6 +1,6 @@
 # Raw GroupLens files -> tidy Parquet tables -> one split per (dataset, protocol, seed). Every path
-# is recrepro.layout's (the one home of the results layout).
-from recrepro import layout
+# is recrepro.core.layout's (the one home of the results layout).
+from recrepro.core import layout
 
 
 rule prepare_data:

@@ -6,12 +6,12 @@
 # scripts), so editing a report module reruns the steps it draws, writes or counts.
 import sys
 
-from recrepro.errors import ConfigError
-from recrepro.layout import package_code
+from recrepro.core.errors import ConfigError
+from recrepro.core.layout import package_code
 from recrepro.report import registry
 from recrepro.report.bibliography import MODEL_BIB
 from recrepro.report.config import PaperConfig
-from recrepro.texcheck import TexMissing, check_paper
+from recrepro.tools.texcheck import TexMissing, check_paper
 
 try:
     PAPER = PaperConfig.from_config(config)
@@ -140,7 +140,7 @@ rule compile_paper:
     shell:
         # latexmk runs in a fresh copy of paper/ and figures/ (no stale .aux/.bbl is ever read),
         # with fixed dates and PDF ids (a reproducible PDF); the PDF is moved into place at once.
-        "python -m recrepro.texbuild paper/main.tex {output} --with figures --log {log}"
+        "python -m recrepro.tools.texbuild paper/main.tex {output} --with figures --log {log}"
 
 
 # What rule all asks of this file: the PDF, or without TeX everything the PDF is made from.

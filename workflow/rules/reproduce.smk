@@ -1,6 +1,6 @@
 # Reproduction check: this run's numbers against the ones committed under reported/.
 #   snakemake verify            runs the study if needed, then checks results/summary.csv against
-#                               reported/ (recrepro.verify: each model's numbers by its rule, exact or
+#                               reported/ (recrepro.tools.verify: each model's numbers by its rule, exact or
 #                               a seed-spread margin, and the best-model conclusions on
 #                               paper.main_metric; constants: the config's verify: block)
 #   snakemake publish_reported  refreshes reported/ from this run (summary, stats, every run's per-user

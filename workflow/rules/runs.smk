@@ -1,9 +1,9 @@
 # One job per (dataset, protocol, model, setting): fit and evaluate the model on every seed's
 # split in one process (TensorFlow, 4-5 CPU-s to import, is imported once), writing each run's
-# files in its run folder (recrepro.layout.run_dir). The job's CPU record (recrepro.cputime) sits
-# beside its benchmark file. Every path is recrepro.layout's.
-from recrepro import layout
-from recrepro.layout import RUN_FILES
+# files in its run folder (recrepro.core.layout.run_dir). The job's CPU record (recrepro.core.cputime) sits
+# beside its benchmark file. Every path is recrepro.core.layout's.
+from recrepro.core import layout
+from recrepro.core.layout import RUN_FILES
 
 GROUP_KEY = layout.group_key("{dataset}", "{protocol}", "{model}", "{setting}")  # one job's runs
 SEARCH_KEY = layout.search_key("{dataset}", "{protocol}", "{model}")  # one job's searches
@@ -22,8 +22,8 @@ def tuned_params(wildcards):
 
 
 def cpu_record(rule, key):
-    """The job's exact CPU seconds, beside its benchmark file (recrepro.cputime)."""
-    from recrepro.cputime import record_path
+    """The job's exact CPU seconds, beside its benchmark file (recrepro.core.cputime)."""
+    from recrepro.core.cputime import record_path
 
     return str(record_path(layout.benchmark_file(rule, key)))
 
@@ -34,7 +34,7 @@ TUNING = config["tuning"]  # defaults filled in by the schema
 def tuning_metric(model):
     """The validation metric the study tunes `model` on (`tuning.metrics`, else `tuning.metric`):
     the search selects on it, and every fit (search trial and run) validates and early-stops on it."""
-    from recrepro.tuning import selection_metric
+    from recrepro.study.tuning import selection_metric
 
     return selection_metric(TUNING, model)
 
@@ -58,7 +58,8 @@ rule train_and_evaluate:
         tuned=lambda w: (
             "--params-file '" + TUNING_RECORD.format(
                 seed="{seed}", dataset=w.dataset, protocol=w.protocol, model=searched_model(w.model)
-            ) + "' --fixed " + as_json_arg(config["ablations"].get(w.model, {}))
+            ) + "'" + (" --fixed " + as_json_arg(config["ablations"][w.model])
+                       if w.model in config["ablations"] else "")
             if w.setting == "tuned" else ""
         ),
         seeds=" ".join(str(seed) for seed in SEEDS),

@@ -1,7 +1,7 @@
 # Significance testing over the per-user metrics of every run (recrepro.stats).
 # Needs RUNS / run_files() from common.smk; the stats: block of the config is passed as a param,
 # so changing it re-runs the rule, and the code of recrepro.stats is an input, so editing it does.
-from recrepro.layout import package_code
+from recrepro.core.layout import package_code
 
 
 rule compute_stats:

@@ -3,7 +3,7 @@
 No ``from __future__`` import: Snakemake prepends its own preamble to the script.
 """
 
-from recrepro.logs import log_to
+from recrepro.core.logs import log_to
 from recrepro.stats.pipeline import TABLES, compute_stats
 
 

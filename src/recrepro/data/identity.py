@@ -13,8 +13,8 @@ import hashlib
 import os
 from collections.abc import Mapping
 
+from recrepro.core.io import sha256_file
 from recrepro.data.movielens import get_spec, local_folder, local_root
-from recrepro.io import sha256_file
 
 
 def manifest_sha256(sums: Mapping[str, str]) -> str:

@@ -1,5 +1,5 @@
 """A parsed dataset's catalogue and a split's parts, read back as :class:`Interactions` (files at
-:mod:`recrepro.layout`'s places). Read by the runner, the searches and the reproduction
+:mod:`recrepro.core.layout`'s places). Read by the runner, the searches and the reproduction
 experiments alike, so none of them reaches into another."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from recrepro.core.layout import PARTS, part_file, table_file
 from recrepro.data.interactions import Catalogue, Interactions
-from recrepro.layout import PARTS, part_file, table_file
 
 
 @dataclass(frozen=True)

@@ -51,11 +51,11 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import pandas as pd
 
-from recrepro import layout
+from recrepro.core import layout
+from recrepro.core.errors import DataError
+from recrepro.core.io import sha256_file
 from recrepro.data.ml100k_format import ML100K_GENRES
 from recrepro.data.synthetic import SyntheticML, ensure_ml100k_folder
-from recrepro.errors import DataError
-from recrepro.io import sha256_file
 
 DATA_DIR_ENV = "RECREPRO_DATA_DIR"
 TABLES = layout.TABLES

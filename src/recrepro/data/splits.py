@@ -33,8 +33,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recrepro import layout
-from recrepro.errors import ConfigError, DataError
+from recrepro.core import layout
+from recrepro.core.errors import ConfigError, DataError
 
 PARTS = layout.PARTS  # part codes 0, 1, 2
 TRAIN, VALID, TEST = 0, 1, 2
@@ -234,8 +234,8 @@ def _source_parts(source: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 def read_grouplens_fold(folder: Path, fold: str) -> pd.DataFrame:
     """GroupLens' ``<fold>.base`` (part 0) and ``<fold>.test`` (part 2) rows, in file order."""
+    from recrepro.core.io import sha256_file
     from recrepro.data.movielens import RATING_DTYPES, get_spec
-    from recrepro.io import sha256_file
 
     spec = get_spec("ml-100k")
     frames = []

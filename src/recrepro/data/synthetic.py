@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from recrepro.core.io import sha256_file
 from recrepro.data.ml100k_format import ML100K_GENRES
-from recrepro.io import sha256_file
 
 GENRES = ("Action", "Comedy", "Drama", "Romance", "Thriller", "Sci-Fi")
 

@@ -29,8 +29,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from recrepro.core.errors import DataError
 from recrepro.data.movielens import DATASETS
-from recrepro.errors import DataError
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from recrepro.core.errors import ConfigError, RecreproError
 from recrepro.data.interactions import Interactions
-from recrepro.errors import ConfigError, RecreproError
 from recrepro.evaluation import catalogue
 from recrepro.evaluation import metrics as M
 

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from recrepro.errors import ConfigError
+from recrepro.core.errors import ConfigError
 from recrepro.experiments import lightfm_example, scann_serving, seed000_notebook, surprise_benchmark
 
 

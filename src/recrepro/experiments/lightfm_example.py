@@ -43,7 +43,7 @@ def run(data_dir: Path, split_dir: Path | None, seed: int) -> dict[str, float]:
     """The example's two models and the two nulls on the split, for one seed."""
     from lightfm import LightFM
 
-    from recrepro.runner import load_split
+    from recrepro.data.loading import load_split
 
     split = load_split(data_dir, split_dir)  # grouplens_ua: ua.base, no validation, ua.test
     # the ratings as values, as fetch_movielens gives them (LightFM reads the non-zero entries)

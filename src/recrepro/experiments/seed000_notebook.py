@@ -78,7 +78,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from recrepro.errors import ConfigError, DataError
+from recrepro.core.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +174,7 @@ def seed000_notebook(
         raise ConfigError(
             f"seed000_notebook: unknown model(s) {', '.join(unknown)}; known: {', '.join(MODELS)}"
         )
-    from recrepro.logs import import_quietly
+    from recrepro.core.logs import import_quietly
 
     ratings = load_ratings(Path(data_dir), seed, max_ratings)
     metrics = null_metrics(ratings, seed)
@@ -209,7 +209,7 @@ def load_ratings(data_dir: Path, seed: int, max_ratings: int | None = None):
     """All parsed ratings (``ratings.parquet``) as Interactions over the dataset's catalogue;
     with ``max_ratings``, that many drawn at random (from ``seed``), in file order."""
     from recrepro.data.interactions import Interactions
-    from recrepro.runner import load_catalogue
+    from recrepro.data.loading import load_catalogue
 
     path = data_dir / "ratings.parquet"
     if not path.is_file():

@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from recrepro.errors import DataError
+from recrepro.core.errors import DataError
 
 log = logging.getLogger(__name__)
 
@@ -172,9 +172,9 @@ def biased_mf_folds(data_dir: str | Path, seed: int) -> dict[str, float]:
     so no early stopping: all the model's epochs), then its clipped predictions of the fold's
     test ratings scored as Surprise does; mean RMSE and MAE over the folds."""
     from recrepro.data.interactions import Interactions
+    from recrepro.data.loading import load_catalogue
     from recrepro.evaluation.metrics import rating_errors
     from recrepro.models.registry import build_model
-    from recrepro.runner import load_catalogue
 
     catalogue = load_catalogue(data_dir)
     ratings = pd.read_parquet(Path(data_dir) / "ratings.parquet")

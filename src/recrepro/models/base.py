@@ -16,8 +16,8 @@ model is its file, its test and its config block: where it comes from (``source`
 the figures (``colour``, ``marker``, ``hatch``; :func:`recrepro.report.style.model_style`), and
 how the tuned setting searches it (``search_space`` and ``tuning_metric``, which follows
 ``task`` unless declared; ``tuning.spaces.<model>`` and ``tuning.metrics.<model>`` in the config
-win over the declarations: :func:`recrepro.search_space.model_space`,
-:func:`recrepro.tuning.selection_metric`).
+win over the declarations: :func:`recrepro.models.spaces.model_space`,
+:func:`recrepro.study.tuning.selection_metric`).
 
 Models append one dict per epoch to ``history`` (``loss`` and, where they early-stop, the
 validation metric) for the training-curve figures, through ``log_epoch``, which then calls
@@ -37,8 +37,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from recrepro.core.errors import ConfigError, TrainingError
 from recrepro.data.interactions import Interactions
-from recrepro.errors import ConfigError, TrainingError
 
 #: What a model is for (:attr:`Recommender.task`): ranked lists, or rating prediction only.
 TASKS = ("ranking", "rating")
@@ -91,12 +91,12 @@ class Recommender(ABC):
     #: The validation metric the tuned setting selects on (and every fit validates and
     #: early-stops on); None: by :attr:`task`, RMSE for a rating model and the study's
     #: ``tuning.metric`` (NDCG@10) for a ranking model. ``tuning.metrics.<model>`` in the config
-    #: wins (:func:`recrepro.tuning.selection_metric`).
+    #: wins (:func:`recrepro.study.tuning.selection_metric`).
     tuning_metric: ClassVar[str | None] = None
     #: The default search space of the tuned setting, in the config's notation
-    #: (:mod:`recrepro.search_space`: a list of choices, ``{low, high, log}``, or a value fixed in
+    #: (:mod:`recrepro.core.search_space`: a list of choices, ``{low, high, log}``, or a value fixed in
     #: the search trials); ``tuning.spaces.<model>`` in the config replaces it
-    #: (:func:`recrepro.search_space.model_space`). Empty: the model is not searched (then it
+    #: (:func:`recrepro.models.spaces.model_space`). Empty: the model is not searched (then it
     #: must have no hyperparameters, or the config must give a space).
     search_space: ClassVar[Mapping[str, Any]] = {}
 
@@ -125,7 +125,7 @@ class Recommender(ABC):
         #: Called as ``epoch_callback(epoch, values)`` at the end of every ``log_epoch``.
         self.epoch_callback: Callable[[int, dict[str, float]], None] | None = None
         #: The metric the study tunes this model on, set by the tuner and the runner from the
-        #: config (:func:`recrepro.tuning.selection_metric`); None: the model's own default. Not
+        #: config (:func:`recrepro.study.tuning.selection_metric`); None: the model's own default. Not
         #: a hyperparameter, so ``params`` do not record it.
         self.validation_metric: str | None = None
         self.n_users = 0

@@ -6,8 +6,8 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
+from recrepro.core.errors import ConfigError, DataError
 from recrepro.data.interactions import Interactions
-from recrepro.errors import ConfigError, DataError
 from recrepro.models._sparse import row_blocks
 from recrepro.models.base import Recommender
 from recrepro.models.registry import register

@@ -12,8 +12,8 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from recrepro.core.errors import ConfigError
 from recrepro.data.interactions import Interactions
-from recrepro.errors import ConfigError
 from recrepro.models.base import Recommender
 from recrepro.models.registry import register
 from recrepro.models.tf.runtime import import_tensorflow, make_optimizer, seed_from

@@ -6,7 +6,7 @@ import numpy as np
 import scipy.linalg.lapack as lapack
 import scipy.sparse as sp
 
-from recrepro.errors import ConfigError, ModelNotApplicable, TrainingError
+from recrepro.core.errors import ConfigError, ModelNotApplicable, TrainingError
 from recrepro.models._sparse import ItemItemRecommender, row_blocks
 from recrepro.models.registry import register
 
@@ -22,7 +22,7 @@ class EASE(ItemItemRecommender):
     ``P = G^-1``, the solution is ``B_ij = -P_ij / P_jj`` (``B_jj = 0``); user scores are
     ``x_u B``. ``G``, ``P`` and ``B`` are dense ``n_items x n_items`` matrices (about 12 bytes
     per item pair at the peak: 10 GiB for 30,000 items), so ``fit`` refuses catalogues larger
-    than ``max_items`` with :class:`~recrepro.errors.ModelNotApplicable` before allocating
+    than ``max_items`` with :class:`~recrepro.core.errors.ModelNotApplicable` before allocating
     anything.
 
     Hyperparameters: ``l2`` (ridge penalty), ``max_items`` (largest catalogue accepted).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from recrepro.errors import ConfigError
+from recrepro.core.errors import ConfigError
 from recrepro.models._sparse import ItemItemRecommender, row_blocks, top_k_per_row
 from recrepro.models.registry import register
 

@@ -14,13 +14,13 @@ import os
 import pkgutil
 from collections.abc import Callable
 
-from recrepro.errors import ConfigError
+from recrepro.core.errors import ConfigError
 from recrepro.models.base import TASKS, Recommender
 
 _REGISTRY: dict[str, type[Recommender]] = {}
 #: Modules and sub-packages of ``recrepro.models`` that register no model (``tf``: the TF family's
 #: shared parts, whose Keras modules import TensorFlow).
-_NOT_MODELS = {"base", "registry", "tf"}
+_NOT_MODELS = {"base", "registry", "spaces", "tf"}
 MODEL_PATH_ENV = "RECREPRO_MODEL_PATH"
 
 

@@ -13,8 +13,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from recrepro.core.errors import ConfigError
 from recrepro.data.interactions import Interactions
-from recrepro.errors import ConfigError
 from recrepro.models.registry import register
 from recrepro.models.tf.bases import RETRIEVAL_SPACE, IndexRetrieval
 

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 
-from recrepro.errors import ConfigError
+from recrepro.core.errors import ConfigError
 from recrepro.models._sparse import ItemItemRecommender
 from recrepro.models.registry import register
 

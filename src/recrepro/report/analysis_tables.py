@@ -189,7 +189,7 @@ def _flag(value: object) -> str:
 @table("tuning_convergence", section="appendix", inputs=("convergence",))
 def tuning_convergence(ctx: Context) -> Table:
     """Per searched model and protocol: the plateau rule, the spread of its tuned results and the
-    CPU of one search (``results/tuning/convergence.csv``, :mod:`recrepro.tuning_curves`)."""
+    CPU of one search (``results/tuning/convergence.csv``, :mod:`recrepro.study.tuning_curves`)."""
     cfg = ctx.cfg
     paths = ctx.paths("convergence")
     frame = read_convergence(paths) if paths else None

@@ -14,7 +14,7 @@ import os
 import re
 from pathlib import Path
 
-from recrepro.io import write_text
+from recrepro.core.io import write_text
 from recrepro.models.base import BIB_KEY
 
 #: Where the ``make_tables`` rule writes the models' entries (main.tex: ``generated/models``).

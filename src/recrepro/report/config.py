@@ -7,8 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from recrepro.config import block_defaults
-from recrepro.errors import ConfigError
+from recrepro.core.config import block_defaults
+from recrepro.core.errors import ConfigError
 from recrepro.evaluation.catalogue import MAIN_K, main_cutoff, parse
 
 EXAMPLE_FIGURES = ("pie", "polygon", "column")

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from recrepro.errors import DataError
-from recrepro.layout import GROUP_KEY, RUN_KEY
+from recrepro.core.errors import DataError
+from recrepro.core.layout import GROUP_KEY, RUN_KEY
 from recrepro.report.style import higher_is_better
 
 KEYS = ("dataset", "protocol", "setting", "metric")

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recrepro.errors import DataError
-from recrepro.io import write_csv, write_parquet
-from recrepro.layout import parse_run_path
+from recrepro.core.errors import DataError
+from recrepro.core.io import write_csv, write_parquet
+from recrepro.core.layout import parse_run_path
 
 
 def _read(path: Path) -> pd.DataFrame:

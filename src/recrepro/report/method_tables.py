@@ -13,11 +13,11 @@ from typing import Any
 
 import pandas as pd
 
-from recrepro.errors import ConfigError
+from recrepro.core.errors import ConfigError
+from recrepro.core.runs import parse_run_path
 from recrepro.report.registry import Context, benchmark_path, table
 from recrepro.report.style import ModelStyles, format_number
 from recrepro.report.tables import Cell, Table, dataset_label, model_sources
-from recrepro.runs import parse_run_path
 
 PARTS = ("train", "valid", "test")
 RAGGED = r">{\raggedright\arraybackslash}"  # needs the array package (paper/main.tex loads it)
@@ -185,9 +185,10 @@ def _value(value: Any) -> str:
 
 def _printed_space(model: str, space: Mapping[str, Any], faithful: Mapping[str, Any]) -> dict[str, Any]:
     """The space as searched: the faithful value joined to a list, a range stretched to it
-    (:func:`recrepro.tuning.search_space`), so the printed space always holds the faithful point."""
-    from recrepro.errors import ConfigError
-    from recrepro.tuning import search_space
+    (:func:`recrepro.core.search_space.search_space`), so the printed space always holds the
+    faithful point."""
+    from recrepro.core.errors import ConfigError
+    from recrepro.core.search_space import search_space
 
     try:
         dims = search_space(model, space, faithful)
@@ -228,9 +229,9 @@ def hyperparameter_frame(
     config: Mapping[str, Any], records: Mapping[tuple[str, str], Mapping[str, Any]], protocol: str
 ) -> pd.DataFrame:
     """One row per (model, searched hyperparameter): faithful value, space (the config's, else
-    the model's declared one: :func:`recrepro.search_space.model_space`), and the tuned choice
+    the model's declared one: :func:`recrepro.models.spaces.model_space`), and the tuned choice
     of each search replicate (``a / b / c`` by seed)."""
-    from recrepro.search_space import model_space
+    from recrepro.models.spaces import model_space
 
     tuning = config.get("tuning") or {}
     rows = []
@@ -295,7 +296,7 @@ def hyperparameters(ctx: Context) -> Table:
 
 def read_benchmark(path: Path) -> tuple[float, float]:
     """``(cpu_seconds, wall_seconds)`` of one Snakemake benchmark file; NaN if absent."""
-    from recrepro.cputime import read_benchmark as read_tsv
+    from recrepro.core.cputime import read_benchmark as read_tsv
 
     if not path.is_file():
         return math.nan, math.nan

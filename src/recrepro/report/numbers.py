@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from recrepro.io import write_text
+from recrepro.core.io import write_text
 from recrepro.report.config import PaperConfig
 from recrepro.report.data import ReportData, as_bool, ranking, select
 from recrepro.report.reproduction import VERDICTS, verdict_counts
@@ -552,7 +552,7 @@ def noise_numbers(data: ReportData, cfg: PaperConfig) -> dict[str, str]:
 
 def convergence_numbers(convergence: pd.DataFrame | None) -> dict[str, str]:
     """The searches' convergence (``results/tuning/convergence.csv``, see
-    :mod:`recrepro.tuning_curves`): budget, replicates, and how many searched (model, protocol)
+    :mod:`recrepro.study.tuning_curves`): budget, replicates, and how many searched (model, protocol)
     pairs plateau by half the budget."""
     names = ("TuningTrials", "TuningReplicates", "TuningSearched", "TuningConverged",
              "TuningMedianPlateau", "TuningMaxPlateau")  # fmt: skip

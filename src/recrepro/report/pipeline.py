@@ -16,8 +16,8 @@ from typing import Any
 
 import pandas as pd
 
-from recrepro.io import write_text
-from recrepro.logs import log_to
+from recrepro.core.io import write_text
+from recrepro.core.logs import log_to
 from recrepro.report import figdata, numbers, picking, registry, tables
 from recrepro.report.bibliography import write_model_bibliography
 from recrepro.report.config import PaperConfig
@@ -125,7 +125,7 @@ def make_numbers(inputs: Mapping[str, Any], config: Mapping[str, Any], output: P
 
 @contextmanager
 def step_log(path: PathLike | None) -> Iterator[None]:
-    """Send this step's log (and warnings, and a failure's traceback) to ``path`` (recrepro.logs)."""
+    """Send this step's log (and warnings, and a failure's traceback) to ``path`` (recrepro.core.logs)."""
     with log_to(path, console=not path, mode="w"):
         try:
             yield

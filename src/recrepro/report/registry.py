@@ -33,9 +33,9 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from recrepro import layout
-from recrepro.io import write_text
-from recrepro.layout import RunKey
+from recrepro.core import layout
+from recrepro.core.io import write_text
+from recrepro.core.layout import RunKey
 from recrepro.report.config import PaperConfig
 from recrepro.report.data import COLUMNS, ReportData
 
@@ -240,7 +240,7 @@ def input_paths(config: Mapping[str, Any]) -> dict[str, Any]:
 
 def benchmark_path(output: str | os.PathLike) -> Path:
     """The Snakemake benchmark file of the job that wrote ``output`` (a run's ``metrics.json``
-    or a tuning record): :func:`recrepro.layout.benchmark_of`."""
+    or a tuning record): :func:`recrepro.core.layout.benchmark_of`."""
     return layout.benchmark_of(output)
 
 

@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recrepro.errors import ConfigError
+from recrepro.core.errors import ConfigError
 
 REFERENCE_COLUMNS = (
     "published_id", "kind", "system", "model", "metric", "protocol", "value", "low", "high",

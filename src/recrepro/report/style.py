@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from recrepro.core.io import atomic_path
+from recrepro.core.rng import derive_seed
 from recrepro.evaluation import catalogue
 from recrepro.evaluation.catalogue import is_cost, marks_best  # noqa: F401 (re-exported)
-from recrepro.io import atomic_path
-from recrepro.rng import derive_seed
 
 # Okabe & Ito colour-blind-safe palette (used for non-model categories, e.g. pie slices).
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")

@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from recrepro.io import write_csv, write_text
+from recrepro.core.io import write_csv, write_text
 from recrepro.report.config import PaperConfig
 from recrepro.report.data import ReportData, ranking, select
 from recrepro.report.registry import RESULT_TABLES, Context, table
@@ -635,7 +635,7 @@ def comparisons(ctx: Context) -> Table:
 
 def model_sources(models: Sequence[str]) -> dict[str, tuple[str, bool]]:
     """``model -> (source, predicts_ratings)`` from the registry; unknown models are marked."""
-    from recrepro.errors import ConfigError
+    from recrepro.core.errors import ConfigError
     from recrepro.models.registry import get_model_class
 
     out = {}

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from recrepro.errors import ConfigError
+from recrepro.core.errors import ConfigError
 from recrepro.evaluation.catalogue import higher_is_better
 from recrepro.stats.collect import load_per_user
 from recrepro.stats.crossed import crossed_test

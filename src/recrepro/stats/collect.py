@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from recrepro.errors import DataError
-from recrepro.layout import RUN_DIR_HELP, RUN_KEY, RunKey, parse_run_path
+from recrepro.core.errors import DataError
+from recrepro.core.layout import RUN_DIR_HELP, RUN_KEY, RunKey, parse_run_path
 
 RUN_KEYS = RUN_KEY
 #: Per-user column holding the user's number of test ratings (weights of pooled metrics).

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from recrepro.config import block_defaults
-from recrepro.errors import ConfigError
+from recrepro.core.config import block_defaults
+from recrepro.core.errors import ConfigError
 from recrepro.evaluation import catalogue
 
 _DEFAULTS = block_defaults("stats")  # the schema's defaults (their one home)

@@ -44,8 +44,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from recrepro.errors import DataError
-from recrepro.rng import derive_seed
+from recrepro.core.errors import DataError
+from recrepro.core.rng import derive_seed
 from recrepro.stats.config import StatsConfig, higher_is_better
 from recrepro.stats.crossed import crossed_test
 from recrepro.stats.units import is_pooled, linearise

@@ -41,10 +41,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from recrepro.errors import ConfigError, DataError
+from recrepro.core.errors import ConfigError, DataError
+from recrepro.core.io import write_csv
+from recrepro.core.rng import derive_seed
 from recrepro.evaluation import catalogue
-from recrepro.io import write_csv
-from recrepro.rng import derive_seed
 from recrepro.stats.collect import (
     GROUP_KEYS,
     RUN_KEYS,

@@ -1,5 +1,5 @@
 """The per-user values published under ``reported/per_user/``, from which every statistics table
-recomputes without the runs (:func:`recrepro.verify.verify_stats`).
+recomputes without the runs (:func:`recrepro.tools.verify.verify_stats`).
 
 For every run: each user's values of the metrics the statistics test (:func:`~recrepro.stats.
 pipeline.select_metrics`, relevance variants included), of the per-user metrics the paper's
@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from recrepro.errors import DataError
-from recrepro.io import atomic_path, write_json
+from recrepro.core.errors import DataError
+from recrepro.core.io import atomic_path, write_json
 from recrepro.stats.collect import RUN_KEYS, load_per_user, per_user_columns, run_key
 from recrepro.stats.config import StatsConfig
 

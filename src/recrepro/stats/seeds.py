@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from recrepro.layout import GROUP_KEY
+from recrepro.core.layout import GROUP_KEY
 
 SUMMARY_KEYS = (*GROUP_KEY, "metric")
 SEED_SUMMARY_COLUMNS = (*SUMMARY_KEYS, "mean", "std", "ci_low", "ci_high", "n_seeds")

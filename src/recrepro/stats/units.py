@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from recrepro.errors import DataError
+from recrepro.core.errors import DataError
 from recrepro.evaluation import catalogue
 
 

@@ -20,8 +20,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from recrepro.core.errors import ConfigError, ModelNotApplicable
 from recrepro.data.interactions import Interactions
-from recrepro.errors import ConfigError, ModelNotApplicable
 from recrepro.models.base import Recommender
 from recrepro.models.tf.runtime import import_tensorflow, make_optimizer, seed_from
 from recrepro.models.tf.training import (
@@ -219,7 +219,7 @@ class RetrievalRecommender(Recommender):
 
     def check_objective(self, train: Interactions) -> None:
         """Refuse catalogues too large for the full softmax
-        (:class:`~recrepro.errors.ModelNotApplicable`); called before TF is imported."""
+        (:class:`~recrepro.core.errors.ModelNotApplicable`); called before TF is imported."""
         objective = self.params.get("objective", "in_batch")
         limit = int(self.params.get("max_softmax_items", 0))
         if objective == "full_softmax" and train.n_items > limit:

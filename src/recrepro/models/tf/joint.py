@@ -8,8 +8,8 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from recrepro.core.errors import ConfigError
 from recrepro.data.interactions import Interactions
-from recrepro.errors import ConfigError
 from recrepro.models.tf.bases import RetrievalRecommender
 
 #: Rows of (user, movie) pairs pushed through the rating head at once when predicting.

@@ -22,7 +22,7 @@ def import_tensorflow(seed: int) -> Any:
 
     Thread counts follow ``RECREPRO_THREADS`` (set by the CLI from Snakemake's ``threads``).
     """
-    from recrepro.logs import import_quietly
+    from recrepro.core.logs import import_quietly
 
     tf = import_quietly("tensorflow")  # without the lines its native libraries print on loading
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from recrepro import layout
-from recrepro.errors import RecreproError
+from recrepro.core import layout
+from recrepro.core.errors import RecreproError
 
 FIRST_STEPS = "run the study first (snakemake)"
 
@@ -15,7 +15,7 @@ FIRST_STEPS = "run the study first (snakemake)"
 def find_run(
     results: str | Path, dataset: str, protocol: str, model: str, setting: str, seed: int | None = None
 ) -> Path:
-    """The folder of a finished run (:func:`recrepro.layout.run_dir`; ``seed=None``: the lowest
+    """The folder of a finished run (:func:`recrepro.core.layout.run_dir`; ``seed=None``: the lowest
     seed).
 
     A missing level names what exists instead (other models, protocols, seeds, ...).

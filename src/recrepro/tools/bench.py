@@ -5,7 +5,7 @@ Each rule writes ``results/benchmarks/<pattern>.tsv`` (columns ``s``, ``h:m:s``,
 MB). The run key (dataset, protocol, model, setting, seed) is read back from the path with the rule's
 pattern, e.g. ``train_and_evaluate/{dataset}/{protocol}/{model}/{setting}.tsv`` (one job runs
 every seed, so its key has no seed). A job's own CPU record beside the file corrects Snakemake's
-sampled ``cpu_time`` (:mod:`recrepro.cputime`).
+sampled ``cpu_time`` (:mod:`recrepro.core.cputime`).
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recrepro import layout
-from recrepro.cputime import read_benchmark
-from recrepro.errors import DataError
-from recrepro.io import write_csv
+from recrepro.core import layout
+from recrepro.core.cputime import read_benchmark
+from recrepro.core.errors import DataError
+from recrepro.core.io import write_csv
 
 __all__ = ["LAYOUTS", "aggregate", "collect", "parse_path", "plot", "read_benchmark", "write_all"]
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from recrepro.errors import StorageError
+from recrepro.core.errors import StorageError
 
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
 

@@ -23,7 +23,7 @@ seeded:
   hyperparameters) reuses that trial's outcome instead of fitting again.
 
 A model's search space is declared on its class (``search_space``) and ``tuning.spaces.<model>``
-in the config replaces it (:func:`recrepro.search_space.model_space`); likewise its validation
+in the config replaces it (:func:`recrepro.models.spaces.model_space`); likewise its validation
 metric (``tuning_metric`` / ``task`` on the class, ``tuning.metrics.<model>`` in the config:
 :func:`selection_metric`). Search spaces map a hyperparameter to a list (categorical
 choices), to ``{low, high, log}`` (a range; integers when ``low`` and ``high`` are), or to a
@@ -48,15 +48,15 @@ from typing import Any
 
 import numpy as np
 
-from recrepro.config import block_defaults
-from recrepro.errors import ModelNotApplicable, TrainingError
+from recrepro.core.config import block_defaults
+from recrepro.core.errors import ModelNotApplicable, TrainingError
+from recrepro.core.io import write_json
+from recrepro.core.rng import derive_seed
+from recrepro.core.runs import STATUS_NOT_APPLICABLE
+from recrepro.core.search_space import Dimension, encode_choice, search_space
 from recrepro.evaluation.evaluate import higher_is_better, validation_score
-from recrepro.io import write_json
 from recrepro.models.registry import build_model
-from recrepro.rng import derive_seed
-from recrepro.runner import load_split
-from recrepro.runs import STATUS_NOT_APPLICABLE
-from recrepro.search_space import Dimension, encode_choice, search_space
+from recrepro.study.runner import load_split
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ COMPLETE, PRUNED, NOT_APPLICABLE, FAILED = "complete", "pruned", STATUS_NOT_APPL
 def _registered(model: str) -> Any:
     """The class of ``model`` (of the model a ``<model>__<variant>`` name varies); None if no
     such model is registered (the config check reports that)."""
-    from recrepro.errors import ConfigError
+    from recrepro.core.errors import ConfigError
     from recrepro.models.registry import get_model_class
 
     try:

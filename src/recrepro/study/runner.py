@@ -3,7 +3,7 @@
 Inputs are the parsed dataset (``results/data/<dataset>``) and the split
 (``results/splits/<dataset>/<protocol>/seed<seed>``). The model is fitted on ``train`` (with
 ``valid`` for early stopping only) and evaluated once on ``test`` with ``train`` and ``valid``
-items masked. Outputs (see :mod:`recrepro.layout`) are written atomically, ``metrics.json`` last.
+items masked. Outputs (see :mod:`recrepro.core.layout`) are written atomically, ``metrics.json`` last.
 """
 
 from __future__ import annotations
@@ -16,15 +16,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from recrepro.data.loading import SplitData, load_catalogue, load_split  # noqa: F401 (older imports)
-from recrepro.errors import ConfigError, ModelNotApplicable
-from recrepro.io import write_csv, write_json, write_parquet
-from recrepro.layout import PARTS, RUN_KEY, SIMILAR_ITEMS, RunKey, part_file, table_file
-from recrepro.logs import import_quietly
+from recrepro.core.errors import ConfigError, ModelNotApplicable
+from recrepro.core.io import write_csv, write_json, write_parquet
+from recrepro.core.layout import PARTS, RUN_KEY, SIMILAR_ITEMS, RunKey, part_file, table_file
+from recrepro.core.logs import import_quietly
+from recrepro.core.provenance import file_checksums, provenance
+from recrepro.core.rng import derive_seed
+from recrepro.core.runs import STATUS_NOT_APPLICABLE, STATUS_OK
+from recrepro.data.loading import SplitData, load_catalogue, load_split  # noqa: F401
 from recrepro.models.registry import build_model
-from recrepro.provenance import file_checksums, provenance
-from recrepro.rng import derive_seed
-from recrepro.runs import STATUS_NOT_APPLICABLE, STATUS_OK
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def train_and_evaluate(
     """Fit, evaluate and write the run's files; returns the metrics record.
 
     ``validation_metric`` is the metric the study tunes the model on
-    (:func:`recrepro.tuning.selection_metric`): the model's per-epoch validation and early
+    (:func:`recrepro.study.tuning.selection_metric`): the model's per-epoch validation and early
     stopping follow it (None: the model's own default)."""
     started = time.time()
     model = build_model(key.model, params)

@@ -2,7 +2,7 @@
 per model and metric, computed by the one across-seed function
 :func:`recrepro.stats.seeds.seed_summary` (the statistics layer uses the same function).
 
-Runs a model refused for the dataset (status ``not_applicable``, see :mod:`recrepro.runs`) have
+Runs a model refused for the dataset (status ``not_applicable``, see :mod:`recrepro.core.runs`) have
 no metrics; :func:`collect_skipped` lists them with their reason for the tables' notes.
 """
 
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from recrepro.layout import GROUP_KEY
-from recrepro.runs import STATUS_NOT_APPLICABLE
+from recrepro.core.layout import GROUP_KEY
+from recrepro.core.runs import STATUS_NOT_APPLICABLE
 
 KEY = list(GROUP_KEY)
 SKIPPED_COLUMNS = [*KEY, "seed", "reason"]

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from recrepro.errors import RecreproError
-from recrepro.layout import RUN_DIR_HELP
+from recrepro.core.errors import RecreproError
+from recrepro.core.layout import RUN_DIR_HELP
 
 #: Ranking metrics shown at the headline K (:func:`recrepro.evaluation.catalogue.main_cutoff` of
 #: the run's cut-offs).

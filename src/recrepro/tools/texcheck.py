@@ -12,7 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from recrepro.errors import RecreproError
+from recrepro.core.errors import RecreproError
 
 #: The one command that installs everything the paper and its tests need (Debian/Ubuntu).
 #: README.md's Quick start and .ci/run list the same packages (tests/test_texcheck.py checks it).

@@ -75,7 +75,7 @@ def git_state() -> dict[str, Any]:
 
 def file_checksums(paths: Iterable[str | os.PathLike]) -> dict[str, str]:
     """SHA-256 of each file, keyed by its path as given (a run's input data)."""
-    from recrepro.io import sha256_file
+    from recrepro.core.io import sha256_file
 
     return {str(path): sha256_file(path) for path in paths}
 

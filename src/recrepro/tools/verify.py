@@ -50,10 +50,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
 
-from recrepro.config import block_defaults
-from recrepro.errors import ConfigError, DataError, RecreproError
-from recrepro.io import atomic_path, write_csv, write_text
-from recrepro.layout import GROUP_KEY
+from recrepro.core.config import block_defaults
+from recrepro.core.errors import ConfigError, DataError, RecreproError
+from recrepro.core.io import atomic_path, write_csv, write_text
+from recrepro.core.layout import GROUP_KEY
 
 log = logging.getLogger(__name__)
 KEY = [*GROUP_KEY, "metric"]
@@ -150,7 +150,8 @@ def model_rule(model: str) -> tuple[str, str]:
 
 
 def read_summary(path: str | Path, hint: str = "run the study first (snakemake)") -> pd.DataFrame:
-    """A ``summary.csv`` (see :mod:`recrepro.summarize`), parsed exactly; ``hint`` says how to make it."""
+    """A ``summary.csv`` (see :mod:`recrepro.study.summarize`), parsed exactly; ``hint`` says how
+    to make it."""
     frame = _read_csv(path, hint, [*KEY, "mean"], "a recrepro summary.csv")
     duplicated = frame.duplicated(KEY)
     if duplicated.any():
@@ -511,7 +512,7 @@ def verify_stats(reported: str | Path, tolerances: Tolerances | None = None) -> 
 
 def environment_snapshot() -> str:
     """Python, platform, CPU count, git revision and ``pip freeze`` of the running interpreter."""
-    from recrepro.provenance import git_state
+    from recrepro.core.provenance import git_state
 
     git = git_state()
     lines = [

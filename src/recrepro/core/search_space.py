@@ -1,12 +1,11 @@
 """Search spaces (declared on each model's class as ``search_space``; ``tuning.spaces`` in the
-config overrides them, :func:`model_space`): each hyperparameter's list of choices, range or fixed
-value, with the faithful point always inside (see :mod:`recrepro.tuning`). The config check
-(:mod:`recrepro.config`), the searches (:mod:`recrepro.tuning`) and the report's table of spaces
-all parse them here; nothing here runs a search."""
+config overrides them, :func:`recrepro.models.spaces.model_space`): each hyperparameter's list
+of choices, range or fixed value, with the faithful point always inside (see
+:mod:`recrepro.study.tuning`). The config check (:mod:`recrepro.study.config_check`), the
+searches and the report's table of spaces all parse them here; nothing here runs a search."""
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from recrepro.errors import ConfigError
+from recrepro.core.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -49,23 +48,6 @@ class Dimension:
         if self.low is None:
             return self.fixed
         return {"low": self.low, "high": self.high, "log": self.log}
-
-
-def model_space(tuning: Mapping[str, Any], model: str) -> dict[str, Any]:
-    """The search space of ``model`` in the config's notation: ``tuning.spaces[model]`` (the
-    config block ``tuning``), else that of the model a ``<model>__<variant>`` name varies, else
-    the model's declared ``search_space`` ({} if it declares none, or is not registered)."""
-    from recrepro.models.registry import VARIANT_SEPARATOR, get_model_class
-
-    spaces = tuning.get("spaces") or {}
-    base = model.split(VARIANT_SEPARATOR)[0]
-    if model in spaces or base in spaces:
-        return copy.deepcopy(dict(spaces.get(model, spaces.get(base)) or {}))
-    try:
-        declared = get_model_class(model).search_space
-    except ConfigError:  # an unknown model: the config check names it
-        return {}
-    return copy.deepcopy(dict(declared))
 
 
 def encode_choice(value: Any) -> Any:

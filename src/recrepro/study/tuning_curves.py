@@ -31,9 +31,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from recrepro.io import write_csv
-from recrepro.layout import parse_run_path
-from recrepro.tuning import COMPLETE
+from recrepro.core.io import write_csv
+from recrepro.core.layout import parse_run_path
+from recrepro.study.tuning import COMPLETE
 
 CURVE_COLUMNS = ["dataset", "protocol", "model", "replicate", "metric", "higher_is_better",
                  "trials", "incumbent_trial", "valid_score"]  # fmt: skip

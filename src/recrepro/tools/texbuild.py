@@ -1,6 +1,6 @@
 """Compile the paper in a fresh folder, so stale or missing auxiliary files never break a build.
 
-``python -m recrepro.texbuild paper/main.tex paper/main.pdf --with figures`` copies the TeX
+``python -m recrepro.tools.texbuild paper/main.tex paper/main.pdf --with figures`` copies the TeX
 file's folder (without the job's own by-products: ``main.aux``, ``main.bbl``, ...) and, beside
 it, the ``--with`` folders (the paper reads ``../figures/``) into a new temporary folder next to
 the PDF, runs latexmk there with fixed dates (a reproducible PDF), moves the PDF onto the target
@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from recrepro.errors import RecreproError
+from recrepro.core.errors import RecreproError
 
 #: Files a LaTeX run writes beside its source (``<job>.<suffix>``); never copied into a build.
 BYPRODUCTS = ("aux", "bbl", "blg", "fdb_latexmk", "fls", "log", "out", "pdf", "toc", "synctex.gz")
@@ -66,7 +66,7 @@ def build_pdf(
 
 def main(argv: list[str] | None = None) -> int:
     summary = (__doc__ or "").splitlines()[0]
-    parser = argparse.ArgumentParser(prog="python -m recrepro.texbuild", description=summary)
+    parser = argparse.ArgumentParser(prog="python -m recrepro.tools.texbuild", description=summary)
     parser.add_argument("tex", help="the LaTeX file, e.g. paper/main.tex")
     parser.add_argument("pdf", help="where the PDF goes, e.g. paper/main.pdf")
     parser.add_argument("--with", dest="with_dirs", nargs="*", default=[], help="folders the paper reads")

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from recrepro.errors import DataError
+from recrepro.core.errors import DataError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -47,7 +47,7 @@ def cpu_recorded(path: str | Path | None) -> Iterator[None]:
         yield
     finally:
         if path:
-            from recrepro.io import write_json
+            from recrepro.core.io import write_json
 
             write_json(path, {"cpu_seconds": process_cpu_seconds(),
                               "wall_seconds": time.perf_counter() - start})  # fmt: skip
