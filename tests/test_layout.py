@@ -48,7 +48,7 @@ def test_the_benchmark_of_a_runs_or_a_searchs_output_drops_the_seed() -> None:
 
 
 def test_package_code_lists_a_subpackages_modules() -> None:
-    files = [Path(f) for f in layout.package_code("report", "layout")]
+    files = [Path(f) for f in layout.package_code("report", "core/layout")]
     assert Path(layout.__file__).resolve() in files
     assert any(f.name == "figures.py" and f.parent.name == "report" for f in files)
     assert all(f.suffix == ".py" and f.is_file() for f in files)

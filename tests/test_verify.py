@@ -425,8 +425,13 @@ def test_verify_stats_recomputes_every_table_from_reported_alone(tmp_path: Path)
     shutil.rmtree(results)  # from here on: reported/ alone
     args = ("verify", "--stats", "--reported", str(reported / "summary.csv"))
     proc = _cli(*args)
-    assert proc.returncode == 0, proc.stderr
     assert f"all {len(TABLES)} statistics tables recompute from {reported}" in proc.stderr
+    # then the figure data (tests/test_verify_figures.py), which this folder lacks: one line
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f"recrepro: error: {reported / 'figure_inputs' / 'figure_config.json'} not found; restore it "
+        "(git checkout reported/) or run snakemake publish_reported"
+    ), proc.stderr
 
     data = reported / "per_user" / "ml-100k" / "random.parquet"
     frame = pd.read_parquet(data)
@@ -509,6 +514,7 @@ def test_snakemake_publish_reported_fills_reported(tmp_path: Path, shared_data_d
     (workdir / "paper" / "main.pdf").write_bytes(b"%PDF-1.5 fake")
     tables = _paper_markdown_tables(workdir)
     runs = _smoke_per_user(workdir)
+    figure_data = _smoke_figure_inputs(workdir)
     proc = run_snakemake(workdir, "publish_reported", "--configfile", "config/smoke.yaml",
                       "--allowed-rules", "publish_reported", data_dir=shared_data_dir)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -523,6 +529,30 @@ def test_snakemake_publish_reported_fills_reported(tmp_path: Path, shared_data_d
     per_user, config = read_published(reported / "per_user", "republish")
     assert len(per_user) == 3 * len(runs) and set(per_user["protocol"]) == {"random", "temporal"}
     assert config == StatsConfig.from_mapping(None)  # smoke.yaml sets no stats: the defaults
+    assert all((reported / "figdata" / p.name).read_bytes() == p.read_bytes() for p in figure_data)
+    topk = pd.read_parquet(reported / "figure_inputs" / "topk.parquet")
+    main_runs = [r for r in runs if r.protocol == "random" and r.setting == "faithful"]
+    assert len(topk) == len(main_runs) * 3 * 10 and topk["rank"].max() == 10  # x users x top popularity_k
+    assert (reported / "figure_inputs" / "figure_config.json").is_file()
+
+
+def _smoke_figure_inputs(workdir: Path) -> list[Path]:
+    """history.csv and topk.parquet (3 users, top 12) of the smoke config's main runs, and stand-ins
+    for the figure-data tables (publish_reported copies them)."""
+    from recrepro.core.config import load_yaml
+    from recrepro.report import registry
+
+    paths = registry.input_paths(load_yaml(workdir / "config" / "smoke.yaml"))
+    users, ranks = np.repeat([1, 2, 3], 12), np.tile(np.arange(1, 13), 3)
+    for history, topk in zip(paths["main_history"], paths["main_topk"], strict=True):
+        write_csv(workdir / history, pd.DataFrame({"epoch": [1], "loss": [0.5]}))
+        frame = pd.DataFrame({"user": users, "rank": ranks, "item": ranks + users})
+        write_parquet(workdir / topk, frame.assign(score=np.float32(-ranks)))
+    figure_data = [workdir / paths[f"figdata_{name}"] for name in registry.FIGDATA]
+    for path in figure_data:
+        stand_in = pd.DataFrame({"table": [path.stem]})
+        (write_parquet if path.suffix == ".parquet" else write_csv)(path, stand_in)
+    return figure_data
 
 
 def _smoke_per_user(workdir: Path) -> list[RunKey]:

@@ -192,16 +192,17 @@ def cmd_summarize(args: argparse.Namespace) -> None:
 
 def cmd_verify(args: argparse.Namespace) -> None:
     """Check results/summary.csv against reported/ (numbers by each model's rule, and the best-model
-    conclusions), or with --stats recompute reported/stats/*.csv from reported/ alone; exit 1 if
-    verify fails."""
+    conclusions), or with --stats recompute reported/stats/*.csv and reported/figdata/* from
+    reported/ alone (and the dataset's own files); exit 1 if verify fails."""
     from dataclasses import replace
 
     from recrepro.report.config import PaperConfig
-    from recrepro.tools.verify import Tolerances, verify, verify_stats
+    from recrepro.tools.verify import Tolerances, verify, verify_figures, verify_stats
 
     tolerances = Tolerances.from_config(json.loads(args.tolerances), atol=args.atol, rtol=args.rtol)
     if args.stats:
         verify_stats(Path(args.reported).parent, tolerances)
+        verify_figures(Path(args.reported).parent, tolerances, args.data_dir, args.cache_dir)
         return
     tolerances = replace(tolerances, all_exact=args.all_exact)
     pairwise = args.pairwise or Path(args.reported).parent / "stats" / "pairwise.csv"
@@ -215,7 +216,8 @@ def cmd_publish_reported(args: argparse.Namespace) -> None:
     from recrepro.tools.verify import publish
 
     written = publish(args.summary, args.stats, args.paper, args.out, args.tables, args.tuning,
-                      args.per_user, json.loads(args.stats_config), args.figure_metrics)  # fmt: skip
+                      args.per_user, json.loads(args.stats_config), args.figure_metrics, args.figure_data,
+                      args.history, args.topk, json.loads(args.figure_settings))  # fmt: skip
     for path in written:
         log.info("wrote %s", path)
 
@@ -427,8 +429,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write the comparison table (CSV) here")
     p.add_argument("--conclusions-out", help="write the conclusions table (CSV) here")
     p.add_argument("--stats", action="store_true",
-                   help="recompute the statistics tables from reported/ alone (the folder of --reported) "
-                   "and compare them with its stats/*.csv")  # fmt: skip
+                   help="recompute the statistics tables and the figure data from reported/ alone (the "
+                   "folder of --reported; the ratings and titles from the dataset's own files) and "
+                   "compare them with its stats/*.csv and figdata/*")  # fmt: skip
+    p.add_argument("--data-dir", default="",
+                   help="with --stats: folder of the raw dataset (RECREPRO_DATA_DIR wins)")  # fmt: skip
+    p.add_argument("--cache-dir", default="data/raw", help="with --stats: download cache of the dataset")
 
     p = _command(sub, "publish-reported", cmd_publish_reported)
     p.add_argument("--summary", default="results/summary.csv", help="summary table to publish")
@@ -439,6 +445,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stats-config", default="{}", help="the config's stats: block as JSON")
     p.add_argument("--figure-metrics", nargs="*", default=[],
                    help="per-user metrics the figures read, kept beside the tested ones")  # fmt: skip
+    p.add_argument("--figure-data", nargs="*", default=[], help="the figure-data tables (results/report/*)")
+    p.add_argument("--history", nargs="*", default=[], help="the figures' runs' history.csv, in order")
+    p.add_argument("--topk", nargs="*", default=[], help="the figures' runs' topk.parquet, in order")
+    p.add_argument("--figure-settings", default="{}",
+                   help="the figure data's settings as JSON (figdata.figure_settings)")  # fmt: skip
     p.add_argument("--paper", default="paper/main.pdf", help="the compiled paper")
     p.add_argument("--out", default="reported", help="folder to publish into")
 

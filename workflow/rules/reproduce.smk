@@ -4,11 +4,17 @@
 #                               a seed-spread margin, and the best-model conclusions on
 #                               paper.main_metric; constants: the config's verify: block)
 #   snakemake publish_reported  refreshes reported/ from this run (summary, stats, every run's per-user
-#                               values in reported/per_user/, paper, environment); `recrepro verify
-#                               --stats` recomputes reported/stats/ from reported/ alone
+#                               values in reported/per_user/, the figure data in reported/figdata/
+#                               and what they read of the figures' runs in reported/figure_inputs/,
+#                               paper, environment); `recrepro verify --stats` recomputes
+#                               reported/stats/ and reported/figdata/ from reported/ alone (and the
+#                               user's own copy of the dataset: ratings and titles are never published)
 # Neither is in `rule all`. Needs as_json_arg() (common.smk), compute_stats (stats.smk) and
-# PAPER (paper.smk).
+# PAPER, PAPER_INPUTS, FIGDATA (paper.smk).
 import hashlib
+
+from recrepro.report import published as figure_published
+from recrepro.report.figdata import figure_settings
 
 REPORTED = "reported"
 
@@ -60,8 +66,13 @@ PUBLISHED_PER_USER = [
     for dataset in config["datasets"]
     for protocol in config["protocols"]
 ]
-# the per-user metrics the figures read (make_figure_data), kept beside the tested ones
-FIGURE_METRICS = " ".join(dict.fromkeys([PAPER.distribution_metric, *PAPER.headline_metrics]))
+# what the figure data depend on besides the runs (recrepro.report.figdata.figure_settings); its
+# per-user metrics are kept beside the tested ones
+FIGURE_SETTINGS = figure_settings(PAPER)
+FIGURE_METRICS = " ".join(FIGURE_SETTINGS["per_user_metrics"])
+# what the figure data read of the figures' runs, compact (recrepro.report.published)
+FIGURE_INPUTS = [f"{REPORTED}/{figure_published.FOLDER}/{name}" for name in
+                 (figure_published.HISTORIES, figure_published.TOPK, figure_published.CONFIG_FILE)]  # fmt: skip
 
 
 rule publish_reported:
@@ -72,6 +83,9 @@ rule publish_reported:
         paper="paper/main.pdf",
         tables=PUBLISHED_TABLES,  # the paper's tables as Markdown
         tuning=PUBLISHED_TUNING,
+        figure_data=list(FIGDATA.values()),
+        history=PAPER_INPUTS["main_history"],  # in the figure_data rule's order
+        topk=PAPER_INPUTS["main_topk"],
     output:
         summary=f"{REPORTED}/summary.csv",
         stats=[f"{REPORTED}/stats/{Path(path).name}" for path in rules.compute_stats.output],
@@ -79,15 +93,19 @@ rule publish_reported:
         tuning=[f"{REPORTED}/tuning/{Path(path).name}" for path in PUBLISHED_TUNING],
         per_user=PUBLISHED_PER_USER,
         per_user_config=f"{REPORTED}/per_user/stats_config.json",
+        figure_data=[f"{REPORTED}/{figure_published.TABLES_FOLDER}/{Path(path).name}" for path in FIGDATA.values()],
+        figure_inputs=FIGURE_INPUTS,
         paper=f"{REPORTED}/main.pdf",
         environment=f"{REPORTED}/environment.txt",
     params:
         stats=as_json_arg(config["stats"]),  # the tests' settings, recorded beside the per-user values
         figure_metrics=FIGURE_METRICS,
+        figure_settings=as_json_arg(FIGURE_SETTINGS),
     log:
         "results/logs/publish_reported.log",
     shell:
         "recrepro --log {log} publish-reported --summary {input.summary} --stats {input.stats}"
         " --tables {input.tables} --tuning {input.tuning} --paper {input.paper} --out {REPORTED}"
         " --per-user {input.per_user} --stats-config {params.stats}"
-        " --figure-metrics {params.figure_metrics}"
+        " --figure-metrics {params.figure_metrics} --figure-data {input.figure_data}"
+        " --history {input.history} --topk {input.topk} --figure-settings {params.figure_settings}"

@@ -195,7 +195,7 @@ def package_code(*parts: str) -> list[str]:
     ``"stats"``), where the interpreter imports them from. A rule that lists them as inputs reruns
     when that code is edited (Snakemake reruns a job whose input changed since its outputs were
     written, and once when the list itself changes)."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]
     files = []
     for part in parts:
         path = package / part

@@ -1,13 +1,20 @@
 """Figure data: the compute half of the figures. Gathers per-run files (history, per-user
 metrics, top-K lists) into small tidy tables that the plotting half reads; nothing here trains
 or plots.
+
+:func:`figure_tables` computes every table from the runs' frames, ``(model, seed, frame)`` in
+run order, however they were read: from the run folders (:func:`write_figure_data`, the
+``figure_data`` rule) or from the compact copies under ``reported/``
+(:mod:`recrepro.report.published`, ``recrepro verify --stats``). Of the top-K lists it reads only
+:func:`figure_rows`: every user's top ``popularity_k`` and the example user's whole list.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,8 +23,26 @@ from recrepro.core.errors import DataError
 from recrepro.core.io import write_csv, write_parquet
 from recrepro.core.layout import parse_run_path
 
+#: One run's frame: ``(model, seed, frame)``.
+Runs = Iterable[tuple[str, int, pd.DataFrame]]
 
-def _read(path: Path) -> pd.DataFrame:
+
+def figure_settings(cfg: Any) -> dict[str, Any]:
+    """What the figure data depend on besides the runs, from a
+    :class:`~recrepro.report.config.PaperConfig`: the runs' dataset, protocol and setting, the
+    per-user metrics kept, the example user and the K of the popularity and overlap tables."""
+    return {
+        "dataset": cfg.dataset,
+        "protocol": cfg.main_protocol,
+        "setting": cfg.main_setting,
+        "per_user_metrics": list(dict.fromkeys([cfg.distribution_metric, *cfg.headline_metrics])),
+        "example_user": int(cfg.example_user),
+        "popularity_k": int(cfg.popularity_k),
+    }
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """A run file (Parquet, or CSV: an empty one gives an empty frame); a DataError if missing."""
     if not path.is_file():
         raise DataError(f"{path} is missing; rerun the run that writes it")
     if path.suffix == ".parquet":
@@ -32,12 +57,17 @@ def _tagged(paths: Iterable[str | os.PathLike]) -> Iterable[tuple[str, int, pd.D
     """``(model, seed, frame)`` for each run file."""
     for path in paths:
         key = parse_run_path(path)
-        yield key.model, key.seed, _read(Path(path))
+        yield key.model, key.seed, read_table(Path(path))
 
 
 def collect_history(paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
     """All training histories: model, seed, epoch, loss and any other per-epoch values."""
-    frames = [f.assign(model=m, seed=s) for m, s, f in _tagged(paths) if len(f) and "epoch" in f]
+    return history_table(_tagged(paths))
+
+
+def history_table(runs: Runs) -> pd.DataFrame:
+    """:func:`collect_history` of the runs' history frames."""
+    frames = [f.assign(model=m, seed=s) for m, s, f in runs if len(f) and "epoch" in f]
     if not frames:
         return pd.DataFrame(columns=["model", "seed", "epoch", "loss"])
     frame = pd.concat(frames, ignore_index=True)
@@ -47,8 +77,13 @@ def collect_history(paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
 
 def collect_per_user(paths: Iterable[str | os.PathLike], metrics: Sequence[str]) -> pd.DataFrame:
     """Per-user values of ``metrics`` (where a run has them): model, seed, user, metric, value."""
+    return per_user_table(_tagged(paths), metrics)
+
+
+def per_user_table(runs: Runs, metrics: Sequence[str]) -> pd.DataFrame:
+    """:func:`collect_per_user` of the runs' per-user frames."""
     frames = []
-    for model, seed, frame in _tagged(paths):
+    for model, seed, frame in runs:
         present = [m for m in metrics if m in frame.columns]
         if present:
             long = frame.melt(id_vars="user", value_vars=present, var_name="metric")
@@ -64,10 +99,23 @@ def scan_topk(
     """One pass over the top-K files: per model, each seed's share of users who get each item
     in their top ``k``; every run's list for ``user``; and how much the top-``k`` lists of each
     pair of seeds overlap (:func:`seed_overlap`)."""
+    return scan_runs(_tagged(topk_paths), k, user)
+
+
+def figure_rows(topk: pd.DataFrame, k: int, user: int) -> pd.DataFrame:
+    """The rows of a top-K list that :func:`scan_runs` reads: every user's top ``k`` and the
+    whole list of ``user`` (the example user)."""
+    return topk[(topk["rank"] <= k) | (topk["user"] == user)]
+
+
+def scan_runs(
+    runs: Runs, k: int, user: int
+) -> tuple[dict[str, list[pd.Series]], list[pd.DataFrame], pd.DataFrame]:
+    """:func:`scan_topk` of the runs' top-K frames."""
     shares: dict[str, list[pd.Series]] = {}
     lists: dict[str, dict[int, pd.Series]] = {}
     examples = []
-    for model, seed, topk in _tagged(topk_paths):
+    for model, seed, topk in runs:
         top = topk[topk["rank"] <= k]
         shares.setdefault(model, []).append(
             top.groupby("item").size() / max(top["user"].nunique(), 1)
@@ -138,6 +186,33 @@ def example_user_lists(examples: list[pd.DataFrame], items: pd.DataFrame) -> pd.
     return frame[columns].sort_values(["model", "seed", "rank"], kind="stable")
 
 
+def figure_tables(
+    *,
+    histories: Runs,
+    per_user: Runs,
+    topk: Runs,
+    ratings: pd.DataFrame,
+    items: pd.DataFrame,
+    per_user_metrics: Sequence[str],
+    example_user: int,
+    popularity_k: int,
+) -> dict[str, pd.DataFrame]:
+    """The figure-data tables (:data:`recrepro.report.registry.FIGDATA`'s names) of the runs."""
+    shares, examples, overlap = scan_runs(topk, popularity_k, example_user)
+    return {
+        "history": history_table(histories),
+        "per_user": per_user_table(per_user, per_user_metrics),
+        "popularity": popularity_profile(shares, ratings),
+        "example_user": example_user_lists(examples, items),
+        "overlap": overlap,
+    }
+
+
+def write_table(path: str | os.PathLike, frame: pd.DataFrame) -> None:
+    """A figure-data table as the ``figure_data`` rule writes it (Parquet or CSV, by suffix)."""
+    (write_parquet if Path(path).suffix == ".parquet" else write_csv)(path, frame)
+
+
 def write_figure_data(
     *,
     history_paths: Sequence[str | os.PathLike],
@@ -148,14 +223,18 @@ def write_figure_data(
     per_user_metrics: Sequence[str],
     example_user: int,
     popularity_k: int,
-    outputs: dict[str, str | os.PathLike],
+    outputs: Mapping[str, str | os.PathLike],
 ) -> None:
     """Write the figure-data tables (:data:`recrepro.report.registry.FIGDATA`) to ``outputs``."""
-    ratings = _read(Path(ratings_path))
-    items = _read(Path(items_path))
-    write_csv(outputs["history"], collect_history(history_paths))
-    write_parquet(outputs["per_user"], collect_per_user(per_user_paths, per_user_metrics))
-    shares, examples, overlap = scan_topk(topk_paths, popularity_k, example_user)
-    write_csv(outputs["popularity"], popularity_profile(shares, ratings))
-    write_csv(outputs["overlap"], overlap)
-    write_csv(outputs["example_user"], example_user_lists(examples, items))
+    tables = figure_tables(
+        histories=_tagged(history_paths),
+        per_user=_tagged(per_user_paths),
+        topk=_tagged(topk_paths),
+        ratings=read_table(Path(ratings_path)),
+        items=read_table(Path(items_path)),
+        per_user_metrics=per_user_metrics,
+        example_user=example_user,
+        popularity_k=popularity_k,
+    )
+    for name, frame in tables.items():
+        write_table(outputs[name], frame)

@@ -60,17 +60,16 @@ def make_figure_data(
     inputs: Mapping[str, Any], config: Mapping[str, Any], outputs: Mapping[str, PathLike]
 ) -> None:
     """The figure-data tables (compute step of the figures)."""
-    cfg = PaperConfig.from_config(config)
-    metrics = list(dict.fromkeys([cfg.distribution_metric, *cfg.headline_metrics]))
+    settings = figdata.figure_settings(PaperConfig.from_config(config))
     figdata.write_figure_data(
         history_paths=_listed(inputs["main_history"]),
         per_user_paths=_listed(inputs["main_per_user"]),
         topk_paths=_listed(inputs["main_topk"]),
         ratings_path=inputs["ratings"],
         items_path=inputs["item_table"],
-        per_user_metrics=metrics,
-        example_user=cfg.example_user,
-        popularity_k=cfg.popularity_k,
+        per_user_metrics=settings["per_user_metrics"],
+        example_user=settings["example_user"],
+        popularity_k=settings["popularity_k"],
         outputs={name: outputs[name] for name in registry.FIGDATA},
     )
     LOG.info("wrote figure data for %d runs", len(_listed(inputs["main_topk"])))

@@ -218,6 +218,8 @@ def input_paths(config: Mapping[str, Any]) -> dict[str, Any]:
         "seed_level": "results/stats/seed_level.csv",
         "references": "config/reference_numbers.csv",
         "reproduction_table": "reported/reproduction.csv",  # snakemake reproduce + publish_reproduction
+        # the ablation table (ablation.smk), when the study ablates
+        "ablation": ["results/ablation/ablation.csv"] if config.get("ablations") else [],
         "ratings": layout.data_file(cfg.dataset, "ratings"),
         "item_table": layout.data_file(cfg.dataset, "items"),
         "splits": [path for p in cfg.protocols for path in layout.split_files(cfg.dataset, p, first_seed)],

@@ -628,6 +628,36 @@ def reproduction(ctx: Context) -> Table:
     return reproduction_table(ctx.frame("reproduction_table"))
 
 
+@table("ablation", section="reproduction", inputs=("ablation",))
+def ablation(ctx: Context) -> Table:
+    """Each seed model's addition removed on the main protocol (``results/ablation``,
+    :mod:`recrepro.stats.ablation`), on the main metric."""
+    paths = ctx.paths("ablation")
+    frame = pd.read_csv(paths[0]) if paths else pd.DataFrame(columns=["metric"])
+    frame = frame[frame["metric"] == ctx.cfg.main_metric].reset_index(drop=True)
+    label = metric_label(ctx.cfg.main_metric)
+    rows = []
+    for r in frame.to_dict("records"):
+        gain = f"{r['gain']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]"
+        rows.append([Cell(r["model"]), Cell(str(r["removed"])), Cell(r["setting"]),
+                     Cell(format_number(r["model_mean"])), Cell(format_number(r["ablation_mean"])),
+                     Cell(gain, _math(gain)), Cell(format_number(r["p_value"]))])  # fmt: skip
+    header = ["Model", "Addition removed by", "Setting", label, "Without it", "Gain [95%]", "p"]
+    notes = [
+        f"Main protocol ({ctx.cfg.main_protocol}). Faithful: the model's faithful values with the "
+        "addition removed; tuned: each seed's search winner of the model with the addition "
+        "removed (no search of its own). Gain: the model minus the ablation, mean over users and "
+        "seeds, with the study's users x seeds test (two-sided); positive: the addition helps."
+    ]
+    helps = int((frame["ci_low"] > 0).sum()) if len(frame) else 0
+    hurts = int((frame["ci_high"] < 0).sum()) if len(frame) else 0
+    caption = (f"What each seed model's addition is worth ({label}): of {len(frame)} "
+               f"(addition, setting) pairs, the addition helps in {helps} and hurts in {hurts} "
+               "(95% interval clear of zero).")  # fmt: skip
+    return Table("ablation", caption, header, rows, frame, notes, align="llllccc",
+                 size="\\footnotesize")  # fmt: skip
+
+
 @table("comparisons", section="reproduction", inputs=("reproduction_table",))
 def comparisons(ctx: Context) -> Table:
     return comparison_table(ctx.frame("reproduction_table"))

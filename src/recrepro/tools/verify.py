@@ -28,6 +28,12 @@ reported best or a model the reported statistics do not call significantly worse
 ``stats`` config recorded there and ``reported/summary.csv``) and holds each cell to the exact rule
 (``atol``, ``rtol``; NaN equals NaN, text must be equal) against ``reported/stats/*.csv``.
 
+:func:`verify_figures` recomputes every figure-data table (``results/report/*``, the
+``figure_data`` rule's outputs) from ``reported/`` alone (``figure_inputs/`` and ``per_user/``, see
+:mod:`recrepro.report.published`) and the user's own copy of the dataset (ratings and titles, never
+committed), and compares each with ``reported/figdata/``: integers exactly, other numbers by the
+exact rule, text as text (rows sorted by each table's key first).
+
 :func:`publish` is the other direction: it copies a finished run's results into ``reported/``.
 """
 
@@ -40,6 +46,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -429,12 +436,19 @@ def _read_table(source: str | Path | io.StringIO) -> pd.DataFrame:
 
 
 def first_difference(
-    current: pd.DataFrame, reported: pd.DataFrame, keys: Iterable[str], atol: float, rtol: float
+    current: pd.DataFrame,
+    reported: pd.DataFrame,
+    keys: Iterable[str],
+    atol: float,
+    rtol: float,
+    rows: Iterable[int] | None = None,
 ) -> str | None:
     """Where two tables first differ (data row, its key, the column and both values), or None.
 
     Numbers match by the exact rule ``|current - reported| <= atol + rtol * |reported|`` (NaN
-    equals NaN), other cells as text; rows are compared in order (both are sorted by ``keys``).
+    equals NaN), integers (both columns of an integer type: counts, ids, ranks) exactly, other
+    cells as text; rows are compared in order (both are sorted by ``keys``). ``rows`` are the
+    reported rows' numbers to name (default 1, 2, ...: the order compared).
     """
     if list(current.columns) != list(reported.columns):
         return f"columns differ: recomputed {list(current.columns)}, reported {list(reported.columns)}"
@@ -445,7 +459,9 @@ def first_difference(
     for j, column in enumerate(current.columns):
         a, b = now[column], then[column]
         numeric = [pd.api.types.is_numeric_dtype(c) and not pd.api.types.is_bool_dtype(c) for c in (a, b)]
-        if all(numeric):
+        if all(pd.api.types.is_integer_dtype(c) for c in (a, b)):
+            same[:, j] = a.to_numpy() == b.to_numpy()
+        elif all(numeric):
             x, y = a.to_numpy(np.float64), b.to_numpy(np.float64)
             with np.errstate(invalid="ignore"):
                 close = np.abs(x - y) <= atol + rtol * np.abs(y)
@@ -456,17 +472,19 @@ def first_difference(
     def label(frame: pd.DataFrame, i: int) -> str:
         return "/".join(str(v) for v in frame[keys].iloc[i].fillna(""))
 
+    numbers = list(rows) if rows is not None else list(range(1, len(reported) + 1))
     bad = np.flatnonzero(~same.all(axis=1))
     if len(bad):
         i = int(bad[0])
         column = current.columns[int(np.argmin(same[i]))]
         return (
-            f"row {i + 1} ({label(then, i)}): {column} recomputed {now[column].iloc[i]}, "
+            f"row {numbers[i]} ({label(then, i)}): {column} recomputed {now[column].iloc[i]}, "
             f"reported {then[column].iloc[i]}"
         )
     if len(current) != len(reported):
-        longer, side = (current, "recomputed") if len(current) > n else (reported, "reported")
-        return f"row {n + 1} ({label(longer, n)}) only in the {side} table"
+        if len(current) > n:
+            return f"row {n + 1} ({label(current, n)}) only in the recomputed table"
+        return f"row {numbers[n]} ({label(reported, n)}) only in the reported table"
     return None
 
 
@@ -505,6 +523,82 @@ def verify_stats(reported: str | Path, tolerances: Tolerances | None = None) -> 
         )
     log.info("all %d statistics tables recompute from %s", len(tables), reported)
     return tables
+
+
+def verify_figures(
+    reported: str | Path,
+    tolerances: Tolerances | None = None,
+    data_dir: str | Path | None = None,
+    cache_dir: str | Path = "data/raw",
+) -> dict[str, pd.DataFrame]:
+    """Recompute every figure-data table from ``reported/`` alone (``figure_inputs/`` and
+    ``per_user/``, see :mod:`recrepro.report.published`) and the dataset's ratings and items (the
+    user's own copy, read as ``prepare_data`` does: ``RECREPRO_DATA_DIR``, else ``data_dir``, else
+    ``cache_dir``), and compare each with ``reported/figdata/<table>``: integers exactly, other
+    numbers by the exact rule (``tolerances.atol``, ``tolerances.rtol``), text as text.
+
+    Returns the recomputed tables; raises :class:`ResultsDiffer` (one line naming the first
+    differing table, row and column) when any table differs.
+    """
+    from recrepro.report import published as figure_published
+    from recrepro.report.figdata import write_table
+    from recrepro.stats.published import FOLDER, read_published
+
+    tolerances = tolerances or Tolerances()
+    reported = Path(reported)
+    per_user, _ = read_published(reported / FOLDER, RESTORE_HINT)
+    tables = figure_published.recompute(reported, per_user, RESTORE_HINT, data_dir, cache_dir)
+    differing = []
+    for name, table in tables.items():
+        path = figure_published.table_path(reported, name)
+        keys = list(figure_published.KEYS[name])
+        try:
+            published = _read_figure_table(path)
+        except FileNotFoundError:
+            raise DataError(f"{path} not found; {RESTORE_HINT}") from None
+        with tempfile.TemporaryDirectory() as tmp:  # written and read back as figure_data writes it
+            write_table(Path(tmp) / path.name, table)
+            recomputed = _read_figure_table(Path(tmp) / path.name)
+        missing = [key for key in keys if key not in published.columns or key not in recomputed.columns]
+        if missing:
+            where = f"lacks the key column(s) {', '.join(missing)}"
+        else:
+            published, rows = _sorted(published, keys)
+            recomputed, _ = _sorted(recomputed, keys)
+            where = first_difference(recomputed, published, keys, tolerances.atol, tolerances.rtol, rows)
+        log.info("%s: %d rows recomputed, %s", path, len(table), where or "all match")
+        if where:
+            differing.append(f"{path} {where}")
+    source = reported / figure_published.FOLDER
+    if differing:
+        raise ResultsDiffer(
+            f"{len(differing)} of {len(tables)} figure-data tables recomputed from {source} differ "
+            f"(integers exactly, other numbers beyond atol={tolerances.atol:g}, rtol={tolerances.rtol:g}); "
+            f"first: {differing[0]}"
+        )
+    log.info("all %d figure-data tables recompute from %s", len(tables), reported)
+    return tables
+
+
+def _read_figure_table(path: Path) -> pd.DataFrame:
+    """A figure-data table as written (Parquet, or CSV: numbers exactly, empty cells NaN)."""
+    if path.suffix == ".parquet":
+        if not path.is_file():
+            raise FileNotFoundError(path)
+        try:
+            return pd.read_parquet(path)
+        except (OSError, ValueError) as exc:
+            raise DataError(f"cannot read {path} ({exc}); {RESTORE_HINT}") from None
+    try:
+        return _read_table(path)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+
+
+def _sorted(frame: pd.DataFrame, keys: list[str]) -> tuple[pd.DataFrame, list[int]]:
+    """``frame`` sorted by ``keys`` (stable) and the data row number each row had."""
+    ordered = frame.reset_index(drop=True).sort_values(keys, kind="mergesort")
+    return ordered.reset_index(drop=True), [int(i) + 1 for i in ordered.index]
 
 
 # --- publishing: results/ -> reported/ -------------------------------------------------------------
@@ -564,24 +658,41 @@ def publish(
     per_user: Iterable[str | Path] = (),
     stats_config: Mapping[str, Any] | None = None,
     figure_metrics: Iterable[str] = (),
+    figure_data: Iterable[str | Path] = (),
+    history: Iterable[str | Path] = (),
+    topk: Iterable[str | Path] = (),
+    figure_settings: Mapping[str, Any] | None = None,
 ) -> list[Path]:
     """Copy the summary, statistics tables (into ``stats/``), the paper's Markdown tables (into
-    ``tables/``), the searches' convergence tables (into ``tuning/``) and the paper into ``out``,
-    write the runs' per-user values (``per_user``: every run's per_user.parquet; into ``per_user/``
-    with ``stats_config``, see :mod:`recrepro.stats.published`) and ``environment.txt``."""
+    ``tables/``), the searches' convergence tables (into ``tuning/``), the figure-data tables
+    (``figure_data``, into ``figdata/``) and the paper into ``out``, write the runs' per-user
+    values (``per_user``: every run's per_user.parquet; into ``per_user/`` with ``stats_config``,
+    see :mod:`recrepro.stats.published`), what the figure data read of the figures' runs
+    (``history`` and ``topk``: their history.csv and topk.parquet in the ``figure_data`` rule's
+    order, with ``figure_settings``; into ``figure_inputs/``, see
+    :mod:`recrepro.report.published`) and ``environment.txt``."""
+    from recrepro.report import published as figure_published
     from recrepro.stats.published import FOLDER, publish_per_user
 
     out = Path(out)
     written = [out / "summary.csv", out / "main.pdf"]
     _copy(summary, written[0])
     _copy(paper, written[1])
-    for folder, files in (("stats", stats), ("tables", tables), ("tuning", tuning)):
+    folders = (("stats", stats), ("tables", tables), ("tuning", tuning),
+               (figure_published.TABLES_FOLDER, figure_data))  # fmt: skip
+    for folder, files in folders:
         for table in files:
             written.append(out / folder / Path(table).name)
             _copy(table, written[-1])
-    per_user = list(per_user)
+    per_user, topk = list(per_user), list(topk)
+    if figure_settings and topk:
+        figure_metrics = [*figure_metrics, *figure_settings.get("per_user_metrics", [])]
     if per_user:
-        written += publish_per_user(per_user, out / FOLDER, stats_config, figure_metrics)
+        written += publish_per_user(per_user, out / FOLDER, stats_config, dict.fromkeys(figure_metrics))
+    if topk:
+        written += figure_published.publish_figure_inputs(
+            list(history), topk, per_user, figure_settings or {}, out / figure_published.FOLDER
+        )
     written.append(out / "environment.txt")
     write_text(written[-1], environment_snapshot())
     return written
