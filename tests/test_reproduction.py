@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from recrepro.core.config import load_yaml
+from recrepro.core.errors import DataError
 from recrepro.data.movielens import locate
 from recrepro.data.splits import source_frame, split_ratings
 from recrepro.models.registry import available_models, get_model_class
@@ -21,6 +22,7 @@ from recrepro.report.reproduction import (
     TOO_FEW_SEEDS,
     UNINFORMATIVE,
     load_references,
+    load_table,
     needed_results,
     prediction_band,
     reproduction_markdown,
@@ -264,6 +266,15 @@ def test_every_seed_comparison_on_the_tutorial_split_has_a_cause_step() -> None:
     explained = set(zip(refs["explains"], refs["protocol"], strict=True))
     missing = [m for m in compared["model"] if (m, "tfrs_tutorial") not in explained]
     assert len(compared) >= 7 and not missing, missing
+
+
+def test_an_older_reproduction_table_stops_with_one_line_naming_the_rebuild(tmp_path: Path) -> None:
+    old = tmp_path / "reproduction.csv"
+    pd.DataFrame({"system": ["s"], "model": ["m"], "metric": ["rmse"], "value": [1.0]}).to_csv(old)
+    with pytest.raises(DataError, match=r"lacks column\(s\) published_id.*publish_reproduction") as info:
+        load_table(old)
+    assert "\n" not in str(info.value)
+    assert len(load_table(REPO / "reported" / "reproduction.csv")) > 0
 
 
 def test_every_reported_reproduction_excludes_its_nulls() -> None:

@@ -24,6 +24,7 @@ from recrepro.report.config import PaperConfig
 from recrepro.report.data import COLUMNS, ReportData, read_convergence
 from recrepro.report.method_tables import cost_frame, read_tuning, searched
 from recrepro.report.registry import Context
+from recrepro.report.reproduction import load_table
 
 LOG = logging.getLogger("recrepro.report")
 PathLike = str | os.PathLike
@@ -104,7 +105,7 @@ def make_numbers(inputs: Mapping[str, Any], config: Mapping[str, Any], output: P
         cfg,
         ratings=pd.read_parquet(inputs["ratings"]),
         items=pd.read_parquet(inputs["item_table"]),
-        reproduction=pd.read_csv(inputs["reproduction_table"]),
+        reproduction=load_table(inputs["reproduction_table"]),
         provenance=numbers.read_provenance(provenance_paths),
         picks=picking.example_models(example, cfg, picking.model_preference(data, cfg)),
         n_runs=len(provenance_paths),

@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recrepro.core.errors import ConfigError
+from recrepro.core.errors import ConfigError, DataError
 
 REFERENCE_COLUMNS = (
     "published_id", "kind", "system", "model", "metric", "protocol", "value", "low", "high",
@@ -185,6 +185,18 @@ TABLE_COLUMNS = (
     "diff_high", "null_values", "nulls_inside", "verdict", "changes", "explains", "source", "url",
     "cite_key", "note",
 )  # fmt: skip
+
+
+def load_table(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a reproduction table (``reported/reproduction.csv``); one line if its format is older."""
+    frame = pd.read_csv(path)
+    missing = [c for c in TABLE_COLUMNS if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"{path} lacks column(s) {', '.join(missing)} (an older format); rebuild it with "
+            "`snakemake publish_reproduction --configfile config/reproduce.yaml`"
+        )
+    return frame
 
 
 def experiment_spec(model: str):

@@ -22,6 +22,13 @@ from recrepro.core.io import write_csv, write_text
 from recrepro.report.config import PaperConfig
 from recrepro.report.data import ReportData, ranking, select
 from recrepro.report.registry import RESULT_TABLES, Context, table
+from recrepro.report.reproduction import (
+    COMPARISON,
+    REPRODUCTION,
+    _comparisons_with_causes,
+    load_table,
+    verdict_counts,
+)
 from recrepro.report.style import (
     ModelStyles,
     correction_label,
@@ -432,7 +439,6 @@ def _system_cell(r: Mapping[str, Any]) -> Cell:
 def reproduction_table(frame: pd.DataFrame) -> Table:
     """Reproductions: a source's own recipe, data and protocol, run here over seeds, against its
     published number, with the verdict of :func:`recrepro.report.reproduction.reproduction_verdict`."""
-    from recrepro.report.reproduction import REPRODUCTION, verdict_counts
 
     part = frame[frame["kind"] == REPRODUCTION].reset_index(drop=True)
     rows = []
@@ -471,7 +477,6 @@ def reproduction_table(frame: pd.DataFrame) -> Table:
 def comparison_table(frame: pd.DataFrame) -> Table:
     """Seed comparisons (a seed system against the nearest published number) and the cause steps
     towards the source's recipe after each: differences with intervals, no verdict."""
-    from recrepro.report.reproduction import COMPARISON, _comparisons_with_causes
 
     records = _comparisons_with_causes(frame)
     rows = []
@@ -625,7 +630,7 @@ def protocol_table(ctx: Context, protocol: str) -> Table:
 
 @table("reproduction", section="reproduction", inputs=("reproduction_table",))
 def reproduction(ctx: Context) -> Table:
-    return reproduction_table(ctx.frame("reproduction_table"))
+    return reproduction_table(load_table(ctx.inputs["reproduction_table"]))
 
 
 @table("ablation", section="reproduction", inputs=("ablation",))
@@ -660,7 +665,7 @@ def ablation(ctx: Context) -> Table:
 
 @table("comparisons", section="reproduction", inputs=("reproduction_table",))
 def comparisons(ctx: Context) -> Table:
-    return comparison_table(ctx.frame("reproduction_table"))
+    return comparison_table(load_table(ctx.inputs["reproduction_table"]))
 
 
 def model_sources(models: Sequence[str]) -> dict[str, tuple[str, bool]]:
