@@ -79,7 +79,8 @@ def needs_tex() -> None:
     from recrepro.tools.texcheck import APT_COMMAND, TexMissing, check_paper
 
     try:
-        check_paper(ROOT / "paper" / "main.tex")
+        for tex in ("main.tex", "supplement.tex"):
+            check_paper(ROOT / "paper" / tex)
         if shutil.which("pdftotext") is None:
             raise TexMissing(f"program pdftotext not found; install it with `{APT_COMMAND}`")
     except TexMissing as missing:

@@ -123,8 +123,8 @@ def test_snakemake_bench_reads_every_job_of_the_study(tmp_path: Path, shared_dat
     expected += [f"split_data/{d}/{p}/seed{s}.tsv" for d in config["datasets"] for p in config["protocols"]
                  for s in config["seeds"]]  # fmt: skip
     expected += list(dict.fromkeys(f"train_and_evaluate/{d}/{p}/{m}/{s}.tsv" for d, p, m, s, _ in runs))
-    expected += ["compute_stats.tsv"] + [f"paper/{name}.tsv" for name in ("figure_data", "make_figures",
-                                                                             "compile_paper")]  # fmt: skip
+    paper = ("figure_data", "make_figures", "compile_paper", "compile_supplement")
+    expected += ["compute_stats.tsv"] + [f"paper/{name}.tsv" for name in paper]
     tuning = [(d, p, m) for d in config["datasets"] for p in config["protocols"] for m in config["models"]]
     expected += [f"tune_model/{d}/{p}/{m}.tsv" for d, p, m in tuning]
     for relative in expected:
@@ -136,7 +136,8 @@ def test_snakemake_bench_reads_every_job_of_the_study(tmp_path: Path, shared_dat
     table = pd.read_csv(root / "summary.csv")
     assert sorted(table["file"]) == sorted(expected)
     assert set(table["rule"]) == {"prepare_data", "split_data", "train_and_evaluate", "compute_stats",
-                                  "figure_data", "make_figures", "compile_paper", "tune_model"}
+                                  "figure_data", "make_figures", "compile_paper", "compile_supplement",
+                                  "tune_model"}
     assert table.loc[table["rule"] == "train_and_evaluate", "model"].notna().all()
     assert (root / "summary.png").is_file() and (root / "by_rule_model.csv").is_file()
     # bench.LAYOUTS, used without the workflow, reads the paths as the workflow's own patterns do

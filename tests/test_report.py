@@ -316,9 +316,10 @@ def _build(root: Path, config: dict, inputs: dict) -> Path:
     return root
 
 
-def _compile(root: Path) -> subprocess.CompletedProcess:
+def _compile(root: Path, document: str = "main") -> subprocess.CompletedProcess:
+    """Compile ``paper/<document>.tex`` (the paper or its supplement) in the tree ``root``."""
     paper = root / "paper"
-    for name in ("main.tex", "references.bib"):
+    for name in ("main.tex", "supplement.tex", "references.bib"):
         shutil.copy(REPO / "paper" / name, paper / name)
     return subprocess.run(
         [
@@ -327,7 +328,7 @@ def _compile(root: Path) -> subprocess.CompletedProcess:
             "-cd",
             "-interaction=nonstopmode",
             "-halt-on-error",
-            str(paper / "main.tex"),
+            str(paper / f"{document}.tex"),
         ],
         capture_output=True,
         text=True,
@@ -521,8 +522,9 @@ def test_numbers_file_is_well_formed_and_covers_the_paper(built: Path) -> None:
     assert picks == [r"\texttt{beta}", r"\texttt{alpha}", r"\texttt{gamma}"]
     assert macros["ReproReproductions"] != "0" and macros["RatingModel"] == r"\texttt{gamma}"
     assert macros["EffectName"] == "rank-biserial" and macros["BestMarginPct"] == "20.0"
-    used = set(re.findall(r"\\([A-Z][A-Za-z]+)", (REPO / "paper/main.tex").read_text()))
-    assert used - {"LaTeX"} <= set(macros), used - set(macros)
+    for document in ("main", "supplement"):
+        used = set(re.findall(r"\\([A-Z][A-Za-z]+)", (REPO / f"paper/{document}.tex").read_text()))
+        assert used - {"LaTeX", "SupplementPrefix"} <= set(macros), (document, used - set(macros))
 
 
 # --------------------------------------------------------------------------- figures
@@ -640,11 +642,25 @@ def test_bad_inputs_raise_clear_errors(tmp_path: Path) -> None:
 
 
 def test_paper_compiles_from_generated_inputs(built: Path, needs_tex: None) -> None:
-    result = _compile(built)
-    assert result.returncode == 0, result.stdout[-3000:]
-    log = (built / "paper/main.log").read_text(errors="replace")
-    assert "undefined" not in log.lower(), "undefined references or citations"
-    assert (built / "paper/main.pdf").read_bytes()[:5] == b"%PDF-"
+    for document in ("main", "supplement"):
+        result = _compile(built, document)
+        assert result.returncode == 0, result.stdout[-3000:]
+        log = (built / f"paper/{document}.log").read_text(errors="replace")
+        assert "undefined" not in log.lower(), f"undefined references or citations in {document}"
+        assert (built / f"paper/{document}.pdf").read_bytes()[:5] == b"%PDF-"
+    # The main paper cites the supplement's floats by the numbers the supplement prints.
+    main = _pdf_text(built / "paper/main.pdf")
+    supplement = _pdf_text(built / "paper/supplement.pdf")
+    for label, number in registry.supplement_numbers(CFG).items():
+        kind = "Table" if label.startswith("tab:") else "Figure"
+        assert f"{kind} {registry.SUPPLEMENT_PREFIX}{number}:" in supplement, label
+    assert "Table S1" in main and "??" not in main and "??" not in supplement
+
+
+def _pdf_text(pdf: Path) -> str:
+    """The PDF's text, whitespace collapsed (pdftotext)."""
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    return " ".join(text.split())
 
 
 def test_paper_compiles_with_one_model_and_no_tests(tmp_path: Path, needs_tex: None) -> None:
@@ -659,8 +675,9 @@ def test_paper_compiles_with_one_model_and_no_tests(tmp_path: Path, needs_tex: N
     macros = (root / "paper/generated/numbers.tex").read_text()
     assert r"\newcommand{\SecondModel}{n/a}" in macros and r"\newcommand{\PieModel}{n/a}" in macros
     assert (root / "paper/generated/tables/main.md").read_text().count("†") == 0
-    result = _compile(root)
-    assert result.returncode == 0, result.stdout[-3000:]
+    for document in ("main", "supplement"):
+        result = _compile(root, document)
+        assert result.returncode == 0, result.stdout[-3000:]
 
 
 def test_a_model_not_applicable_to_the_dataset_is_a_noted_row(tmp_path: Path, needs_tex: None) -> None:
@@ -732,23 +749,43 @@ def _cited(text: str) -> set[str]:
 
 
 def test_every_registered_artefact_is_produced_included_and_referenced(built: Path) -> None:
-    main = (REPO / "paper/main.tex").read_text()
-    sections = {
-        s: (built / registry.SECTIONS_DIR / f"{s}.tex").read_text() for s in registry.SECTIONS
-    }
-    for section in registry.SECTIONS:
-        assert f"\\input{{generated/sections/{section}.tex}}" in main, section
+    """Each artefact in exactly its own section of its own document (the two-column main paper or
+    the supplement), which inputs that section; referenced from the main paper (a supplement
+    float through \\supref, with the number the supplement gives it)."""
+    tex = {doc: (REPO / f"paper/{doc}.tex").read_text() for doc in ("main", "supplement")}
+    stems = [registry.section_name(s, supp) for supp in (False, True) for s in registry.SECTIONS]
+    sections = {stem: (built / registry.SECTIONS_DIR / f"{stem}.tex").read_text() for stem in stems}
+    numbers = registry.supplement_numbers(CFG)
+    refs = (built / registry.SECTIONS_DIR / f"{registry.SUPPLEMENT_REFS}.tex").read_text()
+    main_refs = set(re.findall(r"\\(ref|supref)\{([^}]*)\}", tex["main"]))
     for name, artefact, _ in registry.instances(CFG):
         folder = "tables" if artefact.kind == "table" else "figures"
+        stem = registry.section_name(artefact.section, artefact.supplement)
         included = [s for s, text in sections.items() if f"generated/{folder}/{name}.tex" in text]
-        assert included == [artefact.section], name  # in exactly its own section
+        assert included == [stem], name  # in exactly its own section
+        document = "supplement" if artefact.supplement else "main"
+        assert f"\\input{{generated/sections/{stem}.tex}}" in tex[document], (name, document)
         for path in registry.outputs(CFG, artefact.kind):
             if Path(path).stem == name:
                 assert (built / path).is_file(), path
         label = f"{artefact.label_prefix}:{name}"
-        assert f"\\label{{{label}}}" in (built / f"paper/generated/{folder}/{name}.tex").read_text()
-        if artefact.per is None:  # per-protocol tables are referenced through \ProtocolTableRef
-            assert f"\\ref{{{label}}}" in main, f"{label} is never referenced in main.tex"
+        float_tex = (built / f"paper/generated/{folder}/{name}.tex").read_text()
+        assert f"\\label{{{label}}}" in float_tex
+        wide = artefact.wide or artefact.kind == "figure"  # figures are drawn at the text width
+        assert ("table*" in float_tex or "figure*" in float_tex) == wide, name
+        if artefact.supplement:
+            # The main paper's number (\\supref) and the supplement's counter come from one place.
+            assert f"supref@{label}\\endcsname{{{registry.SUPPLEMENT_PREFIX}{numbers[label]}}}" in refs
+            counter = f"\\setcounter{{{artefact.kind}}}{{{numbers[label] - 1}}}"
+            assert f"{counter}\n\\input{{generated/{folder}/{name}.tex}}" in sections[stem], name
+        else:
+            assert label not in numbers and "longtable" not in float_tex, name  # two columns
+        # Referenced in its own document (per-protocol tables through \ProtocolTableRef); the main
+        # paper cites a supplement float only through \supref, never \ref (it would print "??").
+        if artefact.per is None:
+            assert f"\\ref{{{label}}}" in tex[document], f"{label} is never referenced in {document}.tex"
+        wrong = "ref" if artefact.supplement else "supref"
+        assert (wrong, label) not in main_refs, label
     # paper.smk derives everything from the registry: it names no artefact itself.
     smk = (REPO / "workflow/rules/paper.smk").read_text()
     for artefact in registry.artefacts():

@@ -300,7 +300,8 @@ def test_smoke_study_on_slurm_matches_the_local_run_and_resumes_after_a_kill(
     assert {path: path.stat().st_mtime_ns for path in done} == kept
     submitted = SUBMITTED.findall(proc.stderr)
     assert "prepare_data" not in {rule for _, rule in submitted}
-    assert (workdir / "paper" / "main.pdf").read_bytes()[:5] == b"%PDF-"
+    for pdf in ("main.pdf", "supplement.pdf"):
+        assert (workdir / "paper" / pdf).read_bytes()[:5] == b"%PDF-", pdf
 
     # The SLURM run's numbers are the local run's, to the last digit.
     verify = subprocess.run(
@@ -341,5 +342,6 @@ def test_the_partition_and_account_lines_of_the_cluster_profile_reach_every_job(
     jobs = re.findall(r"^rule (\w+):\n((?:    .*\n)+)", proc.stdout + proc.stderr, re.M)
     assert {rule for rule, _ in jobs} >= {"prepare_data", "train_and_evaluate", "compute_stats"}
     for rule, block in jobs:
-        if rule not in {"summarize", "make_tables", "make_numbers", "make_figures", "compile_paper", "all"}:
+        if rule not in {"summarize", "make_tables", "make_numbers", "make_figures", "compile_paper",
+                        "compile_supplement", "all"}:
             assert "slurm_partition=standard" in block and "slurm_account=my_project" in block, rule

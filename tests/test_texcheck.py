@@ -13,6 +13,7 @@ import yaml
 from conftest import ROOT, run_snakemake, workflow_copy
 from recrepro.tools.texcheck import (
     APT_COMMAND,
+    CLASS_NEEDS,
     TEX_PACKAGES,
     TexMissing,
     check_paper,
@@ -37,12 +38,13 @@ def _script(path: Path, body: str) -> None:
 
 @pytest.fixture
 def fake_tex(tmp_path: Path) -> Path:
-    """A bin folder with latexmk, pdflatex, bibtex and a kpsewhich that knows every file but lmodern.sty."""
+    """A bin folder with latexmk, pdflatex, bibtex and a kpsewhich that knows every file but libertine.sty
+    (acmart's font: texlive-fonts-extra, a package apart from the class's)."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     for program in ("latexmk", "pdflatex", "bibtex"):
         _script(bin_dir / program, "exit 0\n")
-    _script(bin_dir / "kpsewhich", 'for f in "$@"; do [ "$f" = lmodern.sty ] || echo "/texmf/$f"; done\n')
+    _script(bin_dir / "kpsewhich", 'for f in "$@"; do [ "$f" = libertine.sty ] || echo "/texmf/$f"; done\n')
     return bin_dir
 
 
@@ -51,18 +53,24 @@ def test_latex_files_lists_class_packages_and_bibliography_style(tmp_path: Path)
     tex.write_text(TEX)
     assert latex_files(tex) == ["article.cls", "fontenc.sty", "amsmath.sty", "amssymb.sty", "natbib.sty",
                                 "plainnat.bst"]  # fmt: skip
-    assert "lmodern.sty" in latex_files(ROOT / "paper" / "main.tex")
+    # The venue's class, then what it loads from other packages, for the paper and its supplement.
+    for paper in ("main.tex", "supplement.tex"):
+        files, needs = latex_files(ROOT / "paper" / paper), CLASS_NEEDS["acmart.cls"]
+        assert files[: 1 + len(needs)] == ["acmart.cls", *needs], paper
+        assert "ACM-Reference-Format.bst" in files, paper
+    assert "longtable.sty" in latex_files(ROOT / "paper" / "supplement.tex")
 
 
 def test_a_missing_package_is_named_with_the_install_command(fake_tex: Path) -> None:
-    tex = ROOT / "paper" / "main.tex"
-    assert missing_tex(tex, path=str(fake_tex)) == ["LaTeX file lmodern.sty"]
-    with pytest.raises(TexMissing) as error:
-        check_paper(tex, path=str(fake_tex))
-    message = str(error.value)
-    assert "\n" not in message
-    assert "LaTeX file lmodern.sty not found" in message and APT_COMMAND in message
-    assert "paper: {compile: false}" in message
+    for tex in (ROOT / "paper" / "main.tex", ROOT / "paper" / "supplement.tex"):
+        assert missing_tex(tex, path=str(fake_tex)) == ["LaTeX file libertine.sty"]
+        with pytest.raises(TexMissing) as error:
+            check_paper(tex, path=str(fake_tex))
+        message = str(error.value)
+        assert "\n" not in message
+        assert "LaTeX file libertine.sty not found" in message and APT_COMMAND in message
+        assert "paper: {compile: false}" in message
+    assert {"texlive-publishers", "texlive-fonts-extra", "texlive-plain-generic"} <= set(TEX_PACKAGES)
 
 
 def test_missing_programs_are_named_before_files(fake_tex: Path) -> None:
@@ -100,7 +108,7 @@ def test_the_workflow_stops_before_any_job_without_a_latex_package(
     assert proc.returncode != 0
     errors = [line for line in proc.stderr.splitlines() if line.startswith("recrepro: error:")]
     assert len(errors) == 1, proc.stderr[-2000:]
-    assert "LaTeX file lmodern.sty not found" in errors[0] and APT_COMMAND in errors[0]
+    assert "LaTeX file libertine.sty not found" in errors[0] and APT_COMMAND in errors[0]
     assert not (workdir / "results").exists()
     # A target that does not need the PDF is not held up by TeX.
     proc = run_snakemake(workdir, "-n", "results/summary.csv", "--configfile", "config/smoke.yaml",
@@ -116,10 +124,10 @@ def test_compile_false_plans_everything_but_the_pdf_without_tex(
     (workdir / "config" / "notex.yaml").write_text(yaml.safe_dump({**config, "paper": {"compile": False}}))
     proc = run_snakemake(
         workdir, "-n", "--configfile", "config/notex.yaml",
-        data_dir=shared_data_dir, **_without_tex(fake_tex, "article.cls", "lmodern.sty"),
+        data_dir=shared_data_dir, **_without_tex(fake_tex, "acmart.cls", "libertine.sty"),
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     plan = proc.stdout + proc.stderr
     for rule in ("make_tables", "make_figures", "make_numbers", "compute_stats"):
         assert rule in plan, rule
-    assert "compile_paper" not in plan
+    assert "compile_paper" not in plan and "compile_supplement" not in plan

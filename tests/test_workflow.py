@@ -56,13 +56,20 @@ def test_smoke_dag_produces_a_summary_of_every_model(smoke_run: Path) -> None:
 
 @pytest.mark.slow
 def test_smoke_dag_compiles_the_paper_naming_every_model(smoke_run: Path) -> None:
-    pdf = smoke_run / "paper" / "main.pdf"
-    assert pdf.is_file() and pdf.stat().st_size > 10_000
-    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
-    text = " ".join(text.split())
+    """The two-column main paper (at most 12 pages) and its supplement, each naming every model;
+    no unresolved reference ("??") in either."""
     config = yaml.safe_load((smoke_run / "config" / "smoke.yaml").read_text())
-    for model in config["models"]:
-        assert model in text or model.replace("_", " ") in text, model
+    for name in ("main.pdf", "supplement.pdf"):
+        pdf = smoke_run / "paper" / name
+        assert pdf.is_file() and pdf.stat().st_size > 10_000, name
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+        text = " ".join(text.split())
+        for model in config["models"]:
+            assert model in text or model.replace("_", " ") in text, (name, model)
+        assert "??" not in text, name
+    info = subprocess.run(["pdfinfo", str(smoke_run / "paper" / "main.pdf")], capture_output=True, text=True,
+                          check=True).stdout  # fmt: skip
+    assert int(info.split("Pages:", 1)[1].split()[0]) <= 12
     for generated in ("numbers.tex", "tables/main.tex"):
         assert (smoke_run / "paper" / "generated" / generated).is_file()
     assert (smoke_run / "figures" / "headline_ci.pdf").is_file()
@@ -75,7 +82,7 @@ def test_snakemake_report_holds_the_figures_tables_and_paper(smoke_run: Path, sh
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     html = (smoke_run / "report.html").read_text(errors="replace")
-    for name in ("headline_ci.png", "critical_difference.png", "main.csv", "main.pdf"):
+    for name in ("headline_ci.png", "critical_difference.png", "main.csv", "main.pdf", "supplement.pdf"):
         assert name in html, name
 
 

@@ -259,11 +259,13 @@ def cmd_models(args: argparse.Namespace) -> None:
 
 
 def cmd_check_paper(args: argparse.Namespace) -> None:
-    """Check that TeX can compile the paper (latexmk, pdflatex, every LaTeX package it loads)."""
+    """Check that TeX can compile the paper and its supplement (latexmk, pdflatex, every LaTeX
+    package they load)."""
     from recrepro.tools.texcheck import check_paper
 
-    check_paper(args.tex)
-    print(f"TeX can compile {args.tex}")
+    for tex in args.tex:
+        check_paper(tex)
+        print(f"TeX can compile {tex}")
 
 
 def cmd_check_config(args: argparse.Namespace) -> None:
@@ -475,7 +477,8 @@ def build_parser() -> argparse.ArgumentParser:
     _command(sub, "models", cmd_models)
 
     p = _command(sub, "check-paper", cmd_check_paper)
-    p.add_argument("--tex", default="paper/main.tex", help="LaTeX file to check (default paper/main.tex)")
+    p.add_argument("--tex", nargs="+", default=["paper/main.tex", "paper/supplement.tex"],
+                   help="LaTeX files to check (default paper/main.tex paper/supplement.tex)")
 
     p = _command(sub, "check-config", cmd_check_config)
     p.add_argument("config", help="a config file, e.g. config/smoke.yaml")

@@ -33,8 +33,8 @@ def study_benchmarks():
         ],
         **{
             name: [{}]
-            for name in ("compute_stats", "figure_data", "make_figures", "compile_paper")
-            if name != "compile_paper" or COMPILE_PAPER
+            for name in ("compute_stats", "figure_data", "make_figures", "compile_paper", "compile_supplement")
+            if not name.startswith("compile_") or COMPILE_PAPER
         },
     }
     files = []

@@ -25,20 +25,25 @@ PAPER_INPUTS = registry.input_paths(config)
 # file as a source and the default study never rebuilds it from its own config.
 FIGDATA = {name: PAPER_INPUTS[f"figdata_{name}"] for name in registry.FIGDATA}
 REPORT_CODE = package_code("report")
-# paper: {compile: false} makes everything but the PDF (machines without TeX).
+# paper: {compile: false} makes everything but the PDFs (machines without TeX).
 COMPILE_PAPER = config["paper"]["compile"]
 
 
-def tex_checked(wildcards):
-    """compile_paper's main.tex, once TeX was found able to compile it. Input functions run while
-    Snakemake builds the DAG, before any job, and only when the PDF is wanted: without TeX the
-    study stops there with one line naming the missing piece and the install command."""
-    try:
-        check_paper("paper/main.tex")
-    except TexMissing as error:
-        print(f"recrepro: error: {error}", file=sys.stderr)
-        sys.exit(1)  # not an exception: Snakemake would wrap that in a multi-line report
-    return "paper/main.tex"
+def tex_checked(tex):
+    """An input function giving ``tex`` (main.tex or supplement.tex) once TeX was found able to
+    compile it. Input functions run while Snakemake builds the DAG, before any job, and only when
+    the PDF is wanted: without TeX the study stops there with one line naming the missing piece
+    and the install command."""
+
+    def checked(wildcards):
+        try:
+            check_paper(tex)
+        except TexMissing as error:
+            print(f"recrepro: error: {error}", file=sys.stderr)
+            sys.exit(1)  # not an exception: Snakemake would wrap that in a multi-line report
+        return tex
+
+    return checked
 
 
 # Light steps; on a cluster they run on the submitting node (where TeX is installed), not as jobs.
@@ -47,6 +52,7 @@ localrules:
     make_numbers,
     make_figures,
     compile_paper,
+    compile_supplement,
 
 
 report: "../report/workflow.rst"
@@ -124,13 +130,19 @@ rule make_numbers:
         "../scripts/make_numbers.py"
 
 
+# What the paper and its supplement are compiled from, besides their own .tex file.
+TEX_SOURCES = {
+    "bib": ["paper/references.bib", MODEL_BIB],
+    "tables": rules.make_tables.output,
+    "figures": rules.make_figures.output,
+    "numbers": rules.make_numbers.output,
+}
+
+
 rule compile_paper:
     input:
-        tex=tex_checked,
-        bib=["paper/references.bib", MODEL_BIB],
-        tables=rules.make_tables.output,
-        figures=rules.make_figures.output,
-        numbers=rules.make_numbers.output,
+        tex=tex_checked("paper/main.tex"),
+        **TEX_SOURCES,
     output:
         report("paper/main.pdf", caption="../report/paper.rst", category="Paper"),
     log:
@@ -143,9 +155,25 @@ rule compile_paper:
         "python -m recrepro.tools.texbuild paper/main.tex {output} --with figures --log {log}"
 
 
-# What rule all asks of this file: the PDF, or without TeX everything the PDF is made from.
+# The venue's page limit leaves the long tables and the extra figures to a supplement: the same
+# generated files (artefacts registered with supplement=True), compiled as compile_paper does.
+rule compile_supplement:
+    input:
+        tex=tex_checked("paper/supplement.tex"),
+        **TEX_SOURCES,
+    output:
+        report("paper/supplement.pdf", caption="../report/supplement.rst", category="Paper"),
+    log:
+        "results/logs/paper/compile_supplement.log",
+    benchmark:
+        "results/benchmarks/paper/compile_supplement.tsv"
+    shell:
+        "python -m recrepro.tools.texbuild paper/supplement.tex {output} --with figures --log {log}"
+
+
+# What rule all asks of this file: the PDFs, or without TeX everything the PDFs are made from.
 PAPER_TARGETS = (
-    ["paper/main.pdf"]
+    ["paper/main.pdf", "paper/supplement.pdf"]
     if COMPILE_PAPER
     else [*rules.make_tables.output, *rules.make_figures.output, *rules.make_numbers.output]
 )

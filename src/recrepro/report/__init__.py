@@ -1,7 +1,9 @@
 """Reporting layer (showyourwork style): scripts write tables, figures and a LaTeX macros file;
-``paper/main.tex`` only inputs them, so no result is ever typed by hand.
+``paper/main.tex`` (the venue's two-column paper) and ``paper/supplement.tex`` only input them,
+so no result is ever typed by hand.
 
-* :mod:`~recrepro.report.registry`: every figure and table declared once (inputs, section)
+* :mod:`~recrepro.report.registry`: every figure and table declared once (inputs, section, main
+  paper or supplement)
 * :mod:`~recrepro.report.style`: number formats, model order, one fixed colour per model
 * :mod:`~recrepro.report.tables`: LaTeX booktabs tables with Markdown and CSV twins
 * :mod:`~recrepro.report.method_tables`: data/split, model, hyperparameter, deviation, cost tables

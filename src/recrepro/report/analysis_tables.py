@@ -52,7 +52,7 @@ def tuned_vs_faithful_frame(ctx: Context) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-@table("tuned_vs_faithful", section="results", inputs=(*RESULT_TABLES, "tuning_files"))
+@table("tuned_vs_faithful", section="results", inputs=(*RESULT_TABLES, "tuning_files"), wide=True)
 def tuned_vs_faithful(ctx: Context) -> Table:
     cfg = ctx.cfg
     frame = tuned_vs_faithful_frame(ctx)
@@ -140,7 +140,7 @@ def _residual_share(level: pd.DataFrame) -> pd.Series:
     return level["var_residual"] / total.where(total > 0)
 
 
-@table("power", section="results", inputs=("power", "seed_level"))
+@table("power", section="results", inputs=("power", "seed_level"), wide=True)
 def power(ctx: Context) -> Table:
     cfg = ctx.cfg
     frame = power_frame(ctx)
@@ -186,7 +186,7 @@ def _flag(value: object) -> str:
     return "yes" if text == "true" else "no" if text == "false" else ""
 
 
-@table("tuning_convergence", section="appendix", inputs=("convergence",))
+@table("tuning_convergence", section="appendix", inputs=("convergence",), supplement=True)
 def tuning_convergence(ctx: Context) -> Table:
     """Per searched model and protocol: the plateau rule, the spread of its tuned results and the
     CPU of one search (``results/tuning/convergence.csv``, :mod:`recrepro.study.tuning_curves`)."""

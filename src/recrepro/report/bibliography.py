@@ -3,9 +3,10 @@
 Each model declares the entries of the work it follows with itself (its class's ``citation``,
 :class:`recrepro.models.base.Recommender`); :func:`write_model_bibliography` writes those of every
 registered model (whether or not the study configures it, so the paper's text may cite them too)
-to ``paper/generated/models.bib``, which ``paper/main.tex`` reads beside the hand-written
-``paper/references.bib`` (the references no model declares). A key lives in one of the two files,
-never in both; models that follow the same work declare the identical entry.
+to ``paper/generated/models.bib``, which ``paper/main.tex`` and ``paper/supplement.tex`` read
+beside the hand-written ``paper/references.bib`` (the references no model declares). A key lives
+in one of the two files, never in both; models that follow the same work declare the identical
+entry.
 """
 
 from __future__ import annotations

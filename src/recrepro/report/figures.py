@@ -98,7 +98,7 @@ def headline_ci(ctx: Context, stem: Path) -> str:
     )
 
 
-@figure("metrics_over_k", section="results", inputs=_STATS)
+@figure("metrics_over_k", section="results", inputs=_STATS, supplement=True)
 def metrics_over_k(ctx: Context, stem: Path) -> str:
     cfg = ctx.cfg
     results = main_results(ctx.data, cfg)
@@ -118,7 +118,7 @@ def metrics_over_k(ctx: Context, stem: Path) -> str:
     )
 
 
-@figure("per_user_polygons", section="results", inputs=("figdata_per_user",))
+@figure("per_user_polygons", section="results", inputs=("figdata_per_user",), supplement=True)
 def per_user_polygons(ctx: Context, stem: Path) -> str:
     cfg = ctx.cfg
     per_user = ctx.frame("figdata_per_user")
@@ -158,7 +158,7 @@ def critical_difference(ctx: Context, stem: Path) -> str:
     )
 
 
-@figure("popularity_pies", section="results", inputs=("figdata_popularity",))
+@figure("popularity_pies", section="results", inputs=("figdata_popularity",), supplement=True)
 def popularity_pies(ctx: Context, stem: Path) -> str:
     cfg = ctx.cfg
     shares = tail_shares(ctx.frame("figdata_popularity"))
@@ -176,7 +176,7 @@ def popularity_pies(ctx: Context, stem: Path) -> str:
     )
 
 
-@figure("seed_overlap", section="results", inputs=("figdata_overlap",))
+@figure("seed_overlap", section="results", inputs=("figdata_overlap",), supplement=True)
 def seed_overlap(ctx: Context, stem: Path) -> str:
     cfg = ctx.cfg
     overlap = ctx.frame("figdata_overlap")
@@ -224,7 +224,7 @@ def training_time(ctx: Context, stem: Path) -> str:
     )
 
 
-@figure("training_curves", section="appendix", inputs=("figdata_history",))
+@figure("training_curves", section="appendix", inputs=("figdata_history",), supplement=True)
 def training_curves(ctx: Context, stem: Path) -> str:
     history = ctx.frame("figdata_history")
     plot_training_curves(history, ModelStyles(ctx.cfg.models), stem)
@@ -244,7 +244,7 @@ def _example_caption(ctx: Context, kind: str) -> tuple[pd.DataFrame, str | None]
 
 
 @figure("example_pie", section="appendix", inputs=("figdata_example_user", *_STATS),
-        width=r"0.7\linewidth")  # fmt: skip
+        width=r"0.7\linewidth", supplement=True)  # fmt: skip
 def example_pie(ctx: Context, stem: Path) -> str:
     example, model = _example_caption(ctx, "pie")
     user = ctx.cfg.example_user
@@ -255,7 +255,7 @@ def example_pie(ctx: Context, stem: Path) -> str:
     )
 
 
-@figure("example_polygon", section="appendix", inputs=("figdata_example_user", *_STATS))
+@figure("example_polygon", section="appendix", inputs=("figdata_example_user", *_STATS), supplement=True)
 def example_polygon(ctx: Context, stem: Path) -> str:
     example, model = _example_caption(ctx, "polygon")
     user = ctx.cfg.example_user
@@ -268,7 +268,7 @@ def example_polygon(ctx: Context, stem: Path) -> str:
     )
 
 
-@figure("example_columns", section="appendix", inputs=("figdata_example_user", *_STATS))
+@figure("example_columns", section="appendix", inputs=("figdata_example_user", *_STATS), supplement=True)
 def example_columns(ctx: Context, stem: Path) -> str:
     example, model = _example_caption(ctx, "column")
     user = ctx.cfg.example_user

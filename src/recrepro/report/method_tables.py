@@ -17,10 +17,10 @@ from recrepro.core.errors import ConfigError
 from recrepro.core.runs import parse_run_path
 from recrepro.report.registry import Context, benchmark_path, table
 from recrepro.report.style import ModelStyles, format_number
-from recrepro.report.tables import Cell, Table, dataset_label, model_sources
+from recrepro.report.tables import Cell, Table, dataset_label, model_sources, ragged_columns
 
 PARTS = ("train", "valid", "test")
-RAGGED = r">{\raggedright\arraybackslash}"  # needs the array package (paper/main.tex loads it)
+RAGGED = r">{\raggedright\arraybackslash}"  # needs the array package (main.tex and supplement.tex load it)
 
 
 # --------------------------------------------------------------------------- data and splits
@@ -107,7 +107,7 @@ def _seed_part(source: str) -> str:
     return match.group(1) if match else ""
 
 
-@table("models", section="method")
+@table("models", section="method", wide=True)
 def models(ctx: Context) -> Table:
     cfg = ctx.cfg
     ordered = ModelStyles(cfg.models).order(cfg.models) if cfg.models else []
@@ -151,7 +151,7 @@ def deviation_text(cls: Any) -> str:
     return re.sub(r":\w+:|`", "", match.group(1)).strip()  # drop reST roles and backquotes
 
 
-@table("deviations", section="method")
+@table("deviations", section="method", supplement=True)
 def deviations(ctx: Context) -> Table:
     ordered = ModelStyles(ctx.cfg.models).order(ctx.cfg.models) if ctx.cfg.models else []
     frame = pd.DataFrame(
@@ -254,7 +254,7 @@ def _joined(frame: pd.DataFrame, column: str) -> str:
     return "; ".join(f"{h} {v}" for h, v in zip(frame["hyperparameter"], frame[column], strict=True) if v)
 
 
-@table("hyperparameters", section="method", inputs=("tuning_files",))
+@table("hyperparameters", section="method", inputs=("tuning_files",), supplement=True)
 def hyperparameters(ctx: Context) -> Table:
     cfg = ctx.cfg
     tuning = ctx.config.get("tuning") or {}
@@ -286,7 +286,7 @@ def hyperparameters(ctx: Context) -> Table:
         f"over epochs on that seed's train/validation split).{tuned_note}"
     )
     header = ["Model", "Search space", "Faithful", "Tuned"]
-    width = "".join(f"{RAGGED}p{{{w}\\linewidth}}" for w in (0.36, 0.21, 0.21))
+    width = ragged_columns((0.36, 0.21, 0.21))
     return Table("hyperparameters", caption, header, rows, frame, align="llll",
                  latex_align="l" + width, size="\\footnotesize", long=True)  # fmt: skip
 
@@ -331,7 +331,7 @@ def cost_frame(run_metrics: list[str], tuning_files: list[str]) -> pd.DataFrame:
     return wide.reset_index()
 
 
-@table("compute_cost", section="cost", inputs=("run_metrics", "tuning_files"))
+@table("compute_cost", section="cost", inputs=("run_metrics", "tuning_files"), supplement=True)
 def compute_cost(ctx: Context) -> Table:
     frame = cost_frame(ctx.paths("run_metrics"), ctx.paths("tuning_files"))
     order = ModelStyles(ctx.cfg.models).order(frame["model"])

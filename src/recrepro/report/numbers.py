@@ -125,7 +125,8 @@ def study_numbers(cfg: PaperConfig, n_runs: int) -> dict[str, str]:
         "MainProtocol": _text(cfg.main_protocol),
         "MainSetting": _text(cfg.main_setting),
         "ExampleUser": str(cfg.example_user),
-        "ProtocolTableRef": f"\\ref{{tab:protocol_{cfg.protocols[0]}}}",
+        # the per-protocol tables are in the supplement (recrepro.report.registry)
+        "ProtocolTableRef": f"\\supref{{tab:protocol_{cfg.protocols[0]}}}",
         "SignificanceLevel": f"{cfg.alpha:g}" if cfg.alpha is not None else NA,
     }
 

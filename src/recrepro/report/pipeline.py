@@ -48,7 +48,10 @@ def make_tables(
     written = []
     for name, artefact, kwargs in registry.instances(ctx.cfg, "table"):
         table = artefact.build(ctx, **kwargs)
-        table.name = name
+        table.name, table.wide = name, artefact.wide
+        if table.long and not artefact.supplement:
+            # longtable cannot break across the main paper's two columns
+            raise ValueError(f"table '{name}' is a long table: register it with supplement=True")
         written += tables.write_table(table, params["outdir"])
     written += registry.write_sections(ctx.cfg, params["sections"])
     if params.get("bibliography"):

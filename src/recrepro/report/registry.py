@@ -6,7 +6,10 @@ named inputs it reads and the paper section it belongs to. Everything else is de
   (:func:`outputs`) from here;
 * the figure and table steps (:mod:`recrepro.report.pipeline`) build every registered artefact;
 * the paper ``\input``\ s ``generated/sections/<section>.tex``, which lists the section's
-  artefacts (:func:`write_sections`).
+  artefacts (:func:`write_sections`); the supplement (``supplement=True``: the venue's page limit
+  leaves no room for it in the two-column main paper) ``\input``\ s
+  ``generated/sections/supplement_<section>.tex`` and numbers its floats S1, S2, ... as
+  :func:`supplement_numbers` says, which the main paper cites with ``\supref{tab:<name>}``.
 
 Registering a figure (another module may do this; import it in :data:`MODULES`)::
 
@@ -16,9 +19,10 @@ Registering a figure (another module may do this; import it in :data:`MODULES`):
         return "Validation NDCG@10 against trials: X gains most."  # caption with its takeaway
 
 A table function returns a :class:`~recrepro.report.tables.Table` instead (its caption states the
-takeaway). ``per="protocol"`` declares one artefact per configured protocol (the name holds
-``{protocol}``, the function gets ``protocol=``). Input names are the keys of
-:func:`input_paths`; add a new one there.
+takeaway); ``wide=True`` sets a main-paper table across both columns (``table*``). Figures are
+drawn at the full text width, so each is a ``figure*``. ``per="protocol"`` declares one artefact
+per configured protocol (the name holds ``{protocol}``, the function gets ``protocol=``). Input
+names are the keys of :func:`input_paths`; add a new one there.
 """
 
 from __future__ import annotations
@@ -54,6 +58,10 @@ TABLES_DIR = "paper/generated/tables"
 FIGURES_DIR = "figures"
 FIGURE_TEX_DIR = "paper/generated/figures"
 SECTIONS_DIR = "paper/generated/sections"
+#: The supplement's float numbers as text ("S3"): a float is Table S3 in the supplement and
+#: "Table~\supref{tab:x}" in the main paper, both from :func:`supplement_numbers`.
+SUPPLEMENT_PREFIX = "S"
+SUPPLEMENT_REFS = "supplement_refs"
 FIGDATA_DIR = "results/report"
 #: Figure-data tables written by the ``figure_data`` rule (compute half of the figures).
 FIGDATA = {
@@ -76,6 +84,8 @@ class Artefact:
     section: str
     per: str | None = None
     width: str = r"\linewidth"
+    supplement: bool = False  # in paper/supplement.pdf, not in the page-limited main paper
+    wide: bool = False  # a table across both columns of the main paper (table*)
 
     def instances(self, cfg: PaperConfig) -> list[tuple[str, dict[str, str]]]:
         """``(name, params)`` of each concrete artefact under ``cfg``."""
@@ -105,9 +115,18 @@ def _register(kind: Kind, name: str, section: str, inputs: Sequence[str], **extr
     return decorate
 
 
-def table(name: str, *, section: str, inputs: Sequence[str] = (), per: str | None = None):
-    """Decorator: register ``fn(ctx, **params) -> Table`` as a table of the paper."""
-    return _register("table", name, section, inputs, per=per)
+def table(
+    name: str,
+    *,
+    section: str,
+    inputs: Sequence[str] = (),
+    per: str | None = None,
+    supplement: bool = False,
+    wide: bool = False,
+):
+    """Decorator: register ``fn(ctx, **params) -> Table`` as a table of the paper (or of its
+    supplement)."""
+    return _register("table", name, section, inputs, per=per, supplement=supplement, wide=wide)
 
 
 def figure(
@@ -117,9 +136,11 @@ def figure(
     inputs: Sequence[str] = (),
     per: str | None = None,
     width: str = r"\linewidth",
+    supplement: bool = False,
 ):
-    """Decorator: register ``fn(ctx, stem, **params) -> caption`` as a figure of the paper."""
-    return _register("figure", name, section, inputs, per=per, width=width)
+    """Decorator: register ``fn(ctx, stem, **params) -> caption`` as a figure of the paper (or of
+    its supplement)."""
+    return _register("figure", name, section, inputs, per=per, width=width, supplement=supplement)
 
 
 def artefacts(kind: Kind | None = None) -> list[Artefact]:
@@ -151,8 +172,14 @@ def outputs(cfg: PaperConfig, kind: Kind) -> list[str]:
     return out
 
 
+def section_name(section: str, supplement: bool) -> str:
+    """The stem of a section's include file: ``results`` or ``supplement_results``."""
+    return f"supplement_{section}" if supplement else section
+
+
 def section_files() -> list[str]:
-    return [f"{SECTIONS_DIR}/{s}.tex" for s in SECTIONS]
+    stems = [section_name(s, supplement) for supplement in (False, True) for s in SECTIONS]
+    return [f"{SECTIONS_DIR}/{stem}.tex" for stem in [*stems, SUPPLEMENT_REFS]]
 
 
 def rule_inputs(kind: Kind, paths: Mapping[str, Any]) -> dict[str, Any]:
@@ -165,26 +192,70 @@ def rule_inputs(kind: Kind, paths: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def figure_float(name: str, artefact: Artefact, caption: str) -> str:
-    """The LaTeX float that shows figure ``name`` with its caption."""
+    """The LaTeX float that shows figure ``name`` with its caption. A ``figure*``: the plots are
+    drawn at the text width (``plots.common.WIDTH``), too small to read in one column of the
+    main paper; in the one-column supplement ``figure*`` is a plain figure."""
     return (
-        "\\begin{figure}[tbp]\n\\centering\n"
+        "\\begin{figure*}[htbp]\n\\centering\n"
         f"\\includegraphics[width={artefact.width},height=0.8\\textheight,keepaspectratio]{{{name}}}\n"
-        f"\\caption{{{caption}}}\n\\label{{fig:{name}}}\n\\end{{figure}}\n"
+        f"\\caption{{{caption}}}\n\\label{{fig:{name}}}\n\\end{{figure*}}\n"
     )
 
 
-def write_sections(cfg: PaperConfig, outdir: str | os.PathLike) -> list[Path]:
-    r"""``<section>.tex`` per section: an ``\input`` of each of its artefacts' floats."""
-    written = []
+def label(name: str, artefact: Artefact) -> str:
+    return f"{artefact.label_prefix}:{name}"
+
+
+def supplement_numbers(cfg: PaperConfig) -> dict[str, int]:
+    """``label -> number`` of every supplement float: tables and figures each counted from 1 in
+    the order the supplement includes them (section by section, in registration order)."""
+    counts = dict.fromkeys(("table", "figure"), 0)
+    numbers = {}
     for section in SECTIONS:
-        lines = [f"% Generated by recrepro.report.registry: the {section} section's artefacts."]
         for name, artefact, _ in instances(cfg):
-            if artefact.section == section:
-                folder = "tables" if artefact.kind == "table" else "figures"
-                lines.append(f"\\input{{generated/{folder}/{name}.tex}}")
-        target = Path(outdir) / f"{section}.tex"
-        write_text(target, "\n".join(lines) + "\n")
-        written.append(target)
+            if artefact.supplement and artefact.section == section:
+                counts[artefact.kind] += 1
+                numbers[label(name, artefact)] = counts[artefact.kind]
+    return numbers
+
+
+def _include(name: str, artefact: Artefact, number: int | None) -> list[str]:
+    """The lines that include one artefact's float; in the supplement the float's counter is set
+    first, so its number is the one :func:`supplement_numbers` gave the main paper."""
+    folder = "tables" if artefact.kind == "table" else "figures"
+    counter = [f"\\setcounter{{{artefact.kind}}}{{{number - 1}}}"] if number is not None else []
+    return [*counter, f"\\input{{generated/{folder}/{name}.tex}}"]
+
+
+def _supplement_refs(numbers: Mapping[str, int]) -> str:
+    r"""``\supref{tab:x}`` -> ``S3`` for the main paper; an unknown label stops LaTeX (never "??")."""
+    lines = [
+        "% Generated by recrepro.report.registry: the supplement's float numbers, for the main paper.",
+        f"\\newcommand{{\\SupplementPrefix}}{{{SUPPLEMENT_PREFIX}}}",
+        "\\newcommand{\\supref}[1]{\\ifcsname supref@#1\\endcsname\\csname supref@#1\\endcsname"
+        "\\else\\PackageError{recrepro}{#1 is no float of the supplement}{}\\fi}",
+    ]
+    lines += [f"\\expandafter\\def\\csname supref@{key}\\endcsname{{{SUPPLEMENT_PREFIX}{n}}}"
+              for key, n in numbers.items()]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def write_sections(cfg: PaperConfig, outdir: str | os.PathLike) -> list[Path]:
+    r"""``<section>.tex`` (main paper) and ``supplement_<section>.tex`` per section: an ``\input``
+    of each of its artefacts' floats; and the supplement's float numbers for ``\supref``."""
+    numbers = supplement_numbers(cfg)
+    written = []
+    for supplement in (False, True):
+        for section in SECTIONS:
+            stem = section_name(section, supplement)
+            lines = [f"% Generated by recrepro.report.registry: the {stem} section's artefacts."]
+            for name, artefact, _ in instances(cfg):
+                if artefact.section == section and artefact.supplement == supplement:
+                    lines += _include(name, artefact, numbers.get(label(name, artefact)))
+            written.append(Path(outdir) / f"{stem}.tex")
+            write_text(written[-1], "\n".join(lines) + "\n")
+    written.append(Path(outdir) / f"{SUPPLEMENT_REFS}.tex")
+    write_text(written[-1], _supplement_refs(numbers))
     return written
 
 

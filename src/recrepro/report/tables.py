@@ -68,6 +68,14 @@ _LATEX_SPECIAL = {
 }
 
 
+def ragged_columns(widths: Sequence[float]) -> str:
+    """LaTeX column specs of ragged-right paragraph columns, each ``w`` of the line wide including
+    its padding, so widths that sum to at most 1 never run past the margin (needs the array
+    package)."""
+    return "".join(f">{{\\raggedright\\arraybackslash}}p{{\\dimexpr {w}\\linewidth-2\\tabcolsep\\relax}}"
+                   for w in widths)  # fmt: skip
+
+
 def latex_escape(text: object) -> str:
     """Plain text -> LaTeX source (special characters and a few symbols translated)."""
     return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in str(text))
@@ -122,6 +130,7 @@ class Table:
     latex_align: str = ""  # LaTeX column spec if it differs (e.g. p{...} for wrapped text)
     size: str = ""  # LaTeX font size of the body, e.g. r"\footnotesize" for long text tables
     long: bool = False  # a longtable that breaks across pages (needs p{} columns that fit)
+    wide: bool = False  # across both columns of a two-column page (table*); from the registration
 
     @property
     def alignment(self) -> str:
@@ -152,6 +161,9 @@ class Table:
         n = len(self.header)
         head = self._header_lines()
         lines = [
+            # floats pending before a long table are set first (placeins, loaded by the
+            # supplement), so tables keep the order of their numbers
+            r"\ifdefined\FloatBarrier\FloatBarrier\fi",
             "{" + self.size,
             r"\setlength{\tabcolsep}{3pt}\setlength{\LTcapwidth}{\linewidth}",
             f"\\begin{{longtable}}{{{self.latex_align or self.alignment}}}",
@@ -173,8 +185,9 @@ class Table:
 
     def _float(self) -> str:
         n = len(self.header)
+        env = "table*" if self.wide else "table"
         lines = [
-            r"\begin{table}[tbp]",
+            f"\\begin{{{env}}}[htbp]",
             r"\centering",
             f"\\caption{{{latex_escape(self.caption)}}}",
             f"\\label{{{self.label}}}",
@@ -192,7 +205,7 @@ class Table:
         if self.notes:
             notes = " ".join(latex_escape(note) for note in self.notes)
             lines += [r"\par\smallskip", f"{{\\footnotesize\\raggedright {notes}\\par}}"]
-        lines.append(r"\end{table}")
+        lines.append(f"\\end{{{env}}}")
         return "\n".join(line for line in lines if line) + "\n"
 
     def to_markdown(self) -> str:
@@ -433,7 +446,7 @@ def _ours_cell(r: Mapping[str, Any]) -> Cell:
 
 def _system_cell(r: Mapping[str, Any]) -> Cell:
     return Cell(f"{r['system']} ({r['url']})",
-                latex=f"{latex_escape(r['system'])} \\citep{{{r['cite_key']}}}")  # fmt: skip
+                latex=f"{breakable(r['system'])} \\citep{{{r['cite_key']}}}")  # fmt: skip
 
 
 def reproduction_table(frame: pd.DataFrame) -> Table:
@@ -448,7 +461,7 @@ def reproduction_table(frame: pd.DataFrame) -> Table:
         nulls = str(r["null_values"] or "").replace(";", "; ")
         rows.append([
             _system_cell(r), Cell(r["model"], latex=breakable(r["model"])),
-            Cell(_source_metric_label(r["metric"])), _published_cell(r), _ours_cell(r),
+            _metric_cell(r["metric"]), _published_cell(r), _ours_cell(r),
             Cell(band), Cell(nulls, latex=breakable(nulls)), Cell(r["verdict"]),
         ])  # fmt: skip
     header = ["Published", "Our run", "Metric", "Reference", "Ours", "95% band", "Nulls", "Verdict"]
@@ -469,7 +482,7 @@ def reproduction_table(frame: pd.DataFrame) -> Table:
         f"do not, {counts['uninformative']} are uninformative and {counts['not run']} were not run."
     )
     widths = (0.2, 0.12, 0.09, 0.08, 0.1, 0.09, 0.18, 0.08)
-    ragged = "".join(f">{{\\raggedright\\arraybackslash}}p{{{w}\\linewidth}}" for w in widths)
+    ragged = ragged_columns(widths)
     return Table("reproduction", caption, header, rows, part, notes, align="llllccll",
                  latex_align=ragged, size="\\scriptsize", long=True)  # fmt: skip
 
@@ -489,9 +502,9 @@ def comparison_table(frame: pd.DataFrame) -> Table:
         step = r["kind"] != COMPARISON
         label = ("→ " if step else "") + str(r["system"])
         rows.append([
-            Cell(label, latex=("$\\to$ " if step else "") + latex_escape(str(r["system"]))
+            Cell(label, latex=("$\\to$ " if step else "") + breakable(str(r["system"]))
                  + ("" if step else f" \\citep{{{r['cite_key']}}}")),
-            Cell(r["model"], latex=breakable(r["model"])), Cell(_source_metric_label(r["metric"])),
+            Cell(r["model"], latex=breakable(r["model"])), _metric_cell(r["metric"]),
             _published_cell(r), _ours_cell(r), Cell(diff, _math(diff)),
             Cell(str(r["changes"] or "")),
         ])  # fmt: skip
@@ -507,9 +520,15 @@ def comparison_table(frame: pd.DataFrame) -> Table:
     caption = (f"Seed comparisons with the nearest published numbers, and the cause steps "
                f"towards the sources' recipes ({len(records)} rows).")  # fmt: skip
     widths = (0.27, 0.15, 0.09, 0.09, 0.12, 0.16, 0.06)
-    ragged = "".join(f">{{\\raggedright\\arraybackslash}}p{{{w}\\linewidth}}" for w in widths)
+    ragged = ragged_columns(widths)
     return Table("comparisons", caption, header, rows, pd.DataFrame.from_records(records),
                  notes, align="lllcccc", latex_align=ragged, size="\\scriptsize", long=True)  # fmt: skip
+
+
+def _metric_cell(metric: str) -> Cell:
+    """A source's metric in a narrow column: breakable after its dots (``collaborative.rmse``)."""
+    label = _source_metric_label(metric)
+    return Cell(label, latex=breakable(label, ("_", ".", "@")))
 
 
 def _source_metric_label(metric: str) -> str:
@@ -523,11 +542,12 @@ def _source_metric_label(metric: str) -> str:
     return metric_label(name)
 
 
-def breakable(name: str) -> str:
-    """A model or protocol name for a narrow LaTeX column: escaped, with a line-break point after
-    each underscore, colon and plus sign."""
+def breakable(name: str, marks: Sequence[str] = ("_", ":", "+", "=", "#")) -> str:
+    """A model, protocol or metric name for a narrow LaTeX column: escaped, with a line-break
+    point after each of ``marks`` (underscore, colon, plus, equals and hash sign by default; a
+    metric's "." too, never a number's)."""
     text = latex_escape(name)
-    for mark in ("\\_", ":", "+"):
+    for mark in map(latex_escape, marks):
         text = text.replace(mark, mark + "\\allowbreak{}")
     return text
 
@@ -568,7 +588,7 @@ def leader_sentence(data: ReportData, cfg: PaperConfig, protocol: str, setting: 
     return text + "."
 
 
-@table("main", section="results", inputs=_STATS)
+@table("main", section="results", inputs=_STATS, wide=True)
 def main_table(ctx: Context) -> Table:
     cfg = ctx.cfg
     lead = leader_sentence(ctx.data, cfg, cfg.main_protocol, cfg.main_setting)
@@ -584,7 +604,7 @@ def main_table(ctx: Context) -> Table:
     )
 
 
-@table("per_k", section="results", inputs=_STATS)
+@table("per_k", section="results", inputs=_STATS, supplement=True)
 def per_k_table(ctx: Context) -> Table:
     cfg = ctx.cfg
     return metric_table(
@@ -601,7 +621,7 @@ def per_k_table(ctx: Context) -> Table:
     )
 
 
-@table("protocol_{protocol}", section="results", inputs=_STATS, per="protocol")
+@table("protocol_{protocol}", section="results", inputs=_STATS, per="protocol", supplement=True)
 def protocol_table(ctx: Context, protocol: str) -> Table:
     cfg = ctx.cfg
     leads = [
@@ -628,12 +648,12 @@ def protocol_table(ctx: Context, protocol: str) -> Table:
     )
 
 
-@table("reproduction", section="reproduction", inputs=("reproduction_table",))
+@table("reproduction", section="reproduction", inputs=("reproduction_table",), supplement=True)
 def reproduction(ctx: Context) -> Table:
     return reproduction_table(load_table(ctx.inputs["reproduction_table"]))
 
 
-@table("ablation", section="reproduction", inputs=("ablation",))
+@table("ablation", section="reproduction", inputs=("ablation",), wide=True)
 def ablation(ctx: Context) -> Table:
     """Each seed model's addition removed on the main protocol (``results/ablation``,
     :mod:`recrepro.stats.ablation`), on the main metric."""
@@ -663,7 +683,7 @@ def ablation(ctx: Context) -> Table:
                  size="\\footnotesize")  # fmt: skip
 
 
-@table("comparisons", section="reproduction", inputs=("reproduction_table",))
+@table("comparisons", section="reproduction", inputs=("reproduction_table",), supplement=True)
 def comparisons(ctx: Context) -> Table:
     return comparison_table(load_table(ctx.inputs["reproduction_table"]))
 

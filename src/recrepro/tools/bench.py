@@ -40,6 +40,7 @@ LAYOUTS = {
     "figure_data": "paper/figure_data.tsv",
     "make_figures": "paper/make_figures.tsv",
     "compile_paper": "paper/compile_paper.tsv",
+    "compile_supplement": "paper/compile_supplement.tsv",
 }
 _SEED = re.compile(r"^seed(\d+)$")
 

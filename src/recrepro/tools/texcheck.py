@@ -1,5 +1,6 @@
 """Can this machine compile the paper? latexmk, pdflatex and bibtex on PATH, and every LaTeX file
-``paper/main.tex`` loads (document class, packages, bibliography style) found by ``kpsewhich``.
+``paper/main.tex`` (or ``paper/supplement.tex``) loads (document class, packages, bibliography
+style, and the files its class needs from other packages) found by ``kpsewhich``.
 
 The workflow runs :func:`check_paper` before any job, so a missing TeX piece stops the study at
 the start with one line, not after an hour of training.
@@ -18,14 +19,19 @@ from recrepro.core.errors import RecreproError
 #: README.md's Quick start and .ci/run list the same packages (tests/test_texcheck.py checks it).
 TEX_PACKAGES = (
     "latexmk", "texlive-latex-recommended", "texlive-latex-extra", "texlive-fonts-recommended",
-    "lmodern", "poppler-utils",
+    "texlive-publishers", "texlive-fonts-extra", "texlive-plain-generic", "poppler-utils",
 )  # fmt: skip
 APT_COMMAND = "sudo apt-get install " + " ".join(TEX_PACKAGES)
-WITHOUT_TEX = "or set paper: {compile: false} in the config to make everything but the PDF"
+WITHOUT_TEX = "or set paper: {compile: false} in the config to make everything but the PDFs"
 
 _SUFFIX = {
     "documentclass": ".cls", "usepackage": ".sty", "RequirePackage": ".sty", "bibliographystyle": ".bst",
 }  # fmt: skip
+#: Files a document class loads that its own Debian package does not hold, so a machine with the
+#: class but not them fails only mid-compile: acmart (texlive-publishers) sets its text in
+#: Libertine, Inconsolata and newtx (texlive-fonts-extra) and reads binhex.tex
+#: (texlive-plain-generic, only a Recommends of texlive-latex-extra).
+CLASS_NEEDS = {"acmart.cls": ("libertine.sty", "zi4.sty", "newtxmath.sty", "binhex.tex")}
 _LOADS = re.compile(r"\\(" + "|".join(_SUFFIX) + r")\s*(?:\[[^\]]*\])?\s*\{([^}]*)\}")
 
 
@@ -34,14 +40,14 @@ class TexMissing(RecreproError):
 
 
 def latex_files(tex: str | Path) -> list[str]:
-    """Files ``tex`` loads directly, in order: ``article.cls``, ``lmodern.sty``, ``plainnat.bst``..."""
+    """Files ``tex`` loads directly, in order, each class followed by what it needs of other
+    packages (:data:`CLASS_NEEDS`): ``acmart.cls``, ``libertine.sty``, ..., ``adjustbox.sty``..."""
     text = "\n".join(line.split("%", 1)[0] for line in Path(tex).read_text(encoding="utf-8").splitlines())
     files: list[str] = []
     for command, names in _LOADS.findall(text):
-        for name in names.split(","):
-            name = name.strip()
-            if name and name + _SUFFIX[command] not in files:
-                files.append(name + _SUFFIX[command])
+        for name in filter(None, (n.strip() for n in names.split(","))):
+            loaded = name + _SUFFIX[command]
+            files += [f for f in (loaded, *CLASS_NEEDS.get(loaded, ())) if f not in files]
     return files
 
 
