@@ -318,7 +318,7 @@ def test_publish_copies_results_and_snapshots_the_environment(tmp_path: Path) ->
     (tmp_path / "pairwise.csv").write_text("a,b\n1,2\n")
     (tmp_path / "main.pdf").write_bytes(b"%PDF-1.5 fake")
     (tmp_path / "main.md").write_text("| model |\n|---|\n| ease |\n")
-    written = publish(tmp_path / "summary.csv", [tmp_path / "pairwise.csv"], tmp_path / "main.pdf",
+    written = publish(tmp_path / "summary.csv", [tmp_path / "pairwise.csv"], [tmp_path / "main.pdf"],
                       tmp_path / "reported", tables=[tmp_path / "main.md"])  # fmt: skip
     reported = tmp_path / "reported"
     assert sorted(p.relative_to(reported).as_posix() for p in written) == [
@@ -420,7 +420,7 @@ def test_verify_stats_recomputes_every_table_from_reported_alone(tmp_path: Path)
     assert all(len(tables[name]) for name in ("pairwise", "seed_level", "calibration", "aa_control"))
     write_csv(results / "summary.csv", summarize(collect_metrics(metrics)))
     (results / "main.pdf").write_bytes(b"%PDF-1.5 fake")
-    publish(results / "summary.csv", stats_files.values(), results / "main.pdf", reported,
+    publish(results / "summary.csv", stats_files.values(), [results / "main.pdf"], reported,
             per_user=per_user, stats_config=STATS_CONFIG)  # fmt: skip
     shutil.rmtree(results)  # from here on: reported/ alone
     args = ("verify", "--stats", "--reported", str(reported / "summary.csv"))
@@ -512,6 +512,7 @@ def test_snakemake_publish_reported_fills_reported(tmp_path: Path, shared_data_d
     for name in ("curves", "convergence"):
         (workdir / "results" / "tuning" / f"{name}.csv").write_text(f"table\n{name}\n")
     (workdir / "paper" / "main.pdf").write_bytes(b"%PDF-1.5 fake")
+    (workdir / "paper" / "supplement.pdf").write_bytes(b"%PDF-1.5 fake supplement")
     tables = _paper_markdown_tables(workdir)
     runs = _smoke_per_user(workdir)
     figure_data = _smoke_figure_inputs(workdir)
@@ -522,6 +523,7 @@ def test_snakemake_publish_reported_fills_reported(tmp_path: Path, shared_data_d
     assert (reported / "summary.csv").read_text() == (workdir / "results" / "summary.csv").read_text()
     assert sorted(p.stem for p in (reported / "stats").glob("*.csv")) == sorted(names)
     assert (reported / "main.pdf").read_bytes() == b"%PDF-1.5 fake"
+    assert (reported / "supplement.pdf").read_bytes() == b"%PDF-1.5 fake supplement"
     assert (reported / "tuning" / "convergence.csv").read_text() == "table\nconvergence\n"
     assert "pip freeze" in (reported / "environment.txt").read_text()
     assert sorted(p.name for p in (reported / "tables").glob("*.md")) == sorted(p.name for p in tables)

@@ -113,7 +113,7 @@ def published(tmp_path_factory, shared_data_dir: str) -> Path:
               for name, paths in registry.input_paths(CONFIG).items()}  # fmt: skip
     outputs = {name: inputs[f"figdata_{name}"] for name in registry.FIGDATA}
     make_figure_data(inputs, CONFIG, outputs)  # the figure_data rule
-    publish(results / "summary.csv", stats_files.values(), results / "main.pdf", root / "reported",
+    publish(results / "summary.csv", stats_files.values(), [results / "main.pdf"], root / "reported",
             per_user=per_user, stats_config=STATS_CONFIG, figure_data=outputs.values(),
             history=inputs["main_history"], topk=inputs["main_topk"],
             figure_settings=figure_settings(PaperConfig.from_config(CONFIG)))  # fmt: skip

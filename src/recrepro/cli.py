@@ -452,7 +452,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--topk", nargs="*", default=[], help="the figures' runs' topk.parquet, in order")
     p.add_argument("--figure-settings", default="{}",
                    help="the figure data's settings as JSON (figdata.figure_settings)")  # fmt: skip
-    p.add_argument("--paper", default="paper/main.pdf", help="the compiled paper")
+    p.add_argument("--paper", nargs="+", default=["paper/main.pdf", "paper/supplement.pdf"],
+                   help="the compiled paper and supplement")
     p.add_argument("--out", default="reported", help="folder to publish into")
 
     p = _command(sub, "bench", cmd_bench)

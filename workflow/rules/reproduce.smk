@@ -80,7 +80,7 @@ rule publish_reported:
         summary="results/summary.csv",
         stats=rules.compute_stats.output,
         per_user=run_files("per_user.parquet"),
-        paper="paper/main.pdf",
+        paper=["paper/main.pdf", "paper/supplement.pdf"],
         tables=PUBLISHED_TABLES,  # the paper's tables as Markdown
         tuning=PUBLISHED_TUNING,
         figure_data=list(FIGDATA.values()),
@@ -95,7 +95,7 @@ rule publish_reported:
         per_user_config=f"{REPORTED}/per_user/stats_config.json",
         figure_data=[f"{REPORTED}/{figure_published.TABLES_FOLDER}/{Path(path).name}" for path in FIGDATA.values()],
         figure_inputs=FIGURE_INPUTS,
-        paper=f"{REPORTED}/main.pdf",
+        paper=[f"{REPORTED}/main.pdf", f"{REPORTED}/supplement.pdf"],
         environment=f"{REPORTED}/environment.txt",
     params:
         stats=as_json_arg(config["stats"]),  # the tests' settings, recorded beside the per-user values

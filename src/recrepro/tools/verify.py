@@ -651,7 +651,7 @@ def _copy(source: str | Path, target: str | Path) -> None:
 def publish(
     summary: str | Path,
     stats: Iterable[str | Path],
-    paper: str | Path,
+    papers: Iterable[str | Path],
     out: str | Path,
     tables: Iterable[str | Path] = (),
     tuning: Iterable[str | Path] = (),
@@ -663,21 +663,23 @@ def publish(
     topk: Iterable[str | Path] = (),
     figure_settings: Mapping[str, Any] | None = None,
 ) -> list[Path]:
-    """Copy the summary, statistics tables (into ``stats/``), the paper's Markdown tables (into
-    ``tables/``), the searches' convergence tables (into ``tuning/``), the figure-data tables
-    (``figure_data``, into ``figdata/``) and the paper into ``out``, write the runs' per-user
-    values (``per_user``: every run's per_user.parquet; into ``per_user/`` with ``stats_config``,
-    see :mod:`recrepro.stats.published`), what the figure data read of the figures' runs
-    (``history`` and ``topk``: their history.csv and topk.parquet in the ``figure_data`` rule's
-    order, with ``figure_settings``; into ``figure_inputs/``, see
-    :mod:`recrepro.report.published`) and ``environment.txt``."""
+    """Copy into ``out``: the summary; the statistics tables (into ``stats/``); the paper's
+    Markdown tables (``tables/``); the searches' convergence tables (``tuning/``); the
+    figure-data tables (``figure_data``, into ``figdata/``); the PDFs (``papers``: main and
+    supplement). Write the runs' per-user values (``per_user``: every run's per_user.parquet;
+    into ``per_user/`` with ``stats_config``, see :mod:`recrepro.stats.published`), what the
+    figure data read of the figures' runs (``history`` and ``topk``: their history.csv and
+    topk.parquet in the ``figure_data`` rule's order, with ``figure_settings``; into
+    ``figure_inputs/``, see :mod:`recrepro.report.published`) and ``environment.txt``."""
     from recrepro.report import published as figure_published
     from recrepro.stats.published import FOLDER, publish_per_user
 
     out = Path(out)
-    written = [out / "summary.csv", out / "main.pdf"]
+    written = [out / "summary.csv"]
     _copy(summary, written[0])
-    _copy(paper, written[1])
+    for pdf in papers:
+        written.append(out / Path(pdf).name)
+        _copy(pdf, written[-1])
     folders = (("stats", stats), ("tables", tables), ("tuning", tuning),
                (figure_published.TABLES_FOLDER, figure_data))  # fmt: skip
     for folder, files in folders:
