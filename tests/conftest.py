@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from recrepro.data.interactions import Catalogue, Interactions
@@ -40,6 +41,19 @@ def make_split(seed: int = 0, **synthetic_kwargs) -> Split:
 def synthetic_split() -> Split:
     """200 users x 150 items, 30 interactions each, split 80/10/10 at random per user."""
     return make_split()
+
+
+def dense_interactions(dense: np.ndarray) -> Interactions:
+    """Interactions with one rating per nonzero cell of a users x items matrix."""
+    n_users, n_items = dense.shape
+    users = pd.DataFrame({"user_id": np.arange(1, n_users + 1)})
+    items = pd.DataFrame({
+        "item_id": np.arange(1, n_items + 1), "title": [f"m{i}" for i in range(n_items)],
+        "year": pd.array([2000] * n_items, dtype="Int64"), "genres": ["Drama"] * n_items,
+    })  # fmt: skip
+    u, i = np.nonzero(dense)
+    return Interactions(u.astype(np.int32), i.astype(np.int32), np.full(len(u), 4.0, np.float32),
+                        np.arange(len(u), dtype=np.int64), Catalogue(users, items))  # fmt: skip
 
 
 def heldout_recall(model, split: Split, k: int = 10) -> float:

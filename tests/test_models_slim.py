@@ -3,28 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 import scipy.sparse as sp
 
 from conftest import heldout_recall
 from recrepro.core.errors import ConfigError
-from recrepro.data.interactions import Catalogue, Interactions
+from recrepro.data.interactions import Interactions
 from recrepro.models import available_models, build_model, get_model_class
 from recrepro.models.slim import slim_weights
-
-
-def interactions(dense: np.ndarray) -> Interactions:
-    """Interactions with one rating per nonzero cell of a users x items matrix."""
-    n_users, n_items = dense.shape
-    users = pd.DataFrame({"user_id": np.arange(1, n_users + 1)})
-    items = pd.DataFrame({
-        "item_id": np.arange(1, n_items + 1), "title": [f"m{i}" for i in range(n_items)],
-        "year": pd.array([2000] * n_items, dtype="Int64"), "genres": ["Drama"] * n_items,
-    })  # fmt: skip
-    u, i = np.nonzero(dense)
-    return Interactions(u.astype(np.int32), i.astype(np.int32), np.full(len(u), 4.0, np.float32),
-                        np.arange(len(u), dtype=np.int64), Catalogue(users, items))  # fmt: skip
 
 
 def fit(train: Interactions, **params):

@@ -6,6 +6,7 @@ Not a model module (the leading underscore keeps the registry from importing it 
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Callable
 
 import numpy as np
 import scipy.sparse as sp
@@ -50,6 +51,26 @@ def top_k_per_row(block: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np
     rows = np.repeat(np.arange(n_rows), k).reshape(n_rows, k)
     keep = values > 0
     return rows[keep], cols[keep], values[keep]
+
+
+def top_k_item_item(
+    n_items: int, block_scores: Callable[[slice], np.ndarray], k: int
+) -> sp.csr_matrix:
+    """An ``n_items x n_items`` float32 matrix keeping, per row, the ``k`` largest strictly
+    positive scores of ``block_scores(rows)`` (a dense ``[rows, n_items]`` array, computed one
+    memory-bounded row block at a time) with the diagonal zeroed: an item is never its own
+    neighbour. Ties as in :func:`top_k_per_row`."""
+    rows, cols, vals = [], [], []
+    for block in row_blocks(n_items, n_items):
+        scores = block_scores(block)
+        local = np.arange(block.stop - block.start)
+        scores[local, local + block.start] = 0.0
+        r, c, v = top_k_per_row(scores, k)
+        rows.append(r + block.start)
+        cols.append(c)
+        vals.append(v)
+    data = np.concatenate(vals).astype(np.float32)
+    return sp.csr_matrix((data, (np.concatenate(rows), np.concatenate(cols))), shape=(n_items, n_items))
 
 
 class ItemItemRecommender(Recommender):

@@ -6,7 +6,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recrepro.core.errors import ConfigError
-from recrepro.models._sparse import ItemItemRecommender, row_blocks, top_k_per_row
+from recrepro.models._sparse import ItemItemRecommender, top_k_item_item
 from recrepro.models.registry import register
 
 
@@ -71,17 +71,9 @@ def cosine_neighbors(matrix: sp.csr_matrix, neighbors: int, shrink: float) -> sp
     users_by_items = matrix.astype(np.float64)
     items_by_users = users_by_items.T.tocsr()
     norms = np.sqrt(np.asarray(items_by_users.sum(axis=1)).ravel())
-    rows, cols, vals = [], [], []
-    for block in row_blocks(n_items, n_items):
+
+    def shrunk_cosine(block: slice) -> np.ndarray:
         co = (items_by_users[block] @ users_by_items).toarray()
-        sim = co / (norms[block, None] * norms[None, :] + shrink + 1e-12)
-        local = np.arange(block.stop - block.start)
-        sim[local, local + block.start] = 0.0
-        r, c, v = top_k_per_row(sim, neighbors)
-        rows.append(r + block.start)
-        cols.append(c)
-        vals.append(v)
-    data = np.concatenate(vals).astype(np.float32)
-    return sp.csr_matrix(
-        (data, (np.concatenate(rows), np.concatenate(cols))), shape=(n_items, n_items)
-    )
+        return co / (norms[block, None] * norms[None, :] + shrink + 1e-12)
+
+    return top_k_item_item(n_items, shrunk_cosine, neighbors)

@@ -7,7 +7,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recrepro.core.errors import ConfigError
-from recrepro.models._sparse import ItemItemRecommender, row_blocks, top_k_per_row
+from recrepro.models._sparse import ItemItemRecommender, top_k_item_item
 from recrepro.models.registry import register
 
 
@@ -87,16 +87,6 @@ def rp3beta_weights(matrix: sp.csr_matrix, alpha: float, beta: float, top_k: int
     discount = np.zeros(n_items)
     held = item_degree > 0
     discount[held] = item_degree[held] ** -beta
-    rows, cols, vals = [], [], []
-    for block in row_blocks(n_items, n_items):
-        weights = (p_iu[block] @ p_ui).toarray() * discount[None, :]
-        local = np.arange(block.stop - block.start)
-        weights[local, local + block.start] = 0.0
-        r, c, v = top_k_per_row(weights, top_k)
-        rows.append(r + block.start)
-        cols.append(c)
-        vals.append(v)
-    data = np.concatenate(vals).astype(np.float32)
-    return sp.csr_matrix(
-        (data, (np.concatenate(rows), np.concatenate(cols))), shape=(n_items, n_items)
+    return top_k_item_item(
+        n_items, lambda block: (p_iu[block] @ p_ui).toarray() * discount[None, :], top_k
     )
