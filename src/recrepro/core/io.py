@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from recrepro.core.errors import StorageError
+from recrepro.core.errors import DataError, StorageError
 
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
 
@@ -79,6 +79,17 @@ def write_parquet(target: str | os.PathLike, frame: pd.DataFrame) -> None:
 
 def write_csv(target: str | os.PathLike, frame: pd.DataFrame, **kwargs: Any) -> None:
     _write_with(target, lambda p: frame.to_csv(p, index=False, **kwargs))
+
+
+def read_json(path: str | os.PathLike, hint: str) -> Any:
+    """A JSON file's content; a missing or unreadable file stops with one line ending in ``hint``
+    (how to restore it)."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(f"{path} not found; {hint}") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DataError(f"cannot read {path} ({exc}); {hint}") from None
 
 
 def _json_default(value: Any) -> Any:

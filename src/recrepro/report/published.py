@@ -26,7 +26,6 @@ figure-data tables the paper was drawn from, to compare with.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ from typing import Any
 import pandas as pd
 
 from recrepro.core.errors import DataError
-from recrepro.core.io import atomic_path, write_json
+from recrepro.core.io import atomic_path, read_json, write_json
 from recrepro.core.layout import RunKey, parse_run_path
 from recrepro.report.figdata import figure_rows, figure_tables, read_table
 from recrepro.report.registry import FIGDATA
@@ -162,13 +161,7 @@ class FigureInputs:
 def read_figure_inputs(folder: str | os.PathLike, hint: str) -> FigureInputs:
     """The figure inputs published in ``folder``; ``hint`` says how to restore a missing file."""
     folder = Path(folder)
-    path = folder / CONFIG_FILE
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(f"{path} not found; {hint}") from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise DataError(f"cannot read {path} ({exc}); {hint}") from None
+    record = read_json(folder / CONFIG_FILE, hint)
     frames = []
     for name in (HISTORIES, TOPK):
         try:

@@ -17,7 +17,6 @@ rows and values of :func:`recrepro.stats.collect.load_per_user`, exactly.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict
@@ -28,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from recrepro.core.errors import DataError
-from recrepro.core.io import atomic_path, write_json
+from recrepro.core.io import atomic_path, read_json, write_json
 from recrepro.stats.collect import RUN_KEYS, load_per_user, per_user_columns, run_key
 from recrepro.stats.config import StatsConfig
 
@@ -81,13 +80,7 @@ def read_published(folder: str | os.PathLike, hint: str) -> tuple[pd.DataFrame, 
     """The per-user frame (as :func:`~recrepro.stats.collect.load_per_user` reads the runs) and
     the stats config of a published folder; ``hint`` says how to restore a missing file."""
     folder = Path(folder)
-    path = folder / CONFIG_FILE
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(f"{path} not found; {hint}") from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise DataError(f"cannot read {path} ({exc}); {hint}") from None
+    record = read_json(folder / CONFIG_FILE, hint)
     frames = []
     for name in record["files"]:
         try:
