@@ -61,6 +61,23 @@ def test_modified_tracked_files_change_the_hash_with_their_content(repo: Path) -
     assert git_state()["git_dirty"] is False
 
 
+def test_a_folder_being_published_can_be_left_out_but_nothing_else(repo: Path) -> None:
+    """publish_reported records the revision while it rewrites reported/: only that folder is
+    left out of the dirty check."""
+    (repo / "reported").mkdir()
+    (repo / "reported" / "summary.csv").write_text("a\n")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "reported")
+    (repo / "reported" / "summary.csv").write_text("b\n")  # being rewritten
+    (repo / "reported" / "new.csv").write_text("c\n")
+    assert git_state()["git_dirty"] is True
+    assert git_state(excluding=[repo / "reported"])["git_dirty"] is False
+    (repo / "tracked.txt").write_text("two\n")  # a change elsewhere still counts
+    left_out = git_state(excluding=[repo / "reported"])
+    assert left_out["git_dirty"] is True and left_out["git_diff_sha256"] != git_state()["git_diff_sha256"]
+    assert git_state(excluding=["/elsewhere"]) == git_state()  # outside the checkout: no effect
+
+
 def test_outside_a_checkout_everything_is_unknown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))

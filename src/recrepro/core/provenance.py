@@ -7,7 +7,7 @@ import json
 import os
 import platform
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -46,31 +46,47 @@ def _file_bytes(path: Path) -> bytes:
         return f"<unreadable: {exc.strerror}>".encode()
 
 
-def diff_sha256(top: str) -> str:
+def diff_sha256(top: str, pathspec: Sequence[str] = ()) -> str:
     """SHA-256 of the working tree's changes against HEAD: ``git diff HEAD`` (binary patches
-    included) and the path and bytes of every untracked, not ignored file."""
-    diff = _git_bytes("-C", top, "diff", "HEAD", "--binary", "--no-ext-diff", "--no-textconv")
+    included) and the path and bytes of every untracked, not ignored file (within ``pathspec``)."""
+    diff = _git_bytes(
+        "-C", top, "diff", "HEAD", "--binary", "--no-ext-diff", "--no-textconv", "--", *pathspec
+    )
     digest = hashlib.sha256(diff or b"")
-    listed = _git_bytes("-C", top, "ls-files", "--others", "--exclude-standard", "-z") or b""
+    listed = _git_bytes("-C", top, "ls-files", "--others", "--exclude-standard", "-z", "--", *pathspec) or b""
     for name in sorted(filter(None, listed.split(b"\0"))):
         digest.update(b"\0untracked\0" + name + b"\0")
         digest.update(_file_bytes(Path(top) / os.fsdecode(name)))
     return digest.hexdigest()
 
 
-def git_state() -> dict[str, Any]:
+def git_state(excluding: Iterable[str | os.PathLike] = ()) -> dict[str, Any]:
     """``git_commit`` (HEAD); ``git_dirty``: any change against it, untracked (not ignored) files
-    included; ``git_diff_sha256``: :func:`diff_sha256` of those changes (None when clean). All
-    None outside a checkout."""
-    status = _git("status", "--porcelain")
+    included, outside the folders ``excluding`` (e.g. the folder being written, which differs from
+    HEAD by construction); ``git_diff_sha256``: :func:`diff_sha256` of those changes (None when
+    clean). All None outside a checkout."""
     top = _git("rev-parse", "--show-toplevel")
+    pathspec = _excluding(top, excluding) if top else []
+    status = _git("status", "--porcelain", "--", *pathspec)
     if status is None or not top:
         return {"git_commit": _git("rev-parse", "HEAD"), "git_dirty": None, "git_diff_sha256": None}
     return {
         "git_commit": _git("rev-parse", "HEAD"),
         "git_dirty": bool(status),
-        "git_diff_sha256": diff_sha256(top) if status else None,
+        "git_diff_sha256": diff_sha256(top, pathspec) if status else None,
     }
+
+
+def _excluding(top: str, folders: Iterable[str | os.PathLike]) -> list[str]:
+    """A git pathspec for the whole checkout but ``folders`` (those inside it)."""
+    spec = []
+    for folder in folders:
+        try:
+            relative = Path(folder).resolve().relative_to(Path(top).resolve())
+        except ValueError:
+            continue  # outside the checkout: nothing to exclude
+        spec.append(f":(top,exclude){relative.as_posix()}")
+    return [":(top)", *spec] if spec else []
 
 
 def file_checksums(paths: Iterable[str | os.PathLike]) -> dict[str, str]:

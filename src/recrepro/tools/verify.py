@@ -604,11 +604,13 @@ def _sorted(frame: pd.DataFrame, keys: list[str]) -> tuple[pd.DataFrame, list[in
 # --- publishing: results/ -> reported/ -------------------------------------------------------------
 
 
-def environment_snapshot() -> str:
-    """Python, platform, CPU count, git revision and ``pip freeze`` of the running interpreter."""
+def environment_snapshot(out: str | os.PathLike | None = None) -> str:
+    """Python, platform, CPU count, git revision and ``pip freeze`` of the running interpreter.
+    ``git_dirty`` ignores ``out``, the folder being published (it differs from HEAD until it is
+    committed)."""
     from recrepro.core.provenance import git_state
 
-    git = git_state()
+    git = git_state(excluding=[out] if out is not None else [])
     lines = [
         "# Environment of the run whose results are in this folder (snakemake publish_reported).",
         f"written: {datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}",
@@ -696,5 +698,5 @@ def publish(
             list(history), topk, per_user, figure_settings or {}, out / figure_published.FOLDER
         )
     written.append(out / "environment.txt")
-    write_text(written[-1], environment_snapshot())
+    write_text(written[-1], environment_snapshot(out))
     return written
