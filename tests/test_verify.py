@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -524,6 +525,9 @@ def test_snakemake_publish_reported_fills_reported(tmp_path: Path, shared_data_d
     assert sorted(p.stem for p in (reported / "stats").glob("*.csv")) == sorted(names)
     assert (reported / "main.pdf").read_bytes() == b"%PDF-1.5 fake"
     assert (reported / "supplement.pdf").read_bytes() == b"%PDF-1.5 fake supplement"
+    readme = (reported / "README.md").read_text()
+    assert f"{len(runs)} runs in" in readme and "by revision `abcdef0`" in readme
+    assert "none with uncommitted changes" in readme
     assert (reported / "tuning" / "convergence.csv").read_text() == "table\nconvergence\n"
     assert "pip freeze" in (reported / "environment.txt").read_text()
     assert sorted(p.name for p in (reported / "tables").glob("*.md")) == sorted(p.name for p in tables)
@@ -558,7 +562,8 @@ def _smoke_figure_inputs(workdir: Path) -> list[Path]:
 
 
 def _smoke_per_user(workdir: Path) -> list[RunKey]:
-    """A per_user.parquet (3 users, ndcg@10) for every run of the smoke config."""
+    """A per_user.parquet (3 users, ndcg@10) and a provenance.json for every run of the smoke
+    config."""
     from recrepro.core.config import load_yaml
 
     cfg = load_yaml(workdir / "config" / "smoke.yaml")
@@ -567,6 +572,10 @@ def _smoke_per_user(workdir: Path) -> list[RunKey]:
     for run in runs:
         frame = pd.DataFrame({"user": [1, 2, 3], "ndcg@10": [0.1, 0.2, 0.3]})
         write_parquet(run.path(workdir / "results") / "per_user.parquet", frame)
+        fields = ("dataset", "protocol", "model", "setting", "seed")
+        record = {"config": {"run": {f: getattr(run, f) for f in fields}}, "git_commit": "abcdef0123",
+                  "git_dirty": False}  # fmt: skip
+        (run.path(workdir / "results") / "provenance.json").write_text(json.dumps(record))
     return runs
 
 

@@ -217,7 +217,8 @@ def cmd_publish_reported(args: argparse.Namespace) -> None:
 
     written = publish(args.summary, args.stats, args.paper, args.out, args.tables, args.tuning,
                       args.per_user, json.loads(args.stats_config), args.figure_metrics, args.figure_data,
-                      args.history, args.topk, json.loads(args.figure_settings))  # fmt: skip
+                      args.history, args.topk, json.loads(args.figure_settings), args.provenance,
+                      args.exploratory)  # fmt: skip
     for path in written:
         log.info("wrote %s", path)
 
@@ -454,6 +455,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the figure data's settings as JSON (figdata.figure_settings)")  # fmt: skip
     p.add_argument("--paper", nargs="+", default=["paper/main.pdf", "paper/supplement.pdf"],
                    help="the compiled paper and supplement")
+    p.add_argument("--provenance", nargs="*", default=[],
+                   help="every run's provenance.json: README.md describes these runs")  # fmt: skip
+    p.add_argument("--exploratory", nargs="*", default=[], help="protocols reported as exploratory")
     p.add_argument("--out", default="reported", help="folder to publish into")
 
     p = _command(sub, "bench", cmd_bench)

@@ -86,6 +86,7 @@ rule publish_reported:
         figure_data=list(FIGDATA.values()),
         history=PAPER_INPUTS["main_history"],  # in the figure_data rule's order
         topk=PAPER_INPUTS["main_topk"],
+        provenance=run_files("provenance.json"),  # README.md describes these runs
     output:
         summary=f"{REPORTED}/summary.csv",
         stats=[f"{REPORTED}/stats/{Path(path).name}" for path in rules.compute_stats.output],
@@ -97,10 +98,12 @@ rule publish_reported:
         figure_inputs=FIGURE_INPUTS,
         paper=[f"{REPORTED}/main.pdf", f"{REPORTED}/supplement.pdf"],
         environment=f"{REPORTED}/environment.txt",
+        readme=f"{REPORTED}/README.md",
     params:
         stats=as_json_arg(config["stats"]),  # the tests' settings, recorded beside the per-user values
         figure_metrics=FIGURE_METRICS,
         figure_settings=as_json_arg(FIGURE_SETTINGS),
+        exploratory=" ".join(PAPER.exploratory_protocols),
     log:
         "results/logs/publish_reported.log",
     shell:
@@ -109,3 +112,4 @@ rule publish_reported:
         " --per-user {input.per_user} --stats-config {params.stats}"
         " --figure-metrics {params.figure_metrics} --figure-data {input.figure_data}"
         " --history {input.history} --topk {input.topk} --figure-settings {params.figure_settings}"
+        " --provenance {input.provenance} --exploratory {params.exploratory}"

@@ -47,7 +47,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -664,6 +664,8 @@ def publish(
     history: Iterable[str | Path] = (),
     topk: Iterable[str | Path] = (),
     figure_settings: Mapping[str, Any] | None = None,
+    provenance: Iterable[str | Path] = (),
+    exploratory: Sequence[str] = (),
 ) -> list[Path]:
     """Copy into ``out``: the summary; the statistics tables (into ``stats/``); the paper's
     Markdown tables (``tables/``); the searches' convergence tables (``tuning/``); the
@@ -672,7 +674,9 @@ def publish(
     into ``per_user/`` with ``stats_config``, see :mod:`recrepro.stats.published`), what the
     figure data read of the figures' runs (``history`` and ``topk``: their history.csv and
     topk.parquet in the ``figure_data`` rule's order, with ``figure_settings``; into
-    ``figure_inputs/``, see :mod:`recrepro.report.published`) and ``environment.txt``."""
+    ``figure_inputs/``, see :mod:`recrepro.report.published`) and ``environment.txt``; with the
+    runs' ``provenance`` records, ``README.md`` describing them (``exploratory``: protocols the
+    paper reports as exploratory; :mod:`recrepro.tools.reported_readme`)."""
     from recrepro.report import published as figure_published
     from recrepro.stats.published import FOLDER, publish_per_user
 
@@ -699,4 +703,13 @@ def publish(
         )
     written.append(out / "environment.txt")
     write_text(written[-1], environment_snapshot(out))
+    provenance = list(provenance)
+    if provenance:
+        from recrepro.core.provenance import git_state
+        from recrepro.tools.reported_readme import read_provenance, reported_readme
+
+        records = read_provenance(provenance)
+        text = reported_readme(records, git_state(excluding=[out]), exploratory=exploratory)
+        written.append(out / "README.md")
+        write_text(written[-1], text)
     return written
