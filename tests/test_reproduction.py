@@ -201,7 +201,9 @@ def test_readme_block_is_generated_from_the_table(tmp_path: Path) -> None:
     section = readme_section(table)
     n_ids = refs["published_id"].nunique()
     n_repro = int((refs["kind"] == "reproduction").sum())
-    assert f"{n_ids} distinct published numbers: {n_repro} set against" in section
+    against = "all" if n_repro == n_ids else f"{n_repro} of them"
+    assert f"{n_ids} distinct published numbers; {against} set against a run" in section
+    assert f"({n_repro} not run)." in section and " 0 " not in section  # zero counts left out
     assert f"**Not run** ({n_repro})" in section
     readme = (REPO / "README.md").read_text()
     updated = replace_readme_section(readme, section)
