@@ -119,8 +119,7 @@ rule make_figures:
 
 rule make_numbers:
     input:
-        **{n: PAPER_INPUTS[n] for n in ("references", "reproduction_table", "provenance", "figdata_example_user",
-            *registry.RESULT_TABLES, "ratings", "item_table", "run_metrics", "tuning_files", "tuning_curves", "convergence")},
+        **{n: PAPER_INPUTS[n] for n in registry.NUMBER_INPUTS},
         recrepro_code=REPORT_CODE,
     output:
         "paper/generated/numbers.tex",

@@ -9,6 +9,7 @@ import math
 import pandas as pd
 
 from recrepro.report.data import read_convergence, select
+from recrepro.report.findings import count_of, plural
 from recrepro.report.method_tables import chosen_values, read_tuning, searched
 from recrepro.report.registry import RESULT_TABLES, Context, table
 from recrepro.report.style import (
@@ -84,8 +85,9 @@ def tuned_vs_faithful(ctx: Context) -> Table:
         + " of the retrieval-trained models' searches." if len(objectives) else ""
     )  # fmt: skip
     caption = (
-        f"Tuned against faithful ({cfg.main_protocol} protocol, {label}): tuning is significantly "
-        f"better for {len(better)} and worse for {len(worse)} of {len(frame)} models.{takeaway}{chosen}"
+        f"Tuned against faithful ({cfg.main_protocol} protocol, {label}): of {plural(len(frame), 'model')}, "
+        f"tuning is significantly better for {len(better) or 'none'} and significantly worse for "
+        f"{len(worse) or 'none'}.{takeaway}{chosen}"
     )
     notes = [
         "Mean over seeds of each setting; difference = tuned minus faithful with its 95% interval; "
@@ -209,8 +211,8 @@ def tuning_convergence(ctx: Context) -> Table:
     converged = int((frame["converged"].astype(str).str.lower() == "true").sum()) if len(frame) else 0
     budget = int(frame["budget"].max()) if len(frame) else 0
     caption = (
-        f"Convergence of the searches: {converged} of {len(frame)} searched (model, protocol) "
-        f"pairs reached the plateau by half the budget of {budget} trials."
+        f"Convergence of the searches: {count_of(converged, len(frame), 'searched (model, protocol) pair')} "
+        f"reached the plateau by half the budget of {budget} trials."
     )
     notes = [
         "Plateau: the trial count from which the mean validation gain still to come stays within "

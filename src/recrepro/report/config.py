@@ -77,7 +77,8 @@ class PaperConfig:
             seeds=tuple(int(s) for s in config.get("seeds", ())),
             ks=ks,
             main_protocol=str(paper.get("main_protocol", protocols[0])),
-            main_setting=str(paper.get("main_setting", settings[0])),
+            # the fair comparison leads: every model with the same search budget, when tuned
+            main_setting=str(paper.get("main_setting", "tuned" if "tuned" in settings else settings[0])),
             main_metric=main_metric,
             headline_metrics=tuple(str(m) for m in paper.get("headline_metrics", headline)),
             per_k_families=tuple(str(f) for f in paper["per_k_metrics"]),

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from recrepro.report.data import lookup, ranking, read_convergence, select
+from recrepro.report.findings import count_of
 from recrepro.report.numbers import convergence_numbers
 from recrepro.report.picking import example_models, main_results, model_preference, pick_model
 from recrepro.report.plots.common import WIDTH
@@ -35,6 +36,7 @@ from recrepro.report.plots.results import (
     plot_per_user_polygons,
     plot_tail_pies,
     tail_shares,
+    zero_shares,
 )
 from recrepro.report.plots.training import plot_training_curves, plot_tuning_curves
 from recrepro.report.registry import RESULT_TABLES, Context, figure
@@ -127,13 +129,15 @@ def per_user_polygons(ctx: Context, stem: Path) -> str:
     d = per_user[per_user["metric"] == metric]
     if d.empty:
         return latex_text(f"Per-user {metric_label(metric)}: no per-user values available.")
-    zero = (d.groupby(["model", "user"])["value"].mean() == 0).groupby("model").mean()
+    zero = zero_shares(d)
     low, high = zero.idxmin(), zero.idxmax()
     return latex_text(
         f"Frequency polygons of per-user {metric_label(metric)} (mean over seeds; "
-        f"{d['user'].nunique()} evaluated users; the share of users with a value of zero is in "
-        f"each title). The distributions are skewed: even {low} leaves {100 * zero[low]:.0f}% "
-        f"of users without a relevant movie in the top list ({high}: {100 * zero[high]:.0f}%)."
+        f"{d['user'].nunique()} evaluated users). Each title gives the share of users with a "
+        f"value of zero in one run, averaged over the seeds (for a top-K metric: without a "
+        f"relevant movie in the top list). The distributions are skewed: even {low} leaves "
+        f"{100 * zero[low]:.1f}% of users without a relevant movie in its list ({high}: "
+        f"{100 * zero[high]:.1f}%)."
     )
 
 
@@ -279,7 +283,8 @@ def example_columns(ctx: Context, stem: Path) -> str:
     return latex_text(
         f"Seed document 001's chart type (a column graph) for user {user}: titles in the top {k} "
         f"of {model} across "
-        f"{n_seeds} seeds, most frequent first; {stable} of {len(counts)} titles appear for every seed."
+        f"{n_seeds} seeds, most frequent first; {count_of(stable, len(counts), 'title')} "
+        f"{'appears' if stable == 1 else 'appear'} for every seed."
     )
 
 

@@ -15,6 +15,7 @@ import pandas as pd
 
 from recrepro.core.errors import ConfigError
 from recrepro.core.runs import parse_run_path
+from recrepro.report.findings import plural
 from recrepro.report.registry import Context, benchmark_path, table
 from recrepro.report.style import ModelStyles, format_number
 from recrepro.report.tables import Cell, Table, dataset_label, model_sources, ragged_columns
@@ -125,8 +126,8 @@ def models(ctx: Context) -> Table:
     ]  # fmt: skip
     n_seed = int((frame["seed"] != "").sum())
     caption = (
-        f"The models compared ({n_seed} seed systems, given by seed file and system number, and "
-        f"{len(frame) - n_seed} baselines), the published work each follows, and whether it "
+        f"The models compared ({plural(n_seed, 'seed system')}, given by seed file and system number, and "
+        f"{plural(len(frame) - n_seed, 'baseline')}), the published work each follows, and whether it "
         "predicts ratings."
     )
     header = ["Model", "Seed", "Follows", "Rates"]
@@ -362,3 +363,56 @@ def compute_cost(ctx: Context) -> Table:
     header = ["Model", "Runs (CPU s)", "Tuning (CPU s)", "Total (CPU s)", "Share (%)"]
     return Table("compute_cost", caption, header, rows, frame, align="lrrrr")
 
+
+
+# --------------------------------------------------------------------------- faithful sources
+
+#: Long source names of ``config/faithful_provenance.csv`` and how the table prints them.
+_SHORT_SOURCES = (
+    (re.compile(r"notebook of seed (\d{3})'s repository \([^)]*\)"), r"seed \1's notebook"),
+    (re.compile(r"\s*\((?:tensorflow\.org|github\.com|www\.)[^)]*\)"), ""),
+)
+
+
+def short_source(quote: str, limit: int = 90) -> str:
+    """The source a quote names, without the quote: ``"seed document 000 (1)"``, ``"seed 000's
+    notebook, cell 2"``, ``"TFRS basic retrieval tutorial"`` or ``"our choice, the seed is
+    silent"``."""
+    text = str(quote)
+    for pattern, repl in _SHORT_SOURCES:
+        text = pattern.sub(repl, text)
+    head = re.split(r":\s|;\s", text, maxsplit=1)[0].strip().rstrip(",")
+    return head if len(head) <= limit else head[:limit].rsplit(" ", 1)[0] + " ..."
+
+
+def source_frame(sources: pd.DataFrame, models: Sequence[str]) -> pd.DataFrame:
+    """One row per (model, source): the source kind and the faithful values it gives."""
+    rows = sources[sources["model"].isin(models)].copy()
+    rows["source"] = rows["source_quote"].map(short_source)
+    rows["item"] = rows["parameter"] + " " + rows["value"].astype(str).str.strip('"')
+    grouped = rows.groupby(["model", "source_kind", "source"], sort=False)["item"].agg(", ".join)
+    return grouped.reset_index().rename(columns={"item": "values"})
+
+
+@table("faithful_sources", section="method", inputs=("faithful_provenance",), supplement=True)
+def faithful_sources(ctx: Context) -> Table:
+    ordered = ModelStyles(ctx.cfg.models).order(ctx.cfg.models) if ctx.cfg.models else []
+    paths = [p for p in ctx.paths("faithful_provenance") if Path(p).is_file()]
+    sources = pd.read_csv(paths[0]) if paths else pd.DataFrame(
+        columns=["model", "parameter", "value", "source_kind", "source_quote"])
+    frame = source_frame(sources, ordered)
+    order = {m: i for i, m in enumerate(ordered)}
+    frame = frame.sort_values("model", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
+    kinds = {"seed": "seed", "tutorial": "tutorial", "our_choice": "our choice"}
+    rows = [[Cell(r.model), Cell(kinds.get(r.source_kind, r.source_kind)), Cell(r.source), Cell(r.values)]
+            for r in frame.itertuples(index=False)]  # fmt: skip
+    caption = (
+        "Where each faithful hyperparameter value of the seed models comes from: the seed document "
+        "or the repository it describes, the tutorial the seed follows (where the seed names no "
+        "number), or our choice where the seed is silent. The quoted passage behind each value is "
+        "in config/faithful_provenance.csv."
+    )
+    header = ["Model", "Kind", "Source", "Faithful values"]
+    width = ragged_columns((0.1, 0.3, 0.38))
+    return Table("faithful_sources", caption, header, rows, frame, align="llll",
+                 latex_align="l" + width, size="\\footnotesize", long=True)  # fmt: skip

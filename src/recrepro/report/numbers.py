@@ -17,8 +17,10 @@ from typing import Any
 import pandas as pd
 
 from recrepro.core.io import write_text
+from recrepro.report import findings
 from recrepro.report.config import PaperConfig
 from recrepro.report.data import ReportData, as_bool, ranking, select
+from recrepro.report.findings import count_of, plural
 from recrepro.report.reproduction import VERDICTS, verdict_counts
 from recrepro.report.style import (
     ModelStyles,
@@ -208,6 +210,7 @@ def _pairwise_numbers(
         "CorrectionCitation": _citation(correction),
         "NumCompared": str(len(tests)),
         "NumSignificantWorse": str(int((tests["decision"] == "worse").sum())),
+        "WorseThanBestText": count_of(int((tests["decision"] == "worse").sum()), len(tests), "other model"),
         "NumEvalUsers": _int(tests["n_users"].max() if len(tests) else None),
     }
 
@@ -247,10 +250,6 @@ def _source(model: str) -> str:
     return model_sources([model])[model][0]
 
 
-def _listing(items: Sequence[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
 def comparison_numbers(
     data: ReportData,
     cfg: PaperConfig,
@@ -285,8 +284,6 @@ def comparison_numbers(
         out["SeedVsBaseline"] = "seed models and baselines cannot be compared in this study"
     out.update(_tuned_numbers(data, cfg, kept, unsearched))
     out["RelevanceSentence"] = _relevance_sentence(data, cfg)
-    out["ProtocolDiscussion"] = _protocol_sentences(data, cfg) or NA
-    out["ProtocolLeaders"] = _protocol_leaders(data, cfg) or NA
     return out
 
 
@@ -308,20 +305,6 @@ def _leader(data: ReportData, cfg: PaperConfig, protocol: str, setting: str) -> 
     return text + ")"
 
 
-def _protocol_leaders(data: ReportData, cfg: PaperConfig) -> str:
-    """The leader of each protocol other than the main one, per setting, e.g. ``"ease (0.15) with
-    faithful and collaborative (0.16) with tuned hyperparameters under the temporal protocol"``."""
-    parts = []
-    for protocol in cfg.protocols:
-        if protocol == cfg.main_protocol or protocol in cfg.exploratory_protocols:
-            continue
-        leaders = [(s, _leader(data, cfg, protocol, s)) for s in cfg.settings]
-        leaders = [f"{text} with {setting}" for setting, text in leaders if text]
-        if leaders:
-            parts.append(f"{_listing(leaders)} hyperparameters under the {protocol} protocol")
-    return latex_escape("; ".join(parts))
-
-
 def _tuned_numbers(
     data: ReportData,
     cfg: PaperConfig,
@@ -336,7 +319,7 @@ def _tuned_numbers(
     if not {"faithful", "tuned"} <= set(wide.columns):
         return {"TunedSentence": "The tuned setting was not part of this study.",
                 "TunedImproved": NA, "TunedCompared": "0", "TunedBetter": NA,
-                "TunedWorse": NA, "TunedTested": "0", "TunedLeaderText": NA}  # fmt: skip
+                "TunedWorse": NA, "TunedTested": "0", "TunedLeaderText": ""}  # fmt: skip
     wide = wide.dropna(subset=["faithful", "tuned"]).drop(index=list(unsearched), errors="ignore")
     sign = 1.0 if higher_is_better(metric) is not False else -1.0
     gain = sign * (wide["tuned"] - wide["faithful"])
@@ -348,37 +331,32 @@ def _tuned_numbers(
     tests = tests[~tests["model"].isin(list(unsearched))]
     better, worse = int((tests["decision"] == "better").sum()), int((tests["decision"] == "worse").sum())
     sentence = (
-        f"Tuning raised the mean {metric_label(metric)} of {improved} of {len(gain)} models on the "
-        f"{cfg.main_protocol} protocol"
+        f"Tuning raised the mean {metric_label(metric)} of {count_of(improved, len(gain), 'searched model')} "
+        f"on the {cfg.main_protocol} protocol"
     )
     if len(tests):
         sentence += (
-            f"; by paired per-user tests of tuned against faithful ({corrections_used(tests)} "
-            f"correction over all {family} models, including those without hyperparameters), "
-            f"tuning is significantly better for {better} and significantly worse for {worse} of "
-            f"the {len(tests)} tuned models"
+            f"; by paired tests of tuned against faithful over users and seeds "
+            f"({corrections_used(tests)} correction over {plural(family, 'model')}, including "
+            f"those without hyperparameters), tuning is significantly better for "
+            f"{count_of(better, len(tests), 'searched model')} and significantly worse for "
+            f"{'none' if worse == 0 else worse}"
         )
     if top is not None and gain[top] > 0:
         sentence += (
             f"; the largest gain is for {top} ({format_number(wide.loc[top, 'faithful'])} to "
             f"{format_number(wide.loc[top, 'tuned'])})"
         )
-    ranked = ranking(
-        select(data.summary, dataset=cfg.dataset, protocol=cfg.main_protocol, setting="tuned"),
-        metric,
-    )
     if kept:
         same = [m for m in kept if m in gain.index]
         if same:
             sentence += (
-                f". For {_listing(same)} the search kept the faithful hyperparameters, so "
+                f". For {findings.listing(same)} the search kept the faithful hyperparameters, so "
                 "their two settings differ only by the seed-derived initialisation"
             )
-    if len(ranked):
-        sentence += f". After tuning, {ranked['model'].iloc[0]} has the best {metric_label(metric)}"
     tuned_leader = _leader(data, cfg, cfg.main_protocol, "tuned")
     return {
-        "TunedLeaderText": latex_escape(tuned_leader) if tuned_leader else NA,
+        "TunedLeaderText": latex_escape(tuned_leader) if tuned_leader else "",
         "TunedSentence": latex_escape(sentence + "."),
         "TunedImproved": str(improved),
         "TunedCompared": str(len(gain)),
@@ -418,38 +396,6 @@ def _relevance_sentence(data: ReportData, cfg: PaperConfig) -> str:
     return latex_escape(text + ".")
 
 
-def _protocol_sentences(data: ReportData, cfg: PaperConfig) -> str:
-    """One sentence per protocol: its evaluated users, leader, and agreement with the main one."""
-    from scipy.stats import spearmanr
-
-    metric = cfg.main_metric
-    main = ranking(select(data.summary, dataset=cfg.dataset, protocol=cfg.main_protocol,
-                          setting=cfg.main_setting), metric).set_index("model")["mean"]  # fmt: skip
-    sentences = []
-    for protocol in cfg.protocols:
-        where = {"dataset": cfg.dataset, "protocol": protocol, "setting": cfg.main_setting}
-        ranked = ranking(select(data.summary, **where), metric)
-        if ranked.empty:
-            continue
-        tests = select(data.pairwise, **where, metric=metric)
-        users = _int(tests["n_users"].max()) if len(tests) else NA
-        text = (
-            f"Under the {protocol} protocol ({users} evaluated users) with {cfg.main_setting} "
-            f"hyperparameters, {_leader(data, cfg, protocol, cfg.main_setting)} has the best "
-            f"{metric_label(metric)}"
-        )
-        if protocol != cfg.main_protocol:
-            common = ranked.set_index("model")["mean"].align(main, join="inner")
-            if len(common[0]) > 2:
-                rho = spearmanr(common[0], common[1]).statistic
-                text += (
-                    f"; its model ranking agrees with the {cfg.main_protocol} protocol's with "
-                    f"Spearman's rho = {rho:.2f} over {len(common[0])} models"
-                )
-        sentences.append(text + ".")
-    return latex_escape(" ".join(sentences))
-
-
 def reproduction_numbers(frame: pd.DataFrame) -> dict[str, str]:
     """Counts of the reproduction table (``reported/reproduction.csv``): distinct published
     numbers, by the verdict of their reproduction; comparisons and cause steps beside them."""
@@ -465,11 +411,6 @@ def reproduction_numbers(frame: pd.DataFrame) -> dict[str, str]:
         out["Repro" + "".join(w.capitalize() for w in verdict.split())] = str(counts[verdict])
     out["ReproSentence"] = latex_escape(reproduction_sentence(counts))
     return out
-
-
-def plural(n: int, noun: str) -> str:
-    """``"1 protocol"``, ``"3 protocols"``."""
-    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def reproduction_sentence(counts: dict[str, int]) -> str:
@@ -515,7 +456,7 @@ def noise_numbers(data: ReportData, cfg: PaperConfig) -> dict[str, str]:
             f"The study carries an A/A control: {_model(pair['model'])} and {_model(pair['other'])} "
             f"are the same model under two names, each with its own searches. Their "
             f"{label} difference under the {latex_escape(cfg.main_protocol)} protocol is "
-            f"{_listing(parts)}, the study's noise floor; over the {len(decisive)} tests of the "
+            f"{findings.listing(parts)}, the study's noise floor; over the {len(decisive)} tests of the "
             f"main table's metrics and the non-exploratory protocols, the inference called them "
             f"different {fired} {'time' if fired == 1 else 'times'} (nominal rate "
             f"{_num(cfg.alpha or 0.05, 2)})."
@@ -540,10 +481,10 @@ def noise_numbers(data: ReportData, cfg: PaperConfig) -> dict[str, str]:
         if len(rows):
             sig = int(pd.to_numeric(rows["significant"]).sum())
             differ = int(pd.to_numeric(rows["disagreements"]).sum())
-            names = _listing([latex_escape(p) for p in cfg.exploratory_protocols])
-            plural = "s are" if len(cfg.exploratory_protocols) > 1 else " is"
+            names = findings.listing([latex_escape(p) for p in cfg.exploratory_protocols])
+            verb = "s are" if len(cfg.exploratory_protocols) > 1 else " is"
             out["ExploratorySentence"] = (
-                f"The {names} protocol{plural} reported as exploratory and kept out of the "
+                f"The {names} protocol{verb} reported as exploratory and kept out of the "
                 f"abstract: of its {sig} significant comparisons with the best model on the main "
                 f"table's metrics, the decision of {differ} changes when the crossed test is "
                 f"replaced by a paired per-user t-test."
@@ -557,7 +498,9 @@ def convergence_numbers(convergence: pd.DataFrame | None) -> dict[str, str]:
     pairs plateau by half the budget."""
     names = ("TuningTrials", "TuningReplicates", "TuningSearched", "TuningConverged",
              "TuningMedianPlateau", "TuningMaxPlateau")  # fmt: skip
-    out = dict.fromkeys(names, NA) | {"TuningSentence": "", "TuningNotConverged": NA}
+    out = dict.fromkeys(names, NA) | {"TuningSentence": "", "TuningNotConverged": NA,
+                                      "ConvergedSentence": "", "ConvergedShort": "",
+                                      "TuningLimitSentence": ""}
     if convergence is None or convergence.empty:
         return out
     frame = convergence[convergence["searched"].astype(bool)]
@@ -567,13 +510,17 @@ def convergence_numbers(convergence: pd.DataFrame | None) -> dict[str, str]:
     converged = frame["converged"].astype(str).str.lower() == "true"
     plateau = pd.to_numeric(frame["trials_to_plateau"], errors="coerce").dropna()
     missed = frame[~converged]
+    missing = findings.listing([f"{r.model} ({r.protocol})" for r in missed.itertuples()])
     out.update(
         TuningTrials=str(budget), TuningReplicates=str(reps), TuningSearched=str(len(frame)),
         TuningConverged=str(int(converged.sum())),
         TuningMedianPlateau=_num(float(plateau.median()), 0) if len(plateau) else NA,
         TuningMaxPlateau=str(int(plateau.max())) if len(plateau) else NA,
-        TuningNotConverged=_listing([f"{r.model} ({r.protocol})" for r in missed.itertuples()]) or NA,
+        TuningNotConverged=latex_escape(missing) or NA,
+        ConvergedSentence=_converged_sentence(int(converged.sum()), len(frame)),
+        ConvergedShort=_converged_sentence(int(converged.sum()), len(frame), cite=False),
     )
+    out["TuningLimitSentence"] = _unconverged_sentence(missed, reps)
     if reps < 2:
         out["TuningSentence"] = (
             f"Each search ran {budget} trials; with one search per model the plateau rule, which "
@@ -582,7 +529,7 @@ def convergence_numbers(convergence: pd.DataFrame | None) -> dict[str, str]:
         return out
     sentence = (
         f"Each of the {len(frame)} searched (model, protocol) pairs ran {reps} searches of "
-        f"{budget} trials (one per seed); {out['TuningConverged']} of {len(frame)} reached the "
+        f"{budget} trials (one per seed); {count_of(int(converged.sum()), len(frame), 'pair')} reached the "
         f"plateau by {budget // 2} trials (the mean validation gain still to come was within the "
         f"spread of a tuned result over the seeds), after a median of "
         f"{out['TuningMedianPlateau']} trials"
@@ -590,17 +537,110 @@ def convergence_numbers(convergence: pd.DataFrame | None) -> dict[str, str]:
     if len(missed):
         gains = pd.to_numeric(missed["gain_half"], errors="coerce")
         sentence += (
-            f"; not converged: {out['TuningNotConverged']}, whose searches still gained at most "
+            f"; not converged: {missing}, whose searches still gained at most "
             f"{_num(float(gains.max()))} in their second half"
         )
     if "converged_valid" in frame:
         strict = int((frame["converged_valid"].astype(str).str.lower() == "true").sum())
         sentence += (
             f". Measured against the spread of the searches' own final validation scores alone, "
-            f"{strict} of {len(frame)} converged"
+            f"{count_of(strict, len(frame), 'pair')} converged"
         )
     out["TuningSentence"] = sentence + "."
     return out
+
+
+def _converged_sentence(converged: int, searched: int, cite: bool = True) -> str:
+    """How many searches plateaued by half the budget (``cite``: citing the convergence table;
+    else saying what the rest are)."""
+    count = count_of(converged, searched, "searched (model, protocol) pair")
+    text = f"{count[0].upper()}{count[1:]} reached their plateau by half the budget"
+    if cite:
+        return text + " (Table~\\supref{tab:tuning_convergence})."
+    return text + ("." if converged == searched else "; the others might still gain from a larger budget.")
+
+
+def _unconverged_sentence(missed: pd.DataFrame, replicates: int) -> str:
+    """The searches that had not reached their plateau by half the budget, by protocol (the
+    Limitations' caveat), or nothing if every search converged or convergence was not checked."""
+    if replicates < 2 or missed.empty:
+        return ""
+    parts = [
+        f"{findings.listing(sorted(group['model']))} under {protocol}"
+        for protocol, group in missed.groupby("protocol", sort=False)
+    ]
+    return latex_escape(
+        f"Not every search converged within the budget: still gaining in their second half were "
+        f"{'; '.join(parts)}; their tuned scores are lower bounds of what a larger budget reaches."
+    )
+
+
+def finding_numbers(
+    data: ReportData,
+    cfg: PaperConfig,
+    *,
+    config: Mapping[str, Any],
+    splits: Sequence[str],
+    ablation: pd.DataFrame | None,
+    reproduction: pd.DataFrame,
+    tuning: Mapping[tuple[str, str], Sequence[Mapping[str, Any]]],
+    cost: pd.DataFrame,
+    provenance: Sequence[Mapping[str, Any]],
+) -> dict[str, str]:
+    """The findings' sentences (:mod:`recrepro.report.findings`); each is empty when its data is
+    absent, so the text drops it."""
+    share = findings.leakage_share(splits)
+    main_train = [p for p in splits
+                  if Path(p).parent.parent.name == cfg.main_protocol and Path(p).stem == "train"]  # fmt: skip
+    n_train = len(pd.read_parquet(main_train[0], columns=["user"])) if main_train else 0
+    seeds = [m for m in cfg.models if findings.is_seed(m)]
+    return {
+        "FairSentence": findings.fair_sentence(data, cfg),
+        "FairLead": findings.fair_sentence(data, cfg, pair=False),
+        "GapSentence": findings.gap_sentence(data, cfg) or "The tuned setting was not part of this study.",
+        "RecipeSentence": findings.recipe_sentence(data, cfg),
+        "ProtocolDiscussion": findings.protocol_sentence(data, cfg),
+        "ProtocolAgreement": findings.agreement_summary(data, cfg),
+        "ExploratoryProtocols": findings.protocol_sentence(data, cfg, exploratory=True),
+        "LeakageSentence": findings.leakage_sentence(share),
+        "LeakageSharePct": f"{100 * share:.0f}" if share is not None else NA,
+        "StepsSentence": findings.steps_sentence(config, n_train, cfg),
+        "SearchChoiceSentence": findings.search_choices(tuning, cfg.main_protocol, seeds),
+        "AblationSentence": findings.ablation_sentence(ablation, cfg),
+        "CauseSentence": findings.cause_sentence(reproduction),
+        "CostSentence": findings.cost_sentence(cost, data, cfg),
+        "ProvenanceSentence": findings.provenance_sentence(provenance),
+        "StudySentence": findings.study_sentence(cfg, dataset_label(cfg.dataset)),
+        "BudgetSentence": findings.budget_sentence(cfg, config),
+        "NoiseShort": findings.noise_short(data, cfg),
+        "ExploratoryNote": findings.exploratory_note(data, cfg),
+        "TakeawaySentence": findings.takeaway_sentence(data, cfg),
+        "LimitsSentence": findings.limits_sentence(
+            cfg, config, _num(float(cost["total_cpu_seconds"].sum()) / 60, 1) if len(cost) else NA),
+        "SearchTrials": str(int((config.get("tuning") or {}).get("trials", 32))),
+        "NumSeedModels": str(len(seeds)),
+        "NumBaselines": str(len(cfg.models) - len(seeds)),
+    }
+
+
+def source_numbers(sources: pd.DataFrame | None, cfg: PaperConfig) -> dict[str, str]:
+    """Where the faithful values of the study's models come from (``faithful_provenance.csv``):
+    the seed documents (or their repositories), the tutorial a seed follows, or our choice."""
+    if sources is None or sources.empty:
+        return {"SourcesSentence": ""}
+    rows = sources[sources["model"].isin(cfg.models)]
+    if rows.empty:
+        return {"SourcesSentence": ""}
+    kinds = rows["source_kind"].value_counts()
+    named = {"seed": "come from the seed documents or the repositories they describe",
+             "tutorial": "from the tutorial the seed follows",
+             "our_choice": "are our choice where the seed is silent"}  # fmt: skip
+    parts = [f"{int(kinds[k])} {text}" for k, text in named.items() if kinds.get(k, 0)]
+    return {"SourcesSentence": latex_escape(
+        f"Of the {plural(len(rows), 'faithful hyperparameter value')} of the "
+        f"{plural(rows['model'].nunique(), 'seed model')}, {findings.listing(parts)} "
+        f"(Table faithful sources, with the quoted source of each)."
+    ).replace("Table faithful sources", "Table~\\supref{tab:faithful_sources}")}
 
 
 def example_numbers(picks: Mapping[str, str | None]) -> dict[str, str]:
@@ -701,9 +741,16 @@ def collect_numbers(
     kept: Sequence[str] | None = None,
     convergence: pd.DataFrame | None = None,
     unsearched: Sequence[str] = (),
+    config: Mapping[str, Any] | None = None,
+    splits: Sequence[str] = (),
+    ablation: pd.DataFrame | None = None,
+    tuning: Mapping[tuple[str, str], Sequence[Mapping[str, Any]]] | None = None,
+    sources: pd.DataFrame | None = None,
 ) -> dict[str, str]:
     """Every macro of ``numbers.tex`` (``unsearched``: models without hyperparameters to tune,
-    left out of the tuned-against-faithful counts)."""
+    left out of the tuned-against-faithful counts; ``config``: the workflow config, for the
+    faithful recipes; ``splits``: the first seed's split files per protocol; ``sources``:
+    ``config/faithful_provenance.csv``)."""
     macros: dict[str, str] = {}
     cost = cost if cost is not None else pd.DataFrame(columns=["runs_cpu_seconds", "tuning_cpu_seconds"])
     for group in (
@@ -718,6 +765,10 @@ def collect_numbers(
         convergence_numbers(convergence),
         noise_numbers(data, cfg),
         software_versions(provenance),
+        finding_numbers(data, cfg, config=config or {}, splits=splits, ablation=ablation,
+                        reproduction=reproduction, tuning=tuning or {}, cost=cost,
+                        provenance=provenance),  # fmt: skip
+        source_numbers(sources, cfg),
     ):
         macros.update(group)
     models = ModelStyles(cfg.models).order(cfg.models)

@@ -121,9 +121,20 @@ def make_numbers(inputs: Mapping[str, Any], config: Mapping[str, Any], output: P
         ],
         unsearched=[m for (p, m), r in tuning.items() if p == cfg.main_protocol and not searched(r[0])],
         convergence=read_convergence(_listed(inputs.get("convergence", []))),
+        config=config,
+        splits=_listed(inputs.get("splits", [])),
+        ablation=_optional_csv(inputs.get("ablation", [])),
+        tuning=tuning,
+        sources=_optional_csv(inputs.get("faithful_provenance", [])),
     )
     numbers.write_numbers(output, macros)
     LOG.info("wrote %d macros to %s", len(macros), output)
+
+
+def _optional_csv(paths: Any) -> pd.DataFrame | None:
+    """The first of ``paths`` as a table, or None if none is given or it does not exist."""
+    listed = _listed(paths) if paths else []
+    return pd.read_csv(listed[0]) if listed and Path(listed[0]).is_file() else None
 
 
 @contextmanager

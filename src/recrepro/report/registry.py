@@ -47,6 +47,12 @@ Kind = Literal["table", "figure"]
 #: The aggregate result tables :class:`~recrepro.report.data.ReportData` reads (``ctx.data``);
 #: an artefact that uses ``ctx.data`` declares these inputs.
 RESULT_TABLES = tuple(COLUMNS)
+#: The named inputs of ``numbers.tex`` (the make_numbers rule; :func:`input_paths` gives their paths).
+NUMBER_INPUTS = (
+    "references", "reproduction_table", "provenance", "figdata_example_user", *RESULT_TABLES,
+    "ratings", "item_table", "run_metrics", "tuning_files", "tuning_curves", "convergence",
+    "splits", "ablation", "faithful_provenance",
+)  # fmt: skip
 #: Sections of the paper in order; each gets ``generated/sections/<section>.tex``.
 SECTIONS = ("method", "results", "reproduction", "cost", "appendix")
 #: Modules whose import registers artefacts (in this order: the order within a section).
@@ -288,6 +294,8 @@ def input_paths(config: Mapping[str, Any]) -> dict[str, Any]:
         "power": "results/stats/power.csv",
         "seed_level": "results/stats/seed_level.csv",
         "references": "config/reference_numbers.csv",
+        # each faithful value's source: the seed document, the tutorial it follows, or our choice
+        "faithful_provenance": "config/faithful_provenance.csv",
         "reproduction_table": "reported/reproduction.csv",  # snakemake reproduce + publish_reproduction
         # the ablation table (ablation.smk), when the study ablates
         "ablation": ["results/ablation/ablation.csv"] if config.get("ablations") else [],

@@ -112,15 +112,24 @@ def plot_metrics_over_k(
     return save_figure(fig, stem)
 
 
+def zero_shares(per_user: pd.DataFrame) -> pd.Series:
+    """Per model: the share of users with a value of exactly zero in one run, averaged over the
+    seeds (for NDCG@K the share of users without a hit, i.e. 1 - HR@K as the tables average it)."""
+    zero = (per_user["value"] == 0).groupby([per_user["model"], per_user["seed"]]).mean()
+    return zero.groupby(level="model").mean()
+
+
 def plot_per_user_polygons(
     per_user: pd.DataFrame, metric: str, styles: ModelStyles, stem: str | Path, bins: int = 10
 ) -> list[Path]:
     """Frequency polygons of a per-user metric (averaged over seeds), one small panel per model,
-    the same bins everywhere; the share of users at exactly zero is marked separately."""
+    the same bins everywhere; the share of users at exactly zero in a run (:func:`zero_shares`)
+    is in each panel's title."""
     d = per_user[per_user["metric"] == metric]
     if d.empty:
         return notice(stem, f"No per-user values of {metric_label(metric)} available.")
     per_model = d.groupby(["model", "user"])["value"].mean()
+    zeros = zero_shares(d)
     models = styles.order(d["model"])
     top = max(float(per_model.max()), 1e-9)
     edges = np.linspace(0.0, top, bins + 1)
@@ -129,7 +138,7 @@ def plot_per_user_polygons(
     fig, axes = grid(plt, len(models), 4, 1.3, sharex=True, sharey=True)
     for ax, model in zip(axes, models, strict=True):
         values = per_model.loc[model].dropna().to_numpy()
-        zero = float(np.mean(values == 0)) if len(values) else 0.0
+        zero = float(zeros.get(model, 0.0))
         counts, _ = np.histogram(values[values > 0], edges)
         share = counts / max(len(values), 1)
         x = np.r_[edges[0], centres, edges[-1]]
