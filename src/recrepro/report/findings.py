@@ -545,7 +545,7 @@ def noise_short(data: ReportData, cfg: PaperConfig) -> str:
     if not row:
         return ""
     return latex_escape(
-        f"Two copies of one model under different names ({row['model']} and {row['other']}, an "
+        f"Two functionally identical models ({row['model']} and {row['other']}, an "
         f"A/A control) differ by {_num(row['diff_mean'])} {metric_label(cfg.main_metric)} (95% "
         f"interval [{_num(row['ci_low'])}, {_num(row['ci_high'])}]) with {cfg.main_setting} "
         f"hyperparameters, the study's noise floor."
