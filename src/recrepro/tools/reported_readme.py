@@ -7,52 +7,36 @@ step; nothing is typed by hand, so the README cannot go stale when the study cha
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from recrepro.core.errors import DataError
+from recrepro.core.io import read_json
+from recrepro.report.findings import listing, plural
 
 
 def read_provenance(paths: Iterable[str | os.PathLike]) -> list[dict[str, Any]]:
     """The runs' provenance records (one line naming the file that cannot be read)."""
-    records = []
-    for path in paths:
-        try:
-            records.append(json.loads(Path(path).read_text(encoding="utf-8")))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise DataError(f"cannot read {path} ({exc}); rerun that run") from None
-    return records
-
-
-def _listing(values: Sequence[object]) -> str:
-    """``a``, ``a and b``, ``a, b and c``."""
-    words = [str(v) for v in values]
-    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}" + ("" if n == 1 else "s")
+    return [read_json(path, "rerun that run") for path in paths]
 
 
 def _seeds(seeds: Sequence[int]) -> str:
     """``1-3`` for consecutive seeds, else a list."""
     if len(seeds) > 2 and list(seeds) == list(range(seeds[0], seeds[-1] + 1)):
         return f"seeds {seeds[0]}-{seeds[-1]}"
-    return ("seed " if len(seeds) == 1 else "seeds ") + _listing(seeds)
+    return ("seed " if len(seeds) == 1 else "seeds ") + listing([str(s) for s in seeds])
 
 
 def _revisions(records: Sequence[Mapping[str, Any]]) -> str:
     """Which code revisions made the runs, and whether any had uncommitted changes."""
     by_commit = Counter(str(r.get("git_commit") or "unknown")[:7] for r in records)
     dirty = sum(1 for r in records if r.get("git_dirty"))
-    parts = [f"{_plural(n, 'run')} by revision `{commit}`" for commit, n in by_commit.most_common()]
+    parts = [f"{plural(n, 'run')} by revision `{commit}`" for commit, n in by_commit.most_common()]
     state = "none with uncommitted changes" if dirty == 0 else f"{dirty} with uncommitted changes"
-    return f"{_listing(parts)} ({state}; each run's `provenance.json` records it)"
+    return f"{listing(parts)} ({state}; each run's `provenance.json` records it)"
 
 
 def study_facts(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -91,7 +75,7 @@ def reported_readme(
     written = written or datetime.now(UTC)
     protocols = [f"{p} (exploratory)" if p in exploratory else p for p in facts["protocols"]]
     tuning = (
-        f"; {_plural(facts['tuning_jobs'], 'tuning job')}, each running one search per seed"
+        f"; {plural(facts['tuning_jobs'], 'tuning job')}, each running one search per seed"
         if facts["tuning_jobs"]
         else ""
     )
@@ -103,11 +87,11 @@ def reported_readme(
         "# Reported results",
         "",
         f"Written by `snakemake publish_reported` on {written:%Y-%m-%d}, for `snakemake verify` and for "
-        f"citing: {_listing(facts['datasets'])}, {_plural(len(protocols), 'protocol')} "
-        f"({_listing(protocols)}), {_seeds(facts['seeds'])}, "
-        f"{_plural(len(facts['settings']), 'setting')} ({_listing(facts['settings'])}), "
-        f"{_plural(len(facts['models']), 'model')}: {_plural(facts['runs'], 'run')} in "
-        f"{_plural(facts['jobs'], 'job')}{tuning}.",
+        f"citing: {listing(facts['datasets'])}, {plural(len(protocols), 'protocol')} "
+        f"({listing(protocols)}), {_seeds(facts['seeds'])}, "
+        f"{plural(len(facts['settings']), 'setting')} ({listing(facts['settings'])}), "
+        f"{plural(len(facts['models']), 'model')}: {plural(facts['runs'], 'run')} in "
+        f"{plural(facts['jobs'], 'job')}{tuning}.",
         "",
         f"The runs: {_revisions(records)}. The statistics, tables, figures, paper and this folder "
         f"were regenerated from them by revision `{publisher}` ({publisher_state} outside this "
