@@ -108,6 +108,10 @@ def test_small_studies_read_naturally(tmp_path: Path, models: list[str], setting
     _check_prose(macros)
     assert "1 evaluation protocol " in macros["StudySentence"]
     assert macros["ExploratoryNote"] == "" and macros["LeakageSentence"] == ""
+    # switches that drop the text of absent parts (\\ifTuned ... \\fi in main.tex)
+    assert macros["ifTuned"] == ("true" if "tuned" in settings else "false")
+    assert macros["ifSeveralProtocols"] == macros["ifLeakage"] == macros["ifProtocolTemporal"] == "false"
+    assert macros["ifSeedModels"] == ("true" if {"two_tower", "gnn"} & set(models) else "false")
     if "tuned" in settings:
         assert macros["MainSetting"] == "tuned" and "two\\_tower" in macros["GapSentence"]
         assert findings.count_of(len(models), len(models), "searched model") in macros["TunedSentence"]

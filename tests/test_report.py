@@ -656,6 +656,9 @@ def test_paper_compiles_from_generated_inputs(built: Path, needs_tex: None) -> N
         kind = "Table" if label.startswith("tab:") else "Figure"
         assert f"{kind} {registry.SUPPLEMENT_PREFIX}{number}:" in supplement, label
     assert "Table S1" in main and "??" not in main and "??" not in supplement
+    # faithful only, random and temporal: the temporal protocol is described, tuning is not
+    assert "global time cut-off" in main and "has no tuned setting" in main
+    assert "holds out each user's newest" not in main and "setting every model gets" not in main
 
 
 def _pdf_text(pdf: Path) -> str:
@@ -671,7 +674,7 @@ def test_paper_compiles_with_one_model_and_no_tests(tmp_path: Path, needs_tex: N
         n: f[f["model"] == "alpha"] if "model" in f else f.iloc[0:0] for n, f in frames.items()
     }
     root = _make_tree(tmp_path, frames, models=("alpha",), seeds=(1,), example_user=False)
-    config = {**CONFIG, "models": {"alpha": {}, "gnn": {}}, "seeds": [1]}
+    config = {**CONFIG, "models": {"alpha": {}, "gnn": {}}, "seeds": [1], "protocols": ["random"]}
     _build(root, config, _inputs(root, ("alpha",), (1,)))
     macros = (root / "paper/generated/numbers.tex").read_text()
     assert r"\newcommand{\SecondModel}{n/a}" in macros and r"\newcommand{\PieModel}{n/a}" in macros
@@ -679,6 +682,12 @@ def test_paper_compiles_with_one_model_and_no_tests(tmp_path: Path, needs_tex: N
     for document in ("main", "supplement"):
         result = _compile(root, document)
         assert result.returncode == 0, result.stdout[-3000:]
+    # The text is true of this study: no tuned setting, one protocol, no temporal protocols.
+    main = _pdf_text(root / "paper/main.pdf")
+    assert "has no tuned setting" in main and "cannot answer RQ4" in main
+    for absent in ("setting every model gets", "Such a split", "holds out each user's newest",
+                   "global time cut-off", "What tuning repairs", "1 protocols", "??"):
+        assert absent not in main, absent
 
 
 def test_a_model_not_applicable_to_the_dataset_is_a_noted_row(tmp_path: Path, needs_tex: None) -> None:
@@ -940,3 +949,17 @@ def test_convergence_numbers_and_small_multiples_figure(tmp_path: Path) -> None:
     assert {p.suffix for p in written} == {".pdf", ".png"} and all(p.stat().st_size > 1000 for p in written)
     none = figures.plot_tuning_curves(None, None, ModelStyles([]), tmp_path / "none", "random")
     assert none[0].stat().st_size > 0
+
+
+def test_log_axis_intervals_are_taken_on_the_log_scale() -> None:
+    from scipy import stats
+
+    from recrepro.report.plots.results import log_scale_interval
+
+    rows = pd.DataFrame({"mean": [2.0, 5.0, 0.0], "std": [1.0, 0.0, 0.1], "n_seeds": [3, 1, 3]})
+    out = log_scale_interval(rows)
+    factor = np.exp(stats.t.ppf(0.975, 2) * 0.5 / np.sqrt(3))  # hand-computed: 3.4627
+    assert out["ci_low"].iloc[0] == pytest.approx(2.0 / factor) == pytest.approx(0.57757, abs=1e-5)
+    assert out["ci_high"].iloc[0] == pytest.approx(6.92554, abs=1e-5)
+    assert out["ci_low"].iloc[0] > 0  # the plain t interval, 2 -+ 2.48, would cross zero
+    assert out[["ci_low", "ci_high"]].iloc[1:].isna().all().all()  # one seed; a zero mean

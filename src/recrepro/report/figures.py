@@ -221,7 +221,7 @@ def training_time(ctx: Context, stem: Path) -> str:
     slow, fast = ranked.iloc[-1], ranked.iloc[0]
     return latex_text(
         "Wall-clock seconds per fit on one thread, library imports excluded (dot: mean over "
-        "seeds, line: 95% CI, cut at the left edge; log axis; "
+        "seeds, line: its 95% interval taken on the log scale; log axis; "
         f"{cfg.main_protocol} protocol, {cfg.main_setting} setting). "
         f"{slow['model']} takes {format_number(slow['mean'])} s, "
         f"{fast['model']} {format_number(fast['mean'])} s."

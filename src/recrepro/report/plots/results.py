@@ -38,6 +38,21 @@ def dot_panel(ax: Any, rows: pd.DataFrame, models: Sequence[str], styles: ModelS
     ax.grid(axis="x", color="0.9", lw=0.5)
 
 
+def log_scale_interval(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` with the 95% interval of a positive mean taken on the log scale (delta method):
+    ``mean * exp(+-t(0.975, n-1) * (std / mean) / sqrt(n))``, so it stays positive on a log axis.
+    Rows without a spread (one seed) get no interval."""
+    from scipy import stats
+
+    n = rows["n_seeds"].to_numpy(float)
+    mean, std = rows["mean"].to_numpy(float), rows["std"].to_numpy(float)
+    ok = (n > 1) & (mean > 0) & np.isfinite(std)
+    factor = np.full(len(rows), np.nan)
+    m = n[ok]
+    factor[ok] = np.exp(stats.t.ppf(0.975, m - 1) * std[ok] / mean[ok] / np.sqrt(m))
+    return rows.assign(ci_low=mean / factor, ci_high=mean * factor)
+
+
 def plot_dots(
     results: pd.DataFrame,
     metrics: Sequence[str],
@@ -47,8 +62,9 @@ def plot_dots(
     ncols: int = 3,
     log: bool = False,
 ) -> list[Path]:
-    """Small multiples, one panel per metric: dot = mean over seeds, line = 95% CI. Models are
-    sorted by the first metric (best on top where it has a direction)."""
+    """Small multiples, one panel per metric: dot = mean over seeds, line = 95% CI (with ``log``,
+    the interval on the log scale, :func:`log_scale_interval`). Models are sorted by the first
+    metric (best on top where it has a direction)."""
     metrics = [m for m in metrics if m in set(results["metric"])]
     if not metrics:
         return notice(stem, "No results available.")
@@ -60,13 +76,15 @@ def plot_dots(
     fig, axes = grid(plt, len(metrics), ncols, 0.45 + 0.16 * len(models), sharey=True)
     for ax, metric in zip(axes, metrics, strict=True):
         rows = results[results["metric"] == metric]
+        if log:
+            rows = log_scale_interval(rows)
         dot_panel(ax, rows, models, styles)
         positive = rows["mean"][rows["mean"] > 0]
         if log and len(positive):
-            # Interval ends at or below zero are cut at the axis' left edge.
             ax.set_xscale("log")
+            low = np.nanmin(np.r_[rows["ci_low"].to_numpy(float), positive.to_numpy()])
             high = np.nanmax(np.r_[rows["ci_high"].to_numpy(float), positive.to_numpy()])
-            ax.set_xlim(positive.min() / 3, high * 1.5)
+            ax.set_xlim(low / 1.5, high * 1.5)
         ax.set_title(metric_label(metric))
     fig.tight_layout()
     return save_figure(fig, stem)
