@@ -13,6 +13,7 @@ from recrepro.report.findings import count_of, plural
 from recrepro.report.method_tables import chosen_values, read_tuning, searched
 from recrepro.report.registry import RESULT_TABLES, Context, table
 from recrepro.report.style import (
+    OBJECTIVE_NAMES,
     ModelStyles,
     corrections_used,
     format_number,
@@ -47,6 +48,8 @@ def tuned_vs_faithful_frame(ctx: Context) -> pd.DataFrame:
             "p_adj": math.nan if test is None else float(test["p_adj"]),
             "decision": "" if test is None else str(test["decision"]),
             "objective": chosen_values(replicates, "objective"),
+            "objectives": [r["params"]["objective"] for r in replicates
+                           if "objective" in (r.get("params") or {})],  # one per search
             "correction": None if test is None else test["correction"],
             "test": "" if test is None else str(test["test"]),
         })  # fmt: skip
@@ -65,7 +68,7 @@ def tuned_vs_faithful(ctx: Context) -> Table:
             Cell(r.model), Cell(format_number(r.faithful)), Cell(format_number(r.tuned)),
             Cell(format_number(r.diff)), Cell(ci),
             _p_cell(r.p_adj),
-            Cell(r.decision), Cell(r.objective.replace("_", " ")),
+            Cell(r.decision), Cell(" / ".join(OBJECTIVE_NAMES.get(o, o) for o in r.objective.split(" / "))),
         ])  # fmt: skip
     label = metric_label(cfg.main_metric)
     correction = corrections_used(frame)
@@ -77,13 +80,10 @@ def tuned_vs_faithful(ctx: Context) -> Table:
         if len(largest) and largest["diff"].iloc[0] > 0
         else ""
     )
-    objectives = pd.Series(
-        [o for cell in frame["objective"] for o in cell.split(" / ") if o]
-    ).value_counts()
-    chosen = (
-        " The searches chose " + ", ".join(f"{o.replace('_', ' ')} in {n}" for o, n in objectives.items())
-        + " of the retrieval-trained models' searches." if len(objectives) else ""
-    )  # fmt: skip
+    objectives = pd.Series([o for chosen in frame["objectives"] for o in chosen], dtype=str).value_counts()
+    counted = ", ".join(f"{OBJECTIVE_NAMES.get(o, o)} in {n}" for o, n in objectives.items())
+    chosen = (f" The searches chose {counted} of the retrieval-trained models' {objectives.sum()} "
+              "searches." if len(objectives) else "")  # fmt: skip
     caption = (
         f"Tuned against faithful ({cfg.main_protocol} protocol, {label}): of {plural(len(frame), 'model')}, "
         f"tuning is significantly better for {len(better) or 'none'} and significantly worse for "

@@ -157,7 +157,9 @@ def critical_difference(ctx: Context, stem: Path) -> str:
     top = ranks.sort_values("avg_rank").iloc[0]
     return latex_text(
         f"Average rank over users of {metric_label(cfg.main_metric)} (1 is best); thick bars join "
-        f"models that the paired all-pairs tests ({correction} correction) do not separate. "
+        f"runs of neighbours in this order that the paired all-pairs tests ({correction} "
+        f"correction) do not separate. The tests need not be transitive, so a model outside a "
+        f"bar may still not be separated from one inside it: the main table marks each pair. "
         f"{top['model']} has the best average rank ({top['avg_rank']:.2f})."
     )
 

@@ -432,23 +432,33 @@ def reproduction_numbers(frame: pd.DataFrame) -> dict[str, str]:
     for verdict in VERDICTS:
         out["Repro" + "".join(w.capitalize() for w in verdict.split())] = str(counts[verdict])
     out["ReproSentence"] = latex_escape(reproduction_sentence(counts))
+    out["ReproCitations"] = reproduction_citations(frame)
     return out
 
 
 def reproduction_sentence(counts: dict[str, int]) -> str:
     """One sentence: the distinct published numbers by verdict, each counted once."""
-    parts = [f"{counts[v]} {v}" for v in VERDICTS if counts[v]]
+    parts = [f"{counts[v]} {v}" for v in VERDICTS if counts[v] and v != "not run"]
+    run = counts["reproductions"] - counts["not run"]
     text = (
-        f"Of {plural(counts['published'], 'distinct published number')}, "
-        f"{counts['reproductions']} can be set against a run of their source's own recipe, data "
-        f"and protocol ({', '.join(parts) or 'none run'})"
+        f"Of the {plural(counts['reproductions'], 'distinct published number')} with a source "
+        f"recipe, {run} {'was' if run == 1 else 'were'} run here with that recipe, data and "
+        f"protocol ({', '.join(parts) or 'none run'})"
     )
+    if counts["not run"]:
+        text += f" and {counts['not run']} could not be run"
     if counts["compared_only"]:
-        text += f"; {counts['compared_only']} are only compared with"
+        text += f"; {counts['compared_only']} further published numbers are only compared with"
     return text + (
         f". Beside them, {plural(counts['comparisons'], 'seed comparison')} and "
         f"{plural(counts['causes'], 'cause step')} are reported as differences, without a verdict."
     )
+
+
+def reproduction_citations(frame: pd.DataFrame) -> str:
+    r"""``\citep{...}`` of every source of the reproduction table, in the table's order."""
+    keys = list(dict.fromkeys(str(k) for k in frame.get("cite_key", pd.Series(dtype=str)).dropna()))
+    return f"\\citep{{{','.join(keys)}}}" if keys else ""
 
 
 def noise_numbers(data: ReportData, cfg: PaperConfig) -> dict[str, str]:
@@ -502,14 +512,16 @@ def noise_numbers(data: ReportData, cfg: PaperConfig) -> dict[str, str]:
                      & agree["metric"].isin(main_metrics)]  # fmt: skip
         if len(rows):
             sig = int(pd.to_numeric(rows["significant"]).sum())
+            sig_t = int(pd.to_numeric(rows["significant_ttest"]).sum())
+            tested = int(pd.to_numeric(rows["n_tested"]).sum())
             differ = int(pd.to_numeric(rows["disagreements"]).sum())
             names = findings.listing([latex_escape(p) for p in cfg.exploratory_protocols])
             verb = "s are" if len(cfg.exploratory_protocols) > 1 else " is"
             out["ExploratorySentence"] = (
                 f"The {names} protocol{verb} reported as exploratory and kept out of the "
-                f"abstract: of its {sig} significant comparisons with the best model on the main "
-                f"table's metrics, the decision of {differ} changes when the crossed test is "
-                f"replaced by a paired per-user t-test."
+                f"abstract: of its {tested} comparisons with the best model on the main table's "
+                f"metrics, the crossed test (users and seeds) calls {sig} significant and a paired "
+                f"per-user t-test {sig_t}; the two disagree on {differ}."
             )
     return out
 
@@ -623,6 +635,7 @@ def finding_numbers(
         "RecipeSentence": findings.recipe_sentence(data, cfg),
         "ProtocolDiscussion": findings.protocol_sentence(data, cfg),
         "ProtocolAgreement": findings.agreement_summary(data, cfg),
+        "CrossedPowerSentence": findings.crossed_power_sentence(data, cfg),
         "ExploratoryProtocols": findings.protocol_sentence(data, cfg, exploratory=True),
         "LeakageSentence": findings.leakage_sentence(share),
         "LeakageSharePct": f"{100 * share:.0f}" if share is not None else NA,

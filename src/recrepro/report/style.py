@@ -60,6 +60,14 @@ def split_metric(metric: str) -> tuple[str, int | None]:
     return family, (int(k) if k.isdigit() else None)
 
 
+#: Reader-facing names of the retrieval objectives (``recrepro.models.tf.bases.OBJECTIVES``).
+OBJECTIVE_NAMES = {
+    "in_batch": "in-batch softmax",
+    "in_batch_logq": "in-batch softmax with logQ correction",
+    "full_softmax": "full softmax",
+}
+
+
 def metric_label(metric: str) -> str:
     """Human label from the metric catalogue: ``ndcg@10`` -> ``NDCG@10``."""
     return catalogue.label(metric)

@@ -470,7 +470,9 @@ def reproduction_table(frame: pd.DataFrame) -> Table:
         "Reference: the value the source prints (range across its renders in parentheses). Ours: "
         "mean ± s.d. over seeds of the source's own recipe on its own split and metric. 95% band: "
         "the prediction interval of one run of the recipe (a published single run is one draw), "
-        "widened by the published number's rounding. Reproduced: the reference lies in the band "
+        "widened by the published number's rounding (a deterministic recipe, n = 1, has no run-to-run "
+        "spread: its band is that rounding alone). Reproduced: the reference, and every other "
+        "render of it the source prints, lies in the band "
         "and every null (random, popularity, or global mean for rating errors, and the nearest "
         "other algorithm of the same source) lies outside it; uninformative: a null lies inside "
         "too, so the band cannot tell the recipe from the null; not reproduced: the reference "
@@ -479,7 +481,8 @@ def reproduction_table(frame: pd.DataFrame) -> Table:
     caption = (
         f"Reproductions of published numbers with their sources' own recipes: of "
         f"{counts['reproductions']}, {counts['reproduced']} reproduce, {counts['not reproduced']} "
-        f"do not, {counts['uninformative']} are uninformative and {counts['not run']} were not run."
+        f"do not, {counts['uninformative']} are uninformative and {counts['not run']} "
+        f"{'was' if counts['not run'] == 1 else 'were'} not run."
     )
     widths = (0.2, 0.12, 0.09, 0.08, 0.1, 0.09, 0.18, 0.08)
     ragged = ragged_columns(widths)
