@@ -9,6 +9,7 @@ that computes it.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -30,19 +31,21 @@ class MetricSpec:
     #: How the aggregate pools users: "mean" of per-user values, "pooled_mean" (mean over all
     #: ratings: MAE) or "pooled_rms" (root of the mean squared error over all ratings: RMSE).
     aggregate: str = "mean"
+    #: The values lie in [0, 1] (shares and ranking accuracies), else in [0, inf).
+    unit_interval: bool = False
 
 
 CATALOGUE: dict[str, MetricSpec] = {
     spec.family: spec
     for spec in (
-        MetricSpec("ndcg", "NDCG", "higher", True, False, True),
-        MetricSpec("recall", "Recall", "higher", True, False, True),
-        MetricSpec("hit", "HR", "higher", True, False, True),
-        MetricSpec("precision", "Precision", "higher", True, False, True),
-        MetricSpec("map", "MAP", "higher", True, False, True),
-        MetricSpec("mrr", "MRR", "higher", True, False, True),
-        MetricSpec("factorized_top", "Factorized top", "higher", False, False, True),
-        MetricSpec("coverage", "Coverage", "higher", False, False, True),
+        MetricSpec("ndcg", "NDCG", "higher", True, False, True, unit_interval=True),
+        MetricSpec("recall", "Recall", "higher", True, False, True, unit_interval=True),
+        MetricSpec("hit", "HR", "higher", True, False, True, unit_interval=True),
+        MetricSpec("precision", "Precision", "higher", True, False, True, unit_interval=True),
+        MetricSpec("map", "MAP", "higher", True, False, True, unit_interval=True),
+        MetricSpec("mrr", "MRR", "higher", True, False, True, unit_interval=True),
+        MetricSpec("factorized_top", "Factorized top", "higher", False, False, True, unit_interval=True),
+        MetricSpec("coverage", "Coverage", "higher", False, False, True, unit_interval=True),
         MetricSpec("popularity", "Popularity", "none", False, False, True),
         MetricSpec("novelty", "Novelty", "higher", False, False, True),
         MetricSpec("rmse", "RMSE", "lower", True, True, False, "pooled_rms"),
@@ -89,6 +92,15 @@ def direction(metric: str) -> Direction:
 def higher_is_better(metric: str) -> bool | None:
     """True / False by the catalogue's direction, None where neither direction is better."""
     return {"higher": True, "lower": False, "none": None}[direction(metric)]
+
+
+def value_range(metric: str) -> tuple[float, float]:
+    """The range a metric's values lie in: ``(0, 1)`` or ``(0, inf)`` (unknown metrics:
+    unbounded)."""
+    spec = parse(metric).spec
+    if spec is None:
+        return (-math.inf, math.inf)
+    return (0.0, 1.0) if spec.unit_interval else (0.0, math.inf)
 
 
 def label(metric: str) -> str:

@@ -14,6 +14,7 @@ from recrepro.report.method_tables import chosen_values, read_tuning, searched
 from recrepro.report.registry import RESULT_TABLES, Context, table
 from recrepro.report.style import (
     OBJECTIVE_NAMES,
+    OBJECTIVE_SHORT,
     ModelStyles,
     corrections_used,
     format_number,
@@ -68,7 +69,7 @@ def tuned_vs_faithful(ctx: Context) -> Table:
             Cell(r.model), Cell(format_number(r.faithful)), Cell(format_number(r.tuned)),
             Cell(format_number(r.diff)), Cell(ci),
             _p_cell(r.p_adj),
-            Cell(r.decision), Cell(" / ".join(OBJECTIVE_NAMES.get(o, o) for o in r.objective.split(" / "))),
+            Cell(r.decision), Cell(" / ".join(OBJECTIVE_SHORT.get(o, o) for o in r.objective.split(" / "))),
         ])  # fmt: skip
     label = metric_label(cfg.main_metric)
     correction = corrections_used(frame)
@@ -90,10 +91,12 @@ def tuned_vs_faithful(ctx: Context) -> Table:
         f"{len(worse) or 'none'}.{takeaway}{chosen}"
     )
     notes = [
-        "Mean over seeds of each setting; difference = tuned minus faithful with its 95% interval; "
+        "Mean over seeds of each setting; difference = tuned minus faithful with its unadjusted "
+        "95% interval; "
         f"p: {test_label(str(frame['test'].iloc[0])) if len(frame) else 'paired test'}, "
         f"{correction}-adjusted over the models (one family per protocol and metric). "
-        "Objective: the retrieval loss each seed's search chose (by seed, separated by /)."
+        "Objective: the retrieval loss each seed's search chose (by seed, separated by /): "
+        "in-batch softmax, the same with logQ correction, or full softmax over the catalogue."
     ]
     header = ["Model", "Faithful", "Tuned", "Difference", "95% CI", f"p ({correction})", "Decision",
               "Objective"]  # fmt: skip

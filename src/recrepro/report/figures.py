@@ -93,8 +93,9 @@ def headline_ci(ctx: Context, stem: Path) -> str:
         "; no other model's interval overlaps with it"
     )
     return latex_text(
-        f"Headline metrics ({cfg.main_protocol} protocol, {cfg.main_setting} setting): dot = mean "
-        f"over seeds, line = 95% confidence interval over seeds; models sorted by "
+        f"Headline metrics ({cfg.main_protocol} protocol, {cfg.main_setting} setting): marker = "
+        f"mean over seeds, line = 95% confidence interval over seeds, cut at the metric's range "
+        f"(0 to 1); models sorted by "
         f"{metric_label(metrics[0])}. {best} is best on {metric_label(cfg.main_metric)} "
         f"({value}){overlap}."
     )
@@ -205,10 +206,11 @@ def tuning_budget(ctx: Context, stem: Path) -> str:
     plot_tuning_curves(curves, convergence, ModelStyles(ctx.cfg.models), stem, ctx.cfg.main_protocol)
     sentence = convergence_numbers(convergence)["TuningSentence"]
     return latex_text(
-        f"Convergence of the searches ({ctx.cfg.main_protocol} protocol): the best validation "
+        f"Convergence of the searches (panels: {ctx.cfg.main_protocol} protocol): the best validation "
         "score after 1, 2, 4, ... trials, one line per seed's own search, and (dotted; the "
         "plateau in the title) the trial count from which the mean gain still to come stays "
-        f"within the spread of the searches' final scores. {sentence or 'The study has no tuned setting.'}"
+        f"within the spread of the searches' final scores. Over every protocol: "
+        f"{sentence or 'the study has no tuned setting.'}"
     )
 
 

@@ -243,6 +243,12 @@ def _rho(a: pd.Series, b: pd.Series) -> float | None:
     return float(spearmanr(x, y).statistic) if len(x) > 2 else None
 
 
+def rho_text(rho: float) -> str:
+    """A rank correlation with two decimals, or three where two would round an imperfect one
+    to 1.00 (or -1.00)."""
+    return f"{rho:.3f}" if abs(rho) < 1 and round(abs(rho), 2) == 1 else f"{rho:.2f}"
+
+
 def protocol_rows(data: ReportData, cfg: PaperConfig) -> pd.DataFrame:
     """Per (protocol, setting): evaluated users, leader, ties with the leader, Spearman's rho of
     the model ranking with the main protocol's (same setting), and whether the best baseline is
@@ -302,10 +308,25 @@ def _setting_clause(r: Any, cfg: PaperConfig, detail: bool = False) -> str:
     if not detail:
         return text
     if r.rho is not None and not math.isnan(r.rho):
-        text += f" (Spearman's rho with the {cfg.main_protocol} protocol's ranking {r.rho:.2f})"
+        text += f" (Spearman's rho with the {cfg.main_protocol} protocol's ranking {rho_text(r.rho)})"
     if not r.baseline_ahead:
         text += ", and the best baseline is not significantly ahead of the best seed model"
     return text
+
+
+def seed_leader_sentence(data: ReportData, cfg: PaperConfig) -> str:
+    """Where a seed model, not a baseline, leads a non-exploratory protocol (``""`` if nowhere;
+    unescaped)."""
+    rows = protocol_rows(data, cfg)
+    if rows.empty:
+        return ""
+    rows = rows[~rows["protocol"].isin(cfg.exploratory_protocols)]
+    leads = [r for r in rows.itertuples() if is_seed(r.leader)]
+    if not leads:
+        return ""
+    where = listing([f"the {r.protocol} protocol with {r.setting} hyperparameters, {r.leader}"
+                     for r in leads])  # fmt: skip
+    return f"A seed model leads under {where}."
 
 
 def agreement_summary(data: ReportData, cfg: PaperConfig) -> str:
@@ -318,7 +339,7 @@ def agreement_summary(data: ReportData, cfg: PaperConfig) -> str:
     rows = rows[~rows["protocol"].isin(cfg.exploratory_protocols)]
     sentences = []
     for protocol, part in rows[rows["protocol"] != cfg.main_protocol].groupby("protocol", sort=False):
-        rhos = [f"{r.rho:.2f} with {r.setting}" for r in part.itertuples()
+        rhos = [f"{rho_text(r.rho)} with {r.setting}" for r in part.itertuples()
                 if r.rho is not None and not math.isnan(r.rho)]  # fmt: skip
         if rhos:
             sentences.append(f"The {protocol} protocol's model ranking agrees with the "
@@ -338,8 +359,7 @@ def agreement_summary(data: ReportData, cfg: PaperConfig) -> str:
                          "ahead of the best seed model.")
     seed_leads = [r for r in rows.itertuples() if is_seed(r.leader)]
     if seed_leads:
-        where = listing([f"{r.protocol} ({r.setting}), {r.leader}" for r in seed_leads])
-        sentences.append(f"A seed model leads under {where}.")
+        sentences.append(seed_leader_sentence(data, cfg))
     if sentences:
         answer = "only in part" if failed or seed_leads else "under every protocol"
         sentences.insert(0, f"In answer to RQ4, the main protocol's conclusions hold {answer}.")
@@ -447,14 +467,15 @@ def search_choices(records: Mapping[tuple[str, str], Sequence[Mapping[str, Any]]
 
 def ablation_sentence(ablation: pd.DataFrame | None, cfg: PaperConfig) -> str:
     """Each seed model's own addition on the main metric, by setting: which models gain from it
-    and which do better without it (paired test per ablation, unadjusted)."""
+    and which do better without it (crossed test per ablation, Holm-adjusted over the table)."""
     if ablation is None or ablation.empty:
         return ""
     rows = ablation[ablation["metric"] == cfg.main_metric]
     alpha = cfg.alpha or 0.05
     parts = []
     for setting in (s for s in ("faithful", "tuned") if s in set(rows["setting"])):
-        part = rows[(rows["setting"] == setting) & (rows["p_value"] < alpha)]
+        p = rows["p_adj"] if "p_adj" in rows else rows["p_value"]
+        part = rows[(rows["setting"] == setting) & (p < alpha)]
         gain = part["gain"] * _direction(cfg)
         helps, hurts = sorted(part.loc[gain > 0, "model"]), sorted(part.loc[gain < 0, "model"])
         clauses = ([f"only {listing(helps)} significantly gains from its addition"] if helps else
@@ -469,7 +490,7 @@ def ablation_sentence(ablation: pd.DataFrame | None, cfg: PaperConfig) -> str:
     return latex_escape(
         f"Whether what each seed adds to the tutorials' two-tower model carries its accuracy is what "
         f"the ablation measures: of the {plural(n, 'seed addition')} removed one at a time "
-        f"({metric_label(cfg.main_metric)}, paired test, unadjusted), {'; '.join(parts)}."
+        f"({metric_label(cfg.main_metric)}, crossed test, Holm-adjusted), {'; '.join(parts)}."
     )
 
 
@@ -523,14 +544,14 @@ def cause_sentence(reproduction: pd.DataFrame) -> str:
 
 
 def cost_sentence(cost: pd.DataFrame | None, data: ReportData, cfg: PaperConfig) -> str:
-    """RQ5: the model with the longest single fit and the one that costs the most CPU time in
+    """RQ5: the model with the longest mean fit and the one that costs the most CPU time in
     all (runs and tuning), which need not be the same."""
     where = _where(cfg, cfg.main_protocol, cfg.main_setting)
     fit = ranking(select(data.summary, **where), "fit_seconds")
     parts = []
     if len(fit):
         slow = fit.iloc[-1]
-        parts.append(f"the longest single fit is {slow['model']}'s ({_num(slow['mean'])} s "
+        parts.append(f"the longest fit on average is {slow['model']}'s ({_num(slow['mean'])} s "
                      f"wall-clock, {cfg.main_protocol} protocol, {cfg.main_setting} setting)")  # fmt: skip
     if cost is not None and len(cost) and float(cost["total_cpu_seconds"].sum()) > 0:
         top = cost.sort_values("total_cpu_seconds", ascending=False).iloc[0]

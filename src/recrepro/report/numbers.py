@@ -414,7 +414,7 @@ def _relevance_sentence(data: ReportData, cfg: PaperConfig) -> str:
     common = strict.align(loose, join="inner")
     if len(common[0]) > 2:
         rho = spearmanr(common[0], common[1]).statistic
-        text += f"; the model ranking agrees with the main one with Spearman's rho = {rho:.2f}"
+        text += f"; the model ranking agrees with the main one with Spearman's rho = {findings.rho_text(rho)}"
     return latex_escape(text + ".")
 
 
@@ -542,7 +542,7 @@ def convergence_numbers(convergence: pd.DataFrame | None) -> dict[str, str]:
         return out
     budget, reps = int(frame["budget"].max()), int(frame["replicates"].min())
     converged = frame["converged"].astype(str).str.lower() == "true"
-    plateau = pd.to_numeric(frame["trials_to_plateau"], errors="coerce").dropna()
+    plateau = pd.to_numeric(frame["trials_to_plateau"][converged], errors="coerce").dropna()
     missed = frame[~converged]
     missing = findings.listing([f"{r.model} ({r.protocol})" for r in missed.itertuples()])
     out.update(
@@ -565,7 +565,7 @@ def convergence_numbers(convergence: pd.DataFrame | None) -> dict[str, str]:
         f"Each of the {len(frame)} searched (model, protocol) pairs ran {reps} searches of "
         f"{budget} trials (one per seed); {count_of(int(converged.sum()), len(frame), 'pair')} reached the "
         f"plateau by {budget // 2} trials (the mean validation gain still to come was within the "
-        f"spread of a tuned result over the seeds), after a median of "
+        f"spread of a tuned result over the seeds), these after a median of "
         f"{out['TuningMedianPlateau']} trials"
     )
     if len(missed):
@@ -635,6 +635,7 @@ def finding_numbers(
         "RecipeSentence": findings.recipe_sentence(data, cfg),
         "ProtocolDiscussion": findings.protocol_sentence(data, cfg),
         "ProtocolAgreement": findings.agreement_summary(data, cfg),
+        "SeedLeaderShort": latex_escape(findings.seed_leader_sentence(data, cfg)),
         "CrossedPowerSentence": findings.crossed_power_sentence(data, cfg),
         "ExploratoryProtocols": findings.protocol_sentence(data, cfg, exploratory=True),
         "LeakageSentence": findings.leakage_sentence(share),

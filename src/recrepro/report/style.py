@@ -66,6 +66,8 @@ OBJECTIVE_NAMES = {
     "in_batch_logq": "in-batch softmax with logQ correction",
     "full_softmax": "full softmax",
 }
+#: The same, short, for table cells.
+OBJECTIVE_SHORT = {"in_batch": "in-batch", "in_batch_logq": "logQ", "full_softmax": "full"}
 
 
 def metric_label(metric: str) -> str:

@@ -35,6 +35,7 @@ from recrepro.report.style import (
     decimals,
     family_label,
     format_number,
+    format_p,
     higher_is_better,
     is_cost,
     marks_best,
@@ -449,6 +450,31 @@ def _system_cell(r: Mapping[str, Any]) -> Cell:
                 latex=f"{breakable(r['system'])} \\citep{{{r['cite_key']}}}")  # fmt: skip
 
 
+def _nulls_text(value: object) -> str:
+    """``"random#factorized_top@1=0.00075;popularity#...=0.006"`` as ``"random 0.00075;
+    popularity 0.006"`` (the null's model, or an experiment's algorithm, and its value); ``""``
+    if none."""
+    if not isinstance(value, str) or not value.strip():
+        return ""
+    out = []
+    for item in value.split(";"):
+        key, _, number = item.partition("=")
+        model, _, metric = key.partition("#")
+        # an experiment's null is one of its algorithms: "experiment:x#BaselineOnly.rmse"
+        name = metric.split(".")[0] if model.startswith("experiment:") and "." in metric else model
+        out.append(f"{name} {number}".strip())
+    return "; ".join(out)
+
+
+def _count_text(value: object) -> str:
+    """A count that pandas may have read as a float, as an integer; ``""`` if missing."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return ""
+    return str(int(number)) if math.isfinite(number) else ""
+
+
 def reproduction_table(frame: pd.DataFrame) -> Table:
     """Reproductions: a source's own recipe, data and protocol, run here over seeds, against its
     published number, with the verdict of :func:`recrepro.report.reproduction.reproduction_verdict`."""
@@ -458,7 +484,7 @@ def reproduction_table(frame: pd.DataFrame) -> Table:
     for r in part.to_dict("records"):
         band = (f"{format_number(r['band_low'])}–{format_number(r['band_high'])}"
                 if math.isfinite(r["band_low"]) else "")  # fmt: skip
-        nulls = str(r["null_values"] or "").replace(";", "; ")
+        nulls = _nulls_text(r["null_values"])
         rows.append([
             _system_cell(r), Cell(r["model"], latex=breakable(r["model"])),
             _metric_cell(r["metric"]), _published_cell(r), _ours_cell(r),
@@ -509,7 +535,7 @@ def comparison_table(frame: pd.DataFrame) -> Table:
                  + ("" if step else f" \\citep{{{r['cite_key']}}}")),
             Cell(r["model"], latex=breakable(r["model"])), _metric_cell(r["metric"]),
             _published_cell(r), _ours_cell(r), Cell(diff, _math(diff)),
-            Cell(str(r["changes"] or "")),
+            Cell(_count_text(r["changes"])),
         ])  # fmt: skip
     header = ["System (then its cause steps)", "Our run", "Metric", "Published", "Ours",
               "Ours - published [95%]", "Settings changed"]  # fmt: skip
@@ -669,19 +695,22 @@ def ablation(ctx: Context) -> Table:
         gain = f"{r['gain']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]"
         rows.append([Cell(r["model"]), Cell(str(r["removed"])), Cell(r["setting"]),
                      Cell(format_number(r["model_mean"])), Cell(format_number(r["ablation_mean"])),
-                     Cell(gain, _math(gain)), Cell(format_number(r["p_value"]))])  # fmt: skip
-    header = ["Model", "Addition removed by", "Setting", label, "Without it", "Gain [95%]", "p"]
+                     Cell(gain, _math(gain)), Cell(format_p(r.get("p_adj", r["p_value"])))])  # fmt: skip
+    header = ["Model", "Addition removed by", "Setting", label, "Without it", "Gain [95%]", "p (Holm)"]
     notes = [
         f"Main protocol ({ctx.cfg.main_protocol}). Faithful: the model's faithful values with the "
         "addition removed; tuned: each seed's search winner of the model with the addition "
         "removed (no search of its own). Gain: the model minus the ablation, mean over users and "
-        "seeds, with the study's users x seeds test (two-sided); positive: the addition helps."
+        "seeds, with the study's users x seeds test (two-sided) and its unadjusted 95% interval; "
+        "positive: the addition helps. p: Holm-adjusted over the table's rows."
     ]
-    helps = int((frame["ci_low"] > 0).sum()) if len(frame) else 0
-    hurts = int((frame["ci_high"] < 0).sum()) if len(frame) else 0
+    alpha = ctx.cfg.alpha or 0.05
+    p = frame["p_adj"] if "p_adj" in frame else frame["p_value"]
+    helps = int(((p < alpha) & (frame["gain"] > 0)).sum()) if len(frame) else 0
+    hurts = int(((p < alpha) & (frame["gain"] < 0)).sum()) if len(frame) else 0
     caption = (f"What each seed model's addition is worth ({label}): of {len(frame)} "
-               f"(addition, setting) pairs, the addition helps in {helps} and hurts in {hurts} "
-               "(95% interval clear of zero).")  # fmt: skip
+               f"(addition, setting) pairs, the addition significantly helps in {helps} and hurts "
+               f"in {hurts} (Holm-adjusted).")  # fmt: skip
     return Table("ablation", caption, header, rows, frame, notes, align="llllccc",
                  size="\\footnotesize")  # fmt: skip
 

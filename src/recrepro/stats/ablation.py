@@ -22,11 +22,12 @@ from recrepro.core.errors import ConfigError
 from recrepro.evaluation.catalogue import higher_is_better
 from recrepro.stats.collect import load_per_user
 from recrepro.stats.crossed import crossed_test
+from recrepro.stats.paired import adjust_pvalues
 from recrepro.stats.units import aggregate_kind
 
 COLUMNS = (
     "ablation", "model", "removed", "setting", "metric", "n_users", "n_seeds", "model_mean",
-    "ablation_mean", "gain", "ci_low", "ci_high", "p_value",
+    "ablation_mean", "gain", "ci_low", "ci_high", "p_value", "p_adj",
 )  # fmt: skip
 
 
@@ -37,7 +38,8 @@ def ablation_table(
     level: float = 0.95,
 ) -> pd.DataFrame:
     """One row per (ablation, setting, metric) found in the per-user files of the ablations and
-    of their models (all on one dataset and protocol)."""
+    of their models (all on one dataset and protocol). ``p_adj``: Holm's correction over the
+    (ablation, setting) rows of each metric."""
     pooled = [m for m in metrics if aggregate_kind(m) != "mean"]
     if pooled:
         raise ConfigError(f"the ablation table takes per-user means only, not {', '.join(pooled)}; "
@@ -53,7 +55,10 @@ def ablation_table(
                 if row is not None:
                     rows.append({"ablation": ablation, "model": model, "setting": setting,
                                  "removed": _removal_text(removal), **row})  # fmt: skip
-    return pd.DataFrame.from_records(rows, columns=list(COLUMNS))
+    table = pd.DataFrame.from_records(rows, columns=list(COLUMNS))
+    for _, index in table.groupby("metric").groups.items():
+        table.loc[index, "p_adj"] = adjust_pvalues(table.loc[index, "p_value"].to_numpy(float), "holm")
+    return table
 
 
 def _row(part: pd.DataFrame, model: str, ablation: str, metric: str, level: float) -> dict | None:
@@ -86,13 +91,14 @@ def ablation_markdown(table: pd.DataFrame) -> str:
     """The table as Markdown: one line per (ablation, setting, metric)."""
     lines = [
         "| model | addition removed by | setting | metric | model | ablation "
-        "| gain of the addition [95%] | p |",
-        "|---|---|---|---|---|---|---|---|",
+        "| gain of the addition [95%] | p | p (Holm) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in table.to_dict("records"):
         lines.append(
             f"| {r['model']} | {r['removed']} | {r['setting']} | {r['metric']} "
             f"| {r['model_mean']:.4f} | {r['ablation_mean']:.4f} "
-            f"| {r['gain']:+.4f} [{r['ci_low']:+.4f}, {r['ci_high']:+.4f}] | {r['p_value']:.3g} |"
+            f"| {r['gain']:+.4f} [{r['ci_low']:+.4f}, {r['ci_high']:+.4f}] "
+            f"| {r['p_value']:.3g} | {r['p_adj']:.3g} |"
         )
     return "\n".join(lines) + "\n"

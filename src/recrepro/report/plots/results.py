@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from recrepro.evaluation.catalogue import value_range
 from recrepro.report.plots.common import WIDTH, grid, notice, placeholder
 from recrepro.report.style import (
     ModelStyles,
@@ -62,9 +63,9 @@ def plot_dots(
     ncols: int = 3,
     log: bool = False,
 ) -> list[Path]:
-    """Small multiples, one panel per metric: dot = mean over seeds, line = 95% CI (with ``log``,
-    the interval on the log scale, :func:`log_scale_interval`). Models are sorted by the first
-    metric (best on top where it has a direction)."""
+    """Small multiples, one panel per metric: dot = mean over seeds, line = 95% CI cut at the
+    metric's range (with ``log``, the interval on the log scale, :func:`log_scale_interval`).
+    Models are sorted by the first metric (best on top where it has a direction)."""
     metrics = [m for m in metrics if m in set(results["metric"])]
     if not metrics:
         return notice(stem, "No results available.")
@@ -78,6 +79,11 @@ def plot_dots(
         rows = results[results["metric"] == metric]
         if log:
             rows = log_scale_interval(rows)
+        else:  # a t interval over few seeds can leave the metric's range: cut it there
+            low, high = value_range(metric)
+            rows = rows.assign(
+                ci_low=rows["ci_low"].clip(lower=low), ci_high=rows["ci_high"].clip(upper=high)
+            )
         dot_panel(ax, rows, models, styles)
         positive = rows["mean"][rows["mean"] > 0]
         if log and len(positive):
