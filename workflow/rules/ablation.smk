@@ -3,6 +3,8 @@
 # no search of its own: recrepro.stats.ablation). The runs go through train_and_evaluate
 # (runs.smk's model_params/searched_model give an ablation its hyperparameters); they are not
 # study models, so no table, test or figure of the study sees them.
+from recrepro.core.layout import package_code
+
 ABLATION_PROTOCOL = PAPER.main_protocol
 # the per-user ranking metrics of the main table (not rating errors, coverage or cost)
 ABLATION_METRICS = [PAPER.main_metric] + [
@@ -33,7 +35,8 @@ localrules:
 
 rule ablation_table:
     input:
-        ablation_per_user(),
+        per_user=ablation_per_user(),
+        recrepro_code=package_code("stats"),  # not read: editing the statistics code reruns the rule
     output:
         csv="results/ablation/ablation.csv",
         md="results/ablation/ablation.md",
@@ -44,4 +47,4 @@ rule ablation_table:
         "results/logs/ablation_table.log",
     shell:
         "recrepro --log {log} ablation --ablations {params.ablations} --metrics {params.metrics}"
-        " --out {output.csv} --markdown {output.md} {input}"
+        " --out {output.csv} --markdown {output.md} {input.per_user}"
