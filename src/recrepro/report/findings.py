@@ -324,9 +324,9 @@ def seed_leader_sentence(data: ReportData, cfg: PaperConfig) -> str:
     leads = [r for r in rows.itertuples() if is_seed(r.leader)]
     if not leads:
         return ""
-    where = listing([f"the {r.protocol} protocol with {r.setting} hyperparameters, {r.leader}"
-                     for r in leads])  # fmt: skip
-    return f"A seed model leads under {where}."
+    text = listing([f"under the {r.protocol} protocol with {r.setting} hyperparameters a seed "
+                    f"model, {r.leader}, leads" for r in leads])  # fmt: skip
+    return f"{text[0].upper()}{text[1:]}."
 
 
 def agreement_summary(data: ReportData, cfg: PaperConfig) -> str:
