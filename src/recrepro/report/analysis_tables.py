@@ -191,7 +191,7 @@ def _flag(value: object) -> str:
     return "yes" if text == "true" else "no" if text == "false" else ""
 
 
-@table("tuning_convergence", section="appendix", inputs=("convergence",), supplement=True)
+@table("tuning_convergence", section="method", inputs=("convergence",), supplement=True)
 def tuning_convergence(ctx: Context) -> Table:
     """Per searched model and protocol: the plateau rule, the spread of its tuned results and the
     CPU of one search (``results/tuning/convergence.csv``, :mod:`recrepro.study.tuning_curves`)."""

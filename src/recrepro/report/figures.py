@@ -134,7 +134,8 @@ def per_user_polygons(ctx: Context, stem: Path) -> str:
     low, high = zero.idxmin(), zero.idxmax()
     return latex_text(
         f"Frequency polygons of per-user {metric_label(metric)} (mean over seeds; "
-        f"{d['user'].nunique()} evaluated users). Each title gives the share of users with a "
+        f"{d['user'].nunique()} evaluated users) over the users whose mean is above zero; the "
+        f"users at zero are left out of the curve. Each title gives the share of users with a "
         f"value of zero in one run, averaged over the seeds (for a top-K metric: without a "
         f"relevant movie in the top list). The distributions are skewed: even {low} leaves "
         f"{100 * zero[low]:.1f}% of users without a relevant movie in its list ({high}: "
@@ -207,9 +208,10 @@ def tuning_budget(ctx: Context, stem: Path) -> str:
     sentence = convergence_numbers(convergence)["TuningSentence"]
     return latex_text(
         f"Convergence of the searches (panels: {ctx.cfg.main_protocol} protocol): the best validation "
-        "score after 1, 2, 4, ... trials, one line per seed's own search, and (dotted; the "
-        "plateau in the title) the trial count from which the mean gain still to come stays "
-        f"within the spread of the searches' final scores. Over every protocol: "
+        "score after 1, 2, 4, ... trials, one line per seed's own search (solid, dashed, dotted), "
+        "and (wide grey line; the plateau in the title) the trial count from which the mean gain "
+        "still to come stays within the larger of two spreads over the seeds: the searches' final "
+        f"validation scores and the tuned runs' test scores. Over every protocol: "
         f"{sentence or 'the study has no tuned setting.'}"
     )
 

@@ -326,11 +326,13 @@ def plot_overlap_columns(overlap: pd.DataFrame, styles: ModelStyles, stem: str |
     for i, r in enumerate(d.itertuples(index=False)):
         s = styles[r.model]
         ax.bar(i, r.overlap, color=s.colour, hatch=s.hatch, edgecolor="black", linewidth=0.4)
-        if math.isfinite(r.overlap_sd) and r.overlap_sd > 0:
-            ax.errorbar(i, r.overlap, yerr=r.overlap_sd, color="black", lw=0.7, capsize=2)
-        ax.text(i, r.overlap + 0.02, f"{r.overlap:.2f}", ha="center", va="bottom", fontsize=6)
+        spread = r.overlap_sd if math.isfinite(r.overlap_sd) and r.overlap_sd > 0 else 0.0
+        if spread:  # grey, so that it shows on a dark bar too
+            ax.errorbar(i, r.overlap, yerr=spread, color="0.45", lw=0.7, capsize=2)
+        # the label sits above the error bar, not on it
+        ax.text(i, r.overlap + spread + 0.02, f"{r.overlap:.2f}", ha="center", va="bottom", fontsize=6)
     ax.set_xticks(x, d["model"].tolist(), rotation=35, ha="right")
-    ax.set_ylim(0, 1.12)
+    ax.set_ylim(0, max(1.12, float((d["overlap"] + d["overlap_sd"].fillna(0)).max()) + 0.1))
     ax.set_ylabel("top-K overlap between seeds")
     fig.tight_layout()
     return save_figure(fig, stem)

@@ -59,7 +59,7 @@ def plot_tuning_curves(
     stem: str | Path, protocol: str,
 ) -> list[Path]:
     """Small multiples, one panel per searched model: the incumbent's validation score against
-    the number of trials (log2 axis), one line per search replicate (seed), and a dotted line
+    the number of trials (log2 axis), one line per search replicate (seed), and a wide grey line
     where the searches plateau (``results/tuning/{curves,convergence}.csv``)."""
     if curves is None or curves.empty:
         return notice(stem, "No tuning results (the study has no tuned setting).")
@@ -86,10 +86,13 @@ def plot_tuning_curves(
         title = model
         if model in conv.index and math.isfinite(float(conv.loc[model, "trials_to_plateau"] or math.nan)):
             at = int(conv.loc[model, "trials_to_plateau"])
-            ax.axvline(at, color="0.4", lw=0.6, linestyle=":")
-            title += f"\nplateau {at}"
+            # a wide grey line, unlike the seeds' (dashed) lines
+            ax.axvline(at, color="0.55", lw=2.0, alpha=0.35, zorder=0)
+            converged = str(conv.loc[model, "converged"]).lower() == "true"
+            title += f"\nplateau {at}" if converged else f"\nno plateau by {budget // 2}"
         ax.set_title(title, fontsize=6.5, pad=2)
         ax.set_xscale("log", base=2)
+        ax.set_xlim(0.8, budget * 1.2)  # a plateau at trial 1 stays visible
         ax.set_xticks(ticks, labels=[str(t) for t in ticks])
         ax.tick_params(labelsize=5.5, length=2, pad=1)
         ax.set_ylabel(metric_label(str(d["metric"].iloc[0])), fontsize=5.5, labelpad=1)
