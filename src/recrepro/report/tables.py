@@ -261,8 +261,8 @@ def _significance_note(tests: pd.DataFrame, alpha: float | None) -> str:
     how = " and ".join(names) or "paired test"
     correction = " / ".join(corrections) or "no"
     return (
-        f"† significantly worse than the best model of the same setting (two-sided per-user "
-        f"{how}, direction from the sign of its effect, {correction} correction over all pairs "
+        f"† significantly worse than the best model of the same setting (two-sided {how}, "
+        f"direction from the sign of its effect, {correction} correction over all pairs "
         f"of models"
         + (f", α = {alpha:g})." if alpha is not None else ").")
     )
@@ -283,9 +283,12 @@ def metric_table(
     metrics: Sequence[str],
     show_std: bool = True,
     group_families: bool = False,
+    effect: str | None = None,
 ) -> Table:
     """Models (x settings) by metrics for one protocol: mean ± sd, best bold, second underlined,
-    dagger where significantly worse than the best. Metrics without any result are dropped."""
+    dagger where significantly worse than the best. Metrics without any result are dropped.
+    ``effect``: a metric whose difference to the best model, with the test's unadjusted 95%
+    interval, gets a last column (and the twin's ``diff_vs_best``, ``diff_ci_low/high``)."""
     summary = select(data.summary, dataset=cfg.dataset, protocol=protocol)
     metrics = [m for m in metrics if not is_cost(m)]  # time: own figure and table (cost section)
     summary = summary[summary["setting"].isin(settings) & summary["metric"].isin(metrics)]
@@ -308,14 +311,47 @@ def metric_table(
                 row.append(Cell(NOT_APPLICABLE))
             else:
                 row.append(_value_cell(r.mean, r.std, show_std, r.best, r.second, r.worse_than_best))
+        if effect in metrics:
+            row.append(_effect_cell(tests, setting, effect, model))
         rows.append(row)
     header = ["Model"] + [metric_label(m) + _ARROWS[higher_is_better(m)] for m in metrics]
+    if effect in metrics:
+        header.append(f"Δ{metric_label(effect)} vs best [95% CI]")
+        frame = _with_effects(frame, tests, effect)
     notes = _notes(frame, show_std, tests, metrics, settings, cfg.alpha)
     notes += _not_applicable_notes(refused, len(settings) > 1)
     table = Table(name, caption, header, rows, frame, notes)
     if group_families:
         _group_by_family(table, metrics)
     return table
+
+
+def _effect_row(tests: pd.DataFrame, setting: str, metric: str, model: str) -> pd.Series | None:
+    key = (setting, metric, model)
+    return tests.loc[key] if key in tests.index else None
+
+
+def _effect_cell(tests: pd.DataFrame, setting: str, metric: str, model: str) -> Cell:
+    """``-0.018 [-0.029, -0.007]``: the model minus the best model of its setting, with the
+    test's unadjusted 95% interval; ``–`` for the best model itself (no test)."""
+    r = _effect_row(tests, setting, metric, model)
+    if r is None or not math.isfinite(float(r["diff_mean"])):
+        return Cell("–")
+    text = f"{r['diff_mean']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]"
+    return Cell(text, _math(text))
+
+
+def _with_effects(frame: pd.DataFrame, tests: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """The twin with each ``metric`` cell's difference to the best model and its interval."""
+    out = frame.copy()
+    for column in ("diff_vs_best", "diff_ci_low", "diff_ci_high"):
+        out[column] = math.nan
+    for i, r in out[out["metric"] == metric].iterrows():
+        test = _effect_row(tests, r["setting"], metric, r["model"])
+        if test is not None:
+            out.loc[i, ["diff_vs_best", "diff_ci_low", "diff_ci_high"]] = [
+                test["diff_mean"], test["ci_low"], test["ci_high"]]  # fmt: skip
+    return out
 
 
 _ARROWS = {True: " ↑", False: " ↓", None: ""}
@@ -630,6 +666,7 @@ def main_table(ctx: Context) -> Table:
         protocol=cfg.main_protocol,
         settings=[cfg.main_setting],
         metrics=cfg.headline_metrics,
+        effect=cfg.main_metric,
     )
 
 
