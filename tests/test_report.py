@@ -965,17 +965,20 @@ def test_log_axis_intervals_are_taken_on_the_log_scale() -> None:
     assert out[["ci_low", "ci_high"]].iloc[1:].isna().all().all()  # one seed; a zero mean
 
 
-def test_main_table_gives_the_difference_to_the_best_with_its_interval(data: ReportData, tmp_path: Path) -> None:
+def test_main_table_gives_the_difference_to_the_best_with_its_interval(data: ReportData, tmp_path: Path) -> None:  # noqa: E501
     table = tables.metric_table(data, CFG, ModelStyles(MODELS), name="t", caption="Cap", protocol="random",
                                 settings=["faithful"], metrics=["ndcg@10", "recall@10"], effect="ndcg@10")
+    assert r"$\Delta$NDCG@10" in table.to_latex()
     _, md, csv = tables.write_table(table, tmp_path)
     body = [line for line in md.read_text().splitlines() if line.startswith("| ")]
     assert body[0].endswith("| ΔNDCG@10 vs best [95% CI] |")
     tests = data.pairwise
-    gamma = tests[(tests["comparison"] == "vs_best") & (tests["protocol"] == "random") & (tests["model"] == "gamma")
-                  & (tests["metric"] == "ndcg@10") & (tests["setting"] == "faithful")].iloc[0]
+    gamma = tests[(tests["comparison"] == "vs_best") & (tests["protocol"] == "random")
+                  & (tests["model"] == "gamma") & (tests["metric"] == "ndcg@10")
+                  & (tests["setting"] == "faithful")].iloc[0]
     expected = f"{gamma['diff_mean']:+.3f} [{gamma['ci_low']:+.3f}, {gamma['ci_high']:+.3f}]"
     assert body[1].endswith("| – |") and body[3].endswith(f"| {expected} |")  # alpha is the best
     twin = pd.read_csv(csv)
     row = twin[(twin["model"] == "gamma") & (twin["metric"] == "ndcg@10")].iloc[0]
-    assert row["diff_vs_best"] == pytest.approx(gamma["diff_mean"]) and row["diff_ci_low"] < row["diff_vs_best"]
+    assert row["diff_vs_best"] == pytest.approx(gamma["diff_mean"])
+    assert row["diff_ci_low"] < row["diff_vs_best"] < row["diff_ci_high"]

@@ -65,6 +65,7 @@ _LATEX_SPECIAL = {
     "–": "--",
     "<": r"\textless{}",
     "α": r"$\alpha$",
+    "Δ": r"$\Delta$",
     ">": r"\textgreater{}",
 }
 
