@@ -320,6 +320,10 @@ def metric_table(
         header.append(f"Δ{metric_label(effect)} vs best [95% CI]")
         frame = _with_effects(frame, tests, effect)
     notes = _notes(frame, show_std, tests, metrics, settings, cfg.alpha)
+    if effect in metrics:
+        notes.append(f"Δ: the model minus the best model on {metric_label(effect)}, mean over "
+                     "users and seeds, with the test's unadjusted 95% interval (the dagger is "
+                     "Holm-adjusted).")  # fmt: skip
     notes += _not_applicable_notes(refused, len(settings) > 1)
     table = Table(name, caption, header, rows, frame, notes)
     if group_families:
@@ -338,8 +342,8 @@ def _effect_cell(tests: pd.DataFrame, setting: str, metric: str, model: str) -> 
     r = _effect_row(tests, setting, metric, model)
     if r is None or not math.isfinite(float(r["diff_mean"])):
         return Cell("–")
-    text = f"{r['diff_mean']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]"
-    return Cell(text, _math(text))
+    d, low, high = (f"{r[c]:+.3f}" for c in ("diff_mean", "ci_low", "ci_high"))
+    return Cell(f"{d} [{low}, {high}]", f"${d}$ [${low}$, ${high}$]")
 
 
 def _with_effects(frame: pd.DataFrame, tests: pd.DataFrame, metric: str) -> pd.DataFrame:
