@@ -746,10 +746,11 @@ def ablation(ctx: Context) -> Table:
         "seeds, with the study's users x seeds test (two-sided) and its unadjusted 95% interval; "
         "positive: the addition helps. p: Holm-adjusted over the table's rows."
     ]
-    alpha = ctx.cfg.alpha or 0.05
-    p = frame["p_adj"] if "p_adj" in frame else frame["p_value"]
-    helps = int(((p < alpha) & (frame["gain"] > 0)).sum()) if len(frame) else 0
-    hurts = int(((p < alpha) & (frame["gain"] < 0)).sum()) if len(frame) else 0
+    alpha, helps, hurts = ctx.cfg.alpha or 0.05, 0, 0
+    if len(frame):
+        p = frame["p_adj"] if "p_adj" in frame else frame["p_value"]
+        helps = int(((p < alpha) & (frame["gain"] > 0)).sum())
+        hurts = int(((p < alpha) & (frame["gain"] < 0)).sum())
     caption = (f"What each seed model's addition is worth ({label}): of {len(frame)} "
                f"(addition, setting) pairs, the addition significantly helps in {helps} and hurts "
                f"in {hurts} (Holm-adjusted).")  # fmt: skip
