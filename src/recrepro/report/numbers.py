@@ -591,7 +591,10 @@ def _converged_sentence(converged: int, searched: int, cite: bool = True) -> str
     text = f"{count[0].upper()}{count[1:]} reached their plateau by half the budget"
     if cite:
         return text + " (Table~\\supref{tab:tuning_convergence})."
-    return text + ("." if converged == searched else "; the others might still gain from a larger budget.")
+    if converged == searched:
+        return text + "."
+    rest = "the other" if searched - converged == 1 else "the others"
+    return text + f"; {rest} might still gain from a larger budget."
 
 
 def _unconverged_sentence(missed: pd.DataFrame, replicates: int) -> str:
