@@ -18,7 +18,7 @@ from recrepro.report.reproduction import load_table
 
 REPO = Path(__file__).resolve().parents[1]
 #: Macros holding prose (a sentence or a clause of one), as opposed to bare numbers.
-PROSE = re.compile(r"(Sentence|Lead|Discussion|Agreement|Note|Short|Text|Protocols)$")
+PROSE = re.compile(r"(Sentence|Lead|Discussion|Agreement|Note|Short|Text|Protocols|Answer)$")
 PLURAL_AFTER_ONE = re.compile(r"\b1 (?:[a-z()]+ )?(protocol|model|seed|run|search|pair|addition|step)e?s\b")
 SAME_COUNT = re.compile(r"\b(\d+) of (?:the )?\1\b")
 DOUBLE_NEGATIVE = re.compile(r"\bnone of the [^.;]* not\b")

@@ -117,6 +117,14 @@ def _gap(seed: Mapping, base: Mapping, metric: str) -> float:
     return sign * (base["mean"] - seed["mean"])
 
 
+def answer(question: str, sentence: str) -> str:
+    """``"In answer to RQ2, the ..."``: a finding stated as the answer to a research question
+    (``""`` stays ``""``)."""
+    if not sentence:
+        return ""
+    return f"In answer to {question}, {sentence[0].lower()}{sentence[1:]}"
+
+
 def fair_sentence(data: ReportData, cfg: PaperConfig, pair: bool = True) -> str:
     """RQ2: the comparison with every model tuned by the same search (or, without a tuned setting,
     the main setting): the leader, how many tie it, and (``pair``) the best seed model against

@@ -571,8 +571,8 @@ def convergence_numbers(convergence: pd.DataFrame | None) -> dict[str, str]:
     if len(missed):
         gains = pd.to_numeric(missed["gain_half"], errors="coerce")
         sentence += (
-            f"; not converged: {missing}, whose searches still gained at most "
-            f"{_num(float(gains.max()))} in their second half"
+            f"; the searches of the other {plural(len(missed), 'pair')} (named in the Limitations) "
+            f"still gained up to {_num(float(gains.max()))} in their second half"
         )
     if "converged_valid" in frame:
         strict = int((frame["converged_valid"].astype(str).str.lower() == "true").sum())
@@ -631,10 +631,12 @@ def finding_numbers(
                   if Path(p).parent.parent.name == cfg.main_protocol and Path(p).stem == "train"]  # fmt: skip
     n_train = len(pd.read_parquet(main_train[0], columns=["user"])) if main_train else 0
     seeds = [m for m in cfg.models if findings.is_seed(m)]
+    gap = findings.gap_sentence(data, cfg)
     return {
-        "FairSentence": findings.fair_sentence(data, cfg),
+        "FairSentence": findings.answer("RQ2", findings.fair_sentence(data, cfg)),
+        "GapAnswer": findings.answer("RQ3", gap),
         "FairLead": findings.fair_sentence(data, cfg, pair=False),
-        "GapSentence": findings.gap_sentence(data, cfg) or "The tuned setting was not part of this study.",
+        "GapSentence": gap or "The tuned setting was not part of this study.",
         "RecipeSentence": findings.recipe_sentence(data, cfg),
         "ProtocolDiscussion": findings.protocol_sentence(data, cfg),
         "ProtocolAgreement": findings.agreement_summary(data, cfg),
