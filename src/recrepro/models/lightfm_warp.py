@@ -34,8 +34,9 @@ class LightFMWarp(Recommender):
     (``fit_partial``), which is the same computation, so ``history`` gets one entry per epoch:
     the validation metric the study tunes on (NDCG@10 by default; LightFM exposes no training
     loss). Every rated movie is a positive (WARP ignores the rating values the seed passed along);
-    movies keyed by id, not title. The random state is drawn from the run's generator; see
-    :func:`lightfm_threads` for threads.
+    movies keyed by id, not title. The random state is drawn from the run's generator, and
+    training runs on one thread unless ``RECREPRO_THREADS`` says otherwise (more threads update
+    the parameters in a racy order).
     """
 
     #: LightFM's extension is compiled at install for the host CPU, so its float32 SGD differs by CPU

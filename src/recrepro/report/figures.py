@@ -241,9 +241,10 @@ def training_curves(ctx: Context, stem: Path) -> str:
     logged = history.dropna(subset=["loss"]) if "loss" in history else history.iloc[0:0]
     n = logged["model"].nunique() if "model" in logged else 0
     return latex_text(
-        f"Training curves of the {n} models that log a training loss per epoch: loss per epoch "
-        "(mean over seeds, band from minimum to maximum) and, dashed on the right axis, the "
-        "validation value where logged."
+        f"Training curves of the {n} models that log a training loss per epoch "
+        f"({ctx.cfg.main_protocol} protocol, {ctx.cfg.main_setting} setting): each seed's loss "
+        "relative to its first epoch (one line style per seed; seeds may differ in batch size and "
+        "epochs) and, in black on the right axis, its validation value where logged."
     )
 
 

@@ -371,6 +371,7 @@ def compute_cost(ctx: Context) -> Table:
 _SHORT_SOURCES = (
     (re.compile(r"notebook of seed (\d{3})'s repository \([^)]*\)"), r"seed \1's notebook"),
     (re.compile(r"\s*\((?:tensorflow\.org|github\.com|www\.)[^)]*\)"), ""),
+    (re.compile(r"\s*\('[^']*'\)"), ""),  # a quoted passage in parentheses
 )
 
 

@@ -14,30 +14,36 @@ from recrepro.report.style import ModelStyles, metric_label, save_figure, setup_
 def plot_training_curves(
     history: pd.DataFrame, styles: ModelStyles, stem: str | Path
 ) -> list[Path]:
-    """Training loss per epoch (mean over seeds, band = min to max) and, where logged, the
-    validation value on a second axis; one panel per iterative model."""
+    """Training loss per epoch relative to the run's first epoch, one line per seed (solid,
+    dashed, dotted: seeds may differ in batch size and epochs, which changes the loss's scale
+    and length, so no mean is taken) and, where logged, each seed's validation value on a second
+    axis (thin black); one panel per iterative model."""
     history = history.dropna(subset=["loss"]) if "loss" in history else history.iloc[0:0]
     models = styles.order(history["model"]) if len(history) else []
     if not models:
         return notice(stem, "No model logged a per-epoch training history.")
     plt = setup_matplotlib()
     fig, axes = grid(plt, len(models), 3, 1.6)
+    dashes = ["-", "--", ":", "-.", (0, (3, 1, 1, 1))]
     for ax, model in zip(axes, models, strict=True):
         d = history[history["model"] == model]
         s = styles[model]
-        loss = d.groupby("epoch")["loss"].agg(["mean", "min", "max"])
-        ax.plot(loss.index, loss["mean"], color=s.colour, marker=s.marker, markersize=3, lw=1)
-        ax.fill_between(loss.index, loss["min"], loss["max"], color=s.colour, alpha=0.2, lw=0)
+        extra = _validation_column(d)
+        twin = ax.twinx() if extra else None
+        for i, (_, run) in enumerate(d.sort_values("epoch").groupby("seed", sort=True)):
+            first = float(run["loss"].iloc[0])
+            relative = run["loss"] / first if first else run["loss"]
+            style = dashes[i % len(dashes)]
+            ax.plot(run["epoch"], relative, color=s.colour, linestyle=style, marker=s.marker,
+                    markersize=2.5, lw=1)  # fmt: skip
+            if twin is not None and run[extra].notna().any():
+                twin.plot(run["epoch"], run[extra], color="black", linestyle=style, lw=0.6)
         ax.set_title(model)
         ax.set_xlabel("epoch")
-        ax.set_ylabel("loss")
-        extra = _validation_column(d)
-        if extra:
-            twin = ax.twinx()
+        ax.set_ylabel("loss / first epoch's")
+        if twin is not None:
             twin.spines["right"].set_visible(True)
-            val = d.groupby("epoch")[extra].mean()
-            twin.plot(val.index, val.to_numpy(), color="black", linestyle="--", lw=1)
-            twin.set_ylabel(extra, fontsize=6)
+            twin.set_ylabel(metric_label(extra.removeprefix("val_")) + " (valid.)", fontsize=6)
     fig.tight_layout()
     return save_figure(fig, stem)
 
