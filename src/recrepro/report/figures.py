@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from recrepro.report.data import lookup, ranking, read_convergence, select
-from recrepro.report.findings import count_of
+from recrepro.report.findings import count_of, listing
 from recrepro.report.numbers import convergence_numbers
 from recrepro.report.picking import example_models, main_results, model_preference, pick_model
 from recrepro.report.plots.common import WIDTH
@@ -89,15 +89,16 @@ def headline_ci(ctx: Context, stem: Path) -> str:
         return "Headline metrics per model: no results available."
     tied = _overlapping(results, cfg.main_metric)
     overlap = (
-        f"; the intervals of {', '.join(tied)} overlap with it" if tied else
-        "; no other model's interval overlaps with it"
+        f"; the seed-level intervals of {listing(tied)} overlap with it" if tied else
+        "; no other model's seed-level interval overlaps with it"
     )
     return latex_text(
         f"Headline metrics ({cfg.main_protocol} protocol, {cfg.main_setting} setting): marker = "
         f"mean over seeds, line = 95% confidence interval over seeds, cut at the metric's range "
         f"(0 to 1); models sorted by "
         f"{metric_label(metrics[0])}. {best} is best on {metric_label(cfg.main_metric)} "
-        f"({value}){overlap}."
+        f"({value}){overlap}. Overlapping intervals are not the test: the main table's marks come from "
+        f"the paired test over users and seeds."
     )
 
 
@@ -211,9 +212,14 @@ def tuning_budget(ctx: Context, stem: Path) -> str:
         "score after 1, 2, 4, ... trials, one line per seed's own search (solid, dashed, dotted), "
         "and (wide grey line; the plateau in the title) the trial count from which the mean gain "
         "still to come stays within the larger of two spreads over the seeds: the searches' final "
-        f"validation scores and the tuned runs' test scores. Over every protocol: "
-        f"{sentence or 'the study has no tuned setting.'}"
+        f"validation scores and the tuned runs' test scores. Over every protocol, "
+        f"{(sentence[:1].lower() + sentence[1:]) if sentence else 'the study has no tuned setting.'}"
     )
+
+
+def _seconds(value: float) -> str:
+    """``12.2 s``, or two significant digits below 0.01 s (``2.6e-05 s``)."""
+    return f"{value:.2g} s" if 0 < value < 0.01 else f"{format_number(value)} s"
 
 
 @figure("training_time", section="cost", inputs=_STATS)
@@ -229,8 +235,7 @@ def training_time(ctx: Context, stem: Path) -> str:
         "Wall-clock seconds per fit on one thread, library imports excluded (dot: mean over "
         "seeds, line: its 95% interval taken on the log scale; log axis; "
         f"{cfg.main_protocol} protocol, {cfg.main_setting} setting). "
-        f"{slow['model']} takes {format_number(slow['mean'])} s, "
-        f"{fast['model']} {format_number(fast['mean'])} s."
+        f"{slow['model']} takes {_seconds(slow['mean'])}, {fast['model']} {_seconds(fast['mean'])}."
     )
 
 
@@ -244,7 +249,7 @@ def training_curves(ctx: Context, stem: Path) -> str:
         f"Training curves of the {n} models that log a training loss per epoch "
         f"({ctx.cfg.main_protocol} protocol, {ctx.cfg.main_setting} setting): each seed's loss "
         "relative to its first epoch (one line style per seed; seeds may differ in batch size and "
-        "epochs) and, in black on the right axis, its validation value where logged."
+        "epochs) and, in grey on the right axis, its validation value where logged."
     )
 
 

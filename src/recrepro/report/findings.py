@@ -307,12 +307,13 @@ def protocol_sentence(data: ReportData, cfg: PaperConfig, exploratory: bool = Fa
 
 
 def _setting_clause(r: Any, cfg: PaperConfig, detail: bool = False) -> str:
-    """``"with tuned hyperparameters X leads and 9 of 19 other models tie it"``; with ``detail``
-    also the rank correlation and whether the baselines' lead holds (otherwise
-    :func:`agreement_summary` says those)."""
+    """``"with tuned hyperparameters X leads and 9 of 19 other models are not significantly
+    behind it"``; with ``detail`` also the rank correlation and whether the baselines' lead
+    holds (otherwise :func:`agreement_summary` says those)."""
     text = f"with {r.setting} hyperparameters {r.leader} leads"
     if r.tested:
-        text += f" and {count_of(r.tied, r.tested, 'other model')} {'ties' if r.tied == 1 else 'tie'} it"
+        verb = "is" if r.tied == 1 else "are"
+        text += f" and {count_of(r.tied, r.tested, 'other model')} {verb} not significantly behind it"
     if not detail:
         return text
     if r.rho is not None and not math.isnan(r.rho):
@@ -502,49 +503,22 @@ def ablation_sentence(ablation: pd.DataFrame | None, cfg: PaperConfig) -> str:
     )
 
 
-def step_effects(reproduction: pd.DataFrame) -> pd.DataFrame:
-    """The reproduction's one-change cause steps with their effect: the step's mean minus the
-    mean of the seed system it changes (the comparison row of the same published number and
-    metric whose model the step ``explains``), with a 95% Welch interval over the seeds."""
-    from scipy import stats
-
-    if reproduction is None or reproduction.empty or "kind" not in reproduction:
-        return pd.DataFrame()
-    causes = reproduction[(reproduction["kind"] == "cause") & (reproduction["changes"] == 1)]
-    base = reproduction[reproduction["kind"] == "comparison"].set_index(["published_id", "metric", "model"])
-    rows = []
-    for r in causes.itertuples():
-        key = (r.published_id, r.metric, r.explains)
-        if key not in base.index:
-            continue
-        b = base.loc[key]
-        b = b.iloc[0] if isinstance(b, pd.DataFrame) else b
-        v1, v2 = r.ours_std**2 / r.n_seeds, b["ours_std"] ** 2 / b["n_seeds"]
-        se = math.sqrt(v1 + v2)
-        if se > 0:
-            df = (v1 + v2) ** 2 / (v1**2 / (r.n_seeds - 1) + v2**2 / (b["n_seeds"] - 1))
-            half = float(stats.t.ppf(0.975, df)) * se
-        else:
-            half = 0.0
-        effect = r.ours_mean - b["ours_mean"]
-        system = str(r.system).split(" vs ")[0]
-        rows.append({"system": system, "effect": effect, "low": effect - half, "high": effect + half})
-    return pd.DataFrame(rows)
-
-
 def cause_sentence(reproduction: pd.DataFrame) -> str:
     """The reproduction's one-change cause steps: how many change their seed system's value by
     more than their interval (:func:`step_effects`), and the largest of them."""
+    from recrepro.report.reproduction import step_effects
+
     steps = step_effects(reproduction)
     if steps.empty:
         return ""
     moved = steps[(steps["low"] > 0) | (steps["high"] < 0)]
     top = steps.loc[steps["effect"].abs().sort_values(ascending=False).index[:3]]
-    largest = listing([f"{r.system} ({format_number(r.effect)})" for r in top.itertuples()])
+    largest = listing([f"{r.system} ({r.effect:+.3f})" for r in top.itertuples()])
     return latex_escape(
-        f"Of the reproduction's one-change steps from a seed's own recipe towards its source's, "
-        f"{count_of(len(moved), len(steps), 'step')} change the seed system's value by more than "
-        f"their 95% interval; the largest changes are {largest}."
+        f"Of the reproduction's {plural(len(steps), 'one-change step')} that start from a seed "
+        f"system and are measured on its metric, {len(moved) or 'none'} "
+        f"{'changes' if len(moved) == 1 else 'change'} its value by more than the 95% interval; "
+        f"the largest changes are {largest}."
     )
 
 

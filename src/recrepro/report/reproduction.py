@@ -397,8 +397,9 @@ def reproduction_markdown(table: pd.DataFrame) -> str:
 
 
 def _comparisons_with_causes(table: pd.DataFrame) -> list[dict]:
-    """Comparison rows, each followed by the cause rows that explain it."""
-    records = table.to_dict("records")
+    """Comparison rows, each followed by the cause rows that explain it (``row``: the row's
+    index in ``table``)."""
+    records = [{**r, "row": i} for i, r in zip(table.index, table.to_dict("records"), strict=True)]
     out = []
     for r in records:
         if r["kind"] != COMPARISON:
@@ -457,3 +458,38 @@ def replace_readme_section(text: str, section: str) -> str:
     if start < 0 or end < start:
         raise ConfigError("README.md lacks the reproduction-table markers; restore them from git")
     return text[:start] + section + text[end + len(README_END) :]
+
+
+def step_effects(reproduction: pd.DataFrame, single: bool = True) -> pd.DataFrame:
+    """The reproduction's one-change cause steps with their effect: the step's mean minus the
+    mean of the seed system it changes (the comparison row of the same published number and
+    metric whose model the step ``explains``), with a 95% Welch interval over the seeds; indexed
+    like ``reproduction``. ``single``: only the steps that change one setting."""
+    from scipy import stats
+
+    if reproduction is None or reproduction.empty or "kind" not in reproduction:
+        return pd.DataFrame()
+    causes = reproduction[reproduction["kind"] == CAUSE]
+    if single:
+        causes = causes[causes["changes"] == 1]
+    base = reproduction[reproduction["kind"] == COMPARISON].set_index(["published_id", "metric", "model"])
+    rows = []
+    index = []
+    for r in causes.itertuples():
+        key = (r.published_id, r.metric, r.explains)
+        if key not in base.index:
+            continue
+        b = base.loc[key]
+        b = b.iloc[0] if isinstance(b, pd.DataFrame) else b
+        v1, v2 = r.ours_std**2 / r.n_seeds, b["ours_std"] ** 2 / b["n_seeds"]
+        se = math.sqrt(v1 + v2)
+        if se > 0:
+            df = (v1 + v2) ** 2 / (v1**2 / (r.n_seeds - 1) + v2**2 / (b["n_seeds"] - 1))
+            half = float(stats.t.ppf(0.975, df)) * se
+        else:
+            half = 0.0
+        effect = r.ours_mean - b["ours_mean"]
+        system = str(r.system).split(" vs ")[0]
+        index.append(r.Index)
+        rows.append({"system": system, "effect": effect, "low": effect - half, "high": effect + half})
+    return pd.DataFrame(rows, index=index, columns=["system", "effect", "low", "high"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ from recrepro.report.reproduction import (
     REPRODUCTION,
     _comparisons_with_causes,
     load_table,
+    step_effects,
     verdict_counts,
 )
 from recrepro.report.style import (
@@ -342,8 +344,8 @@ def _effect_cell(tests: pd.DataFrame, setting: str, metric: str, model: str) -> 
     r = _effect_row(tests, setting, metric, model)
     if r is None or not math.isfinite(float(r["diff_mean"])):
         return Cell("–")
-    d, low, high = (f"{r[c]:+.3f}" for c in ("diff_mean", "ci_low", "ci_high"))
-    return Cell(f"{d} [{low}, {high}]", f"${d}$ [${low}$, ${high}$]")
+    text = f"{r['diff_mean']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]"
+    return Cell(text, _spaced_math(text))
 
 
 def _with_effects(frame: pd.DataFrame, tests: pd.DataFrame, metric: str) -> pd.DataFrame:
@@ -437,6 +439,13 @@ def _value_cell(
         text += f" ± {format_number(std, digits)}"
         latex += f" \\pm {format_number(std, digits)}"
     return Cell(text, f"${latex}$", bold=best, underline=second, dagger=dagger)
+
+
+def _spaced_math(text: str) -> str | None:
+    """``"+0.1 [-0.2, +0.3]"`` -> ``"$+0.1$ [$-0.2$, $+0.3$]"`` (spaces kept); None if empty."""
+    if not text:
+        return None
+    return re.sub(r"[+\-−]?\d+(?:\.\d+)?", lambda m: f"${m.group(0)}$", text)
 
 
 def _math(text: str) -> str | None:
@@ -562,8 +571,14 @@ def comparison_table(frame: pd.DataFrame) -> Table:
     towards the source's recipe after each: differences with intervals, no verdict."""
 
     records = _comparisons_with_causes(frame)
+    effects = step_effects(frame, single=False)
     rows = []
     for r in records:
+        change = ""
+        if r["row"] in effects.index:
+            e = effects.loc[r["row"]]
+            change = f"{e['effect']:+.3f} [{e['low']:+.3f}, {e['high']:+.3f}]"
+            r["change"], r["change_low"], r["change_high"] = e["effect"], e["low"], e["high"]
         diff = ""
         if math.isfinite(r["diff"]):
             diff = f"{r['diff']:+.3f}"
@@ -575,21 +590,22 @@ def comparison_table(frame: pd.DataFrame) -> Table:
             Cell(label, latex=("$\\to$ " if step else "") + breakable(str(r["system"]))
                  + ("" if step else f" \\citep{{{r['cite_key']}}}")),
             Cell(r["model"], latex=breakable(r["model"])), _metric_cell(r["metric"]),
-            _published_cell(r), _ours_cell(r), Cell(diff, _math(diff)),
-            Cell(_count_text(r["changes"])),
+            _published_cell(r), _ours_cell(r), Cell(diff, _spaced_math(diff)),
+            Cell(change, _spaced_math(change)), Cell(_count_text(r["changes"])),
         ])  # fmt: skip
     header = ["System (then its cause steps)", "Our run", "Metric", "Published", "Ours",
-              "Ours - published [95%]", "Settings changed"]  # fmt: skip
+              "Ours - published [95%]", "Change vs the seed system [95%]", "Settings changed"]  # fmt: skip
     notes = [
         "A seed comparison sets a seed's own system against the nearest published number on the "
         "source's split; the rows after it (→) change the seed's recipe towards the source's, with "
         "the number of settings each changes. Interval: the 95% prediction interval of one run of "
-        "ours minus the published value (the published single run as one draw). No verdict: the "
-        "systems differ by design."
+        "ours minus the published value (the published single run as one draw). Change: a cause "
+        "step's mean minus its seed system's on the same metric, with a 95% Welch interval over "
+        "the seeds. No verdict: the systems differ by design."
     ]
     caption = (f"Seed comparisons with the nearest published numbers, and the cause steps "
                f"towards the sources' recipes ({len(records)} rows).")  # fmt: skip
-    widths = (0.27, 0.15, 0.09, 0.09, 0.12, 0.16, 0.06)
+    widths = (0.22, 0.13, 0.08, 0.08, 0.1, 0.15, 0.15, 0.06)
     ragged = ragged_columns(widths)
     return Table("comparisons", caption, header, rows, pd.DataFrame.from_records(records),
                  notes, align="lllcccc", latex_align=ragged, size="\\scriptsize", long=True)  # fmt: skip
@@ -737,7 +753,8 @@ def ablation(ctx: Context) -> Table:
         gain = f"{r['gain']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]"
         rows.append([Cell(r["model"]), Cell(str(r["removed"])), Cell(r["setting"]),
                      Cell(format_number(r["model_mean"])), Cell(format_number(r["ablation_mean"])),
-                     Cell(gain, _math(gain)), Cell(format_p(r.get("p_adj", r["p_value"])))])  # fmt: skip
+                     Cell(gain, _spaced_math(gain)),
+                     Cell(format_p(r.get("p_adj", r["p_value"])))])  # fmt: skip
     header = ["Model", "Addition removed by", "Setting", label, "Without it", "Gain [95%]", "p (Holm)"]
     notes = [
         f"Main protocol ({ctx.cfg.main_protocol}). Faithful: the model's faithful values with the "

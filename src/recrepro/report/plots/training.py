@@ -17,7 +17,7 @@ def plot_training_curves(
     """Training loss per epoch relative to the run's first epoch, one line per seed (solid,
     dashed, dotted: seeds may differ in batch size and epochs, which changes the loss's scale
     and length, so no mean is taken) and, where logged, each seed's validation value on a second
-    axis (thin black); one panel per iterative model."""
+    axis (thin grey); one panel per iterative model."""
     history = history.dropna(subset=["loss"]) if "loss" in history else history.iloc[0:0]
     models = styles.order(history["model"]) if len(history) else []
     if not models:
@@ -37,10 +37,10 @@ def plot_training_curves(
             ax.plot(run["epoch"], relative, color=s.colour, linestyle=style, marker=s.marker,
                     markersize=2.5, lw=1)  # fmt: skip
             if twin is not None and run[extra].notna().any():
-                twin.plot(run["epoch"], run[extra], color="black", linestyle=style, lw=0.6)
+                twin.plot(run["epoch"], run[extra], color="0.5", linestyle=style, lw=0.7)
         ax.set_title(model)
         ax.set_xlabel("epoch")
-        ax.set_ylabel("loss / first epoch's")
+        ax.set_ylabel("loss / first-epoch loss")
         if twin is not None:
             twin.spines["right"].set_visible(True)
             twin.set_ylabel(metric_label(extra.removeprefix("val_")) + " (valid.)", fontsize=6)
