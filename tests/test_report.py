@@ -504,8 +504,11 @@ def test_numbers_file_is_well_formed_and_covers_the_paper(built: Path) -> None:
     text = (built / "paper/generated/numbers.tex").read_text()
     lines = text.splitlines()[1:]
     pattern = re.compile(r"\\newcommand\{\\([A-Za-z]+)\}\{(.*)\}")
-    macros = dict(pattern.fullmatch(line).groups() for line in lines)
-    assert len(macros) == len(lines)
+    switch = re.compile(r"\\newif\\if([A-Za-z]+)\\\1(true|false)")  # \ifTuned ... \fi
+    switches = dict(switch.fullmatch(line).groups() for line in lines if line.startswith("\\newif"))
+    macros = dict(pattern.fullmatch(line).groups() for line in lines if not line.startswith("\\newif"))
+    assert len(macros) + len(switches) == len(lines)
+    assert switches["Tuned"] == "false" and switches["SeveralProtocols"] == "true"
     assert all(value.count("{") == value.count("}") for value in macros.values())
     assert macros["BestModel"] == r"\texttt{alpha}" and macros["SecondModel"] == r"\texttt{beta}"
     assert macros["BestScore"] == "0.330" and macros["BestMargin"] == "0.055"
@@ -524,8 +527,10 @@ def test_numbers_file_is_well_formed_and_covers_the_paper(built: Path) -> None:
     assert macros["ReproReproductions"] != "0" and macros["RatingModel"] == r"\texttt{gamma}"
     assert macros["EffectName"] == "rank-biserial" and macros["BestMarginPct"] == "20.0"
     for document in ("main", "supplement"):
-        used = set(re.findall(r"\\([A-Z][A-Za-z]+)", (REPO / f"paper/{document}.tex").read_text()))
+        source = (REPO / f"paper/{document}.tex").read_text()
+        used = set(re.findall(r"\\([A-Z][A-Za-z]+)", source))
         assert used - {"LaTeX", "SupplementPrefix"} <= set(macros), (document, used - set(macros))
+        assert set(re.findall(r"\\if([A-Z][A-Za-z]+)", source)) <= set(switches), document
 
 
 # --------------------------------------------------------------------------- figures
@@ -807,7 +812,7 @@ def test_figure_captions_state_a_computed_takeaway(built: Path) -> None:
     caption = (built / registry.FIGURE_TEX_DIR / "headline_ci.tex").read_text()
     assert "alpha is best on NDCG@10 (0.330)" in caption
     # CIs: alpha 0.31-0.35, beta 0.255-0.295: no overlap, so no model is named as tied.
-    assert "no other model's interval overlaps" in caption
+    assert "no other model's seed-level interval overlaps" in caption
     rows = pd.DataFrame({"model": ["a", "b", "c"], "metric": "ndcg@10", "mean": [0.3, 0.28, 0.1],
                          "ci_low": [0.25, 0.26, 0.05], "ci_high": [0.35, 0.3, 0.15]})  # fmt: skip
     assert figures._overlapping(rows, "ndcg@10") == ["b"]
@@ -941,7 +946,7 @@ def test_convergence_numbers_and_small_multiples_figure(tmp_path: Path) -> None:
     assert macros["TuningSearched"] == "2" and macros["TuningConverged"] == "1"
     assert "1 of 2 pairs reached the plateau by 2 trials" in macros["TuningSentence"]
     sentence = macros["TuningSentence"]
-    assert "not converged: beta (random), whose searches still gained at most 0.200" in sentence
+    assert "the searches of the other pair (named in the Limitations) still gained up to 0.200" in sentence
     assert "validation scores alone, 1 of 2 pairs converged" in macros["TuningSentence"]
     assert numbers.convergence_numbers(None)["TuningSentence"] == ""
     written = figures.plot_tuning_curves(curves(records), table, ModelStyles(["alpha", "beta"]),

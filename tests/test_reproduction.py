@@ -237,7 +237,9 @@ def test_counts_are_of_distinct_published_numbers_and_comparisons_have_no_verdic
     assert seed_row["diff_low"] < -0.097 < seed_row["diff_high"]
     numbers = reproduction_numbers(table)
     assert numbers["ReproPublished"] == "2" and numbers["ReproReproduced"] == "1"
-    assert "Of 2 distinct published numbers, 1 can be set against" in numbers["ReproSentence"]
+    sentence = numbers["ReproSentence"]
+    assert "Of the 1 distinct published number with a source recipe, 1 was run here" in sentence
+    assert "1 further published number is only compared with" in sentence
     text = reproduction_markdown(table)
     positions = [text.index(f"| {kind} | {system} |")
                  for kind, system in (("comparison", "s1"), ("cause", "s2"), ("comparison", "s3"))]

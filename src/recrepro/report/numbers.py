@@ -448,7 +448,8 @@ def reproduction_sentence(counts: dict[str, int]) -> str:
     if counts["not run"]:
         text += f" and {counts['not run']} could not be run"
     if counts["compared_only"]:
-        text += f"; {counts['compared_only']} further published numbers are only compared with"
+        n = counts["compared_only"]
+        text += f"; {plural(n, 'further published number')} {'is' if n == 1 else 'are'} only compared with"
     return text + (
         f". Beside them, {plural(counts['comparisons'], 'seed comparison')} and "
         f"{plural(counts['causes'], 'cause step')} are reported as differences, without a verdict."
@@ -571,7 +572,8 @@ def convergence_numbers(convergence: pd.DataFrame | None) -> dict[str, str]:
     if len(missed):
         gains = pd.to_numeric(missed["gain_half"], errors="coerce")
         sentence += (
-            f"; the searches of the other {plural(len(missed), 'pair')} (named in the Limitations) "
+            f"; the searches of {'the other pair' if len(missed) == 1 else f'the other {len(missed)} pairs'} "
+            f"(named in the Limitations) "
             f"still gained up to {_num(float(gains.max()))} in their second half"
         )
     if "converged_valid" in frame:

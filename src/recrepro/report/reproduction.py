@@ -481,13 +481,15 @@ def step_effects(reproduction: pd.DataFrame, single: bool = True) -> pd.DataFram
             continue
         b = base.loc[key]
         b = b.iloc[0] if isinstance(b, pd.DataFrame) else b
-        v1, v2 = r.ours_std**2 / r.n_seeds, b["ours_std"] ** 2 / b["n_seeds"]
-        se = math.sqrt(v1 + v2)
+        n1, n2 = float(r.n_seeds), float(b["n_seeds"])
+        v1 = r.ours_std**2 / n1 if n1 > 1 else 0.0  # one run (deterministic): no spread
+        v2 = b["ours_std"] ** 2 / n2 if n2 > 1 else 0.0
+        se = math.sqrt(v1 + v2) if math.isfinite(v1 + v2) else math.nan
         if se > 0:
-            df = (v1 + v2) ** 2 / (v1**2 / (r.n_seeds - 1) + v2**2 / (b["n_seeds"] - 1))
+            df = (v1 + v2) ** 2 / ((v1**2 / (n1 - 1) if v1 else 0.0) + (v2**2 / (n2 - 1) if v2 else 0.0))
             half = float(stats.t.ppf(0.975, df)) * se
         else:
-            half = 0.0
+            half = 0.0 if se == 0 else math.nan
         effect = r.ours_mean - b["ours_mean"]
         system = str(r.system).split(" vs ")[0]
         index.append(r.Index)
