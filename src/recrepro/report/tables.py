@@ -479,17 +479,28 @@ def _notes(
 # --------------------------------------------------------------------------- other tables
 
 
+def _small(value: float) -> str:
+    """A reproduction number: three significant digits below 0.1 (``0.00154``), else three
+    decimals, so that small factorized top-1 values stay comparable with their bands."""
+    return f"{value:.3g}" if 0 < abs(value) < 0.1 else format_number(value)
+
+
 def _published_cell(r: Mapping[str, Any]) -> Cell:
-    text = format_number(r["value"])
+    places = r.get("decimals")
+    exact = isinstance(places, int | float) and math.isfinite(places)
+    show = (lambda v: f"{v:.{int(places)}f}") if exact else _small  # as the source prints it
+    text = show(r["value"])
     if math.isfinite(r["low"]) and math.isfinite(r["high"]) and r["low"] != r["high"]:
-        text += f" ({format_number(r['low'])}–{format_number(r['high'])})"
+        text += f" ({_small(r['low'])}–{_small(r['high'])})"  # the renders print other digits
     return Cell(text)
 
 
 def _ours_cell(r: Mapping[str, Any]) -> Cell:
-    ours = "" if not math.isfinite(r["ours_mean"]) else format_number(r["ours_mean"])
+    ours = "" if not math.isfinite(r["ours_mean"]) else _small(r["ours_mean"])
     if ours and math.isfinite(r["ours_std"]):
-        ours += f" ± {format_number(r['ours_std'], decimals(r['ours_mean']))}"
+        small = abs(r["ours_mean"]) < 0.1
+        spread = _small(r["ours_std"]) if small else format_number(r["ours_std"], decimals(r["ours_mean"]))
+        ours += f" ± {spread}"
     if not ours:
         return Cell("")
     return Cell(f"{ours} (n={r['n_seeds']})", _math(ours) + f" ($n={r['n_seeds']}$)")
@@ -532,7 +543,7 @@ def reproduction_table(frame: pd.DataFrame) -> Table:
     part = frame[frame["kind"] == REPRODUCTION].reset_index(drop=True)
     rows = []
     for r in part.to_dict("records"):
-        band = (f"{format_number(r['band_low'])}–{format_number(r['band_high'])}"
+        band = (f"{_small(r['band_low'])}–{_small(r['band_high'])}"
                 if math.isfinite(r["band_low"]) else "")  # fmt: skip
         nulls = _nulls_text(r["null_values"])
         rows.append([
