@@ -175,13 +175,14 @@ def popularity_pies(ctx: Context, stem: Path) -> str:
     models = shares[shares["model"] != "data"].dropna(subset=["tail"])
     if models.empty:
         return "Share of recommendations from head, mid and long-tail movies: no data."
-    most = models.sort_values(["tail", "model"], ascending=[False, True]).iloc[0]
-    least = models.sort_values(["tail", "model"]).iloc[0]
+    percent = (100 * models.set_index("model")["tail"]).round()  # as printed: ties read as ties
+    most = listing(sorted(percent[percent == percent.max()].index))
+    least = listing(sorted(percent[percent == percent.min()].index))
     return latex_text(
         f"Where the top-{cfg.popularity_k} slots go: share of recommendations from head, mid and "
         f"long-tail movies (movies sorted by rating count, cut at one and two thirds of all "
-        f"ratings). {most['model']} gives the long tail the largest share "
-        f"({100 * most['tail']:.0f}%), {least['model']} the smallest ({100 * least['tail']:.0f}%)."
+        f"ratings). {most} {'gives' if ' and ' not in most else 'give'} the long tail the largest "
+        f"share ({percent.max():.0f}%), {least} the smallest ({percent.min():.0f}%)."
     )
 
 
