@@ -431,8 +431,10 @@ def verify(
 
 
 def _read_table(source: str | Path | io.StringIO) -> pd.DataFrame:
-    """A statistics table as CSV text gives it back (numbers exactly, empty cells NaN)."""
-    return pd.read_csv(source, float_precision="round_trip", keep_default_na=False, na_values=[""])
+    """A statistics table as CSV text gives it back (numbers exactly: pandas 3's default parser
+    round-trips every float, which the old ``float_precision`` argument had to ask for; empty
+    cells NaN)."""
+    return pd.read_csv(source, keep_default_na=False, na_values=[""])
 
 
 def first_difference(
