@@ -19,6 +19,7 @@ import pandas as pd
 
 from recrepro.report.config import PaperConfig
 from recrepro.report.data import ReportData, ranking, select
+from recrepro.report.reproduction import step_effects
 from recrepro.report.style import correction_label, format_number, format_p, higher_is_better, metric_label
 from recrepro.report.tables import latex_escape
 
@@ -327,9 +328,11 @@ def seed_leader_sentence(data: ReportData, cfg: PaperConfig) -> str:
     """Where a seed model, not a baseline, leads a non-exploratory protocol (``""`` if nowhere;
     unescaped)."""
     rows = protocol_rows(data, cfg)
-    if rows.empty:
-        return ""
-    rows = rows[~rows["protocol"].isin(cfg.exploratory_protocols)]
+    return _seed_leaders(rows[~rows["protocol"].isin(cfg.exploratory_protocols)]) if len(rows) else ""
+
+
+def _seed_leaders(rows: pd.DataFrame) -> str:
+    """:func:`seed_leader_sentence` of :func:`protocol_rows` already filtered."""
     leads = [r for r in rows.itertuples() if is_seed(r.leader)]
     if not leads:
         return ""
@@ -366,9 +369,9 @@ def agreement_summary(data: ReportData, cfg: PaperConfig) -> str:
     elif held:
         sentences.append("Under every protocol and setting the best baseline is significantly "
                          "ahead of the best seed model.")
-    seed_leads = [r for r in rows.itertuples() if is_seed(r.leader)]
+    seed_leads = _seed_leaders(rows)
     if seed_leads:
-        sentences.append(seed_leader_sentence(data, cfg))
+        sentences.append(seed_leads)
     if sentences:
         answer = "only in part" if failed or seed_leads else "under every protocol"
         sentences.insert(0, f"In answer to RQ4, the main protocol's conclusions hold {answer}.")
@@ -380,16 +383,21 @@ def crossed_power_sentence(data: ReportData, cfg: PaperConfig) -> str:
     half-width ``h`` of its 95% intervals (comparison ``vs_best``, main protocol, setting and
     metric) and the gap detectable with 80% power without correction, about
     ``(z_0.975 + z_0.8) / z_0.975 * h = 1.43 h`` (normal approximation)."""
+    from statistics import NormalDist
+
     tests = select(data.pairwise, **_where(cfg, cfg.main_protocol, cfg.main_setting),
                    metric=cfg.main_metric, comparison="vs_best")  # fmt: skip
     half = ((tests["ci_high"] - tests["ci_low"]) / 2).dropna() if len(tests) else pd.Series(dtype=float)
     if half.empty:
         return ""
-    h = float(half.median())
-    return latex_escape(f"The crossed test is less sensitive: its 95% intervals against the leader under the "
-            f"{cfg.main_protocol} protocol have a median half-width of {_num(h)}, so even "
-            f"without correction it detects a gap of about {_num(1.43 * h)} with 80% power; a "
-            f"tie is therefore inconclusive, not evidence of equal quality.")  # fmt: skip
+    h, z = float(half.median()), NormalDist().inv_cdf
+    detectable = (z(0.975) + z(0.8)) / z(0.975) * h
+    return latex_escape(
+        f"The crossed test is less sensitive: its 95% intervals against the leader under the "
+        f"{cfg.main_protocol} protocol have a median half-width of {_num(h)}, so even without "
+        f"correction it detects a gap of about {_num(detectable)} with 80% power; a tie is "
+        f"therefore inconclusive, not evidence of equal quality."
+    )
 
 
 # --------------------------------------------------------------------------- leakage
@@ -506,8 +514,6 @@ def ablation_sentence(ablation: pd.DataFrame | None, cfg: PaperConfig) -> str:
 def cause_sentence(reproduction: pd.DataFrame) -> str:
     """The reproduction's one-change cause steps: how many change their seed system's value by
     more than their interval (:func:`step_effects`), and the largest of them."""
-    from recrepro.report.reproduction import step_effects
-
     steps = step_effects(reproduction)
     if steps.empty:
         return ""

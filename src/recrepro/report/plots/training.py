@@ -10,6 +10,9 @@ import pandas as pd
 from recrepro.report.plots.common import WIDTH, grid, notice
 from recrepro.report.style import ModelStyles, metric_label, save_figure, setup_matplotlib
 
+#: Line styles of a model's seeds (or search replicates) in one panel, first seed solid.
+SEED_DASHES = ["-", "--", ":", "-.", (0, (3, 1, 1, 1))]
+
 
 def plot_training_curves(
     history: pd.DataFrame, styles: ModelStyles, stem: str | Path
@@ -24,7 +27,6 @@ def plot_training_curves(
         return notice(stem, "No model logged a per-epoch training history.")
     plt = setup_matplotlib()
     fig, axes = grid(plt, len(models), 3, 1.6)
-    dashes = ["-", "--", ":", "-.", (0, (3, 1, 1, 1))]
     for ax, model in zip(axes, models, strict=True):
         d = history[history["model"] == model]
         s = styles[model]
@@ -33,7 +35,7 @@ def plot_training_curves(
         for i, (_, run) in enumerate(d.sort_values("epoch").groupby("seed", sort=True)):
             first = float(run["loss"].iloc[0])
             relative = run["loss"] / first if first else run["loss"]
-            style = dashes[i % len(dashes)]
+            style = SEED_DASHES[i % len(SEED_DASHES)]
             ax.plot(run["epoch"], relative, color=s.colour, linestyle=style, marker=s.marker,
                     markersize=2.5, lw=1)  # fmt: skip
             if twin is not None and run[extra].notna().any():
@@ -80,7 +82,6 @@ def plot_tuning_curves(
     cols = min(5, len(models))
     rows = math.ceil(len(models) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(WIDTH, 1.45 * rows + 0.3), squeeze=False)
-    dashes = ["-", "--", ":", "-.", (0, (3, 1, 1, 1))]
     budget = int(curves["trials"].max())
     ticks = sorted({t for t in (1, 4, 16, 64, 256) if t <= budget} | {budget})
     for ax, model in zip(axes.flat, models, strict=False):
@@ -88,7 +89,7 @@ def plot_tuning_curves(
         for i, (_, rep) in enumerate(d.groupby("replicate", sort=True)):
             rep = rep.sort_values("trials")
             ax.plot(rep["trials"], rep["valid_score"], color=colour, lw=0.9,
-                    linestyle=dashes[i % len(dashes)])  # fmt: skip
+                    linestyle=SEED_DASHES[i % len(SEED_DASHES)])  # fmt: skip
         title = model
         if model in conv.index and math.isfinite(float(conv.loc[model, "trials_to_plateau"] or math.nan)):
             at = int(conv.loc[model, "trials_to_plateau"])
