@@ -93,7 +93,7 @@ def test_every_block_has_its_defaults_in_the_schema() -> None:
          "models": {"popularity": None}}
     )  # fmt: skip
     assert {key: config["tuning"][key] for key in ("trials", "seed", "metric")} == {
-        "trials": 32, "seed": 0, "metric": "ndcg@10"}  # fmt: skip
+        "trials": 64, "seed": 0, "metric": "ndcg@10"}  # fmt: skip
     assert config["split"] == {"valid_fraction": 0.1, "test_fraction": 0.1, "test_seed": 0}
     assert config["evaluation"]["ks"] == [5, 10, 20, 50, 100]
     assert config["paper"]["compile"] is True and config["paper"]["example_user"] == 42
@@ -116,7 +116,7 @@ def test_code_defaults_come_from_the_schema() -> None:
     assert paper.ks == tuple(block_defaults("evaluation")["ks"]) and paper.alpha == stats["alpha"]
     tune = build_parser().parse_args(["tune", "--dataset", "d", "--protocol", "p", "--model", "m",
                                       "--seed", "1", "--data", "x", "--split", "y", "--out", "z"])
-    assert (tune.trials, tune.tuning_seed, tune.metric) == (32, 0, "ndcg@10")
+    assert (tune.trials, tune.tuning_seed, tune.metric) == (64, 0, "ndcg@10")
     assert json.loads(tune.pruning) == block_defaults("tuning")["pruning"]
 
 

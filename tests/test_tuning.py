@@ -129,12 +129,12 @@ def test_a_models_declared_space_and_metric_apply_unless_the_config_overrides_th
     assert selection_metric({**study, "metrics": {"biased_mf": "mae"}}, "biased_mf") == "mae"
 
 
-def test_schema_defaults_give_every_model_32_trials_with_successive_halving() -> None:
+def test_schema_defaults_give_every_model_64_trials_with_successive_halving() -> None:
     config = _config()
     del config["tuning"]
     config["settings"] = ["faithful"]
     tuning = check_config(config)["tuning"]
-    assert tuning["trials"] == 32 and tuning["spaces"] == {}
+    assert tuning["trials"] == 64 and tuning["spaces"] == {}
     assert tuning["pruning"] == {"min_epochs": 1, "reduction_factor": 3}
 
 
