@@ -135,3 +135,8 @@ def _int(value: Any, key: str) -> int:
         return int(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{key} must be an integer, got {value!r}") from None
+
+
+def search_trials(config: Mapping[str, Any]) -> int:
+    """Trials per search of the study's ``tuning`` block (its schema default when unset)."""
+    return int(block_defaults("tuning", config.get("tuning"))["trials"])

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from recrepro.report.config import PaperConfig
+from recrepro.report.config import PaperConfig, search_trials
 from recrepro.report.data import ReportData, ranking, select
 from recrepro.report.reproduction import step_effects
 from recrepro.report.style import correction_label, format_number, format_p, higher_is_better, metric_label
@@ -586,7 +586,7 @@ def budget_sentence(cfg: PaperConfig, config: Mapping[str, Any]) -> str:
     """The shared search budget, when the study tunes."""
     if "tuned" not in cfg.settings:
         return ""
-    trials = int((config.get("tuning") or {}).get("trials", 32))
+    trials = search_trials(config)
     return (f"Every model gets the same budget: for each seed its own seeded Optuna search of "
             f"{trials} trials on that seed's validation data.")  # fmt: skip
 
@@ -661,6 +661,6 @@ def limits_sentence(cfg: PaperConfig, config: Mapping[str, Any], cpu_minutes: st
     text = (f"The study is sized for CPUs{spent} and runs {plural(len(cfg.seeds), 'seed')} per "
             f"configuration, so the seed term of each test has few degrees of freedom")  # fmt: skip
     if "tuned" in cfg.settings:
-        trials = int((config.get("tuning") or {}).get("trials", 32))
+        trials = search_trials(config)
         text += f", and each search has {trials} trials"
     return latex_escape(text + ".")

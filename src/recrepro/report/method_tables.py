@@ -15,6 +15,7 @@ import pandas as pd
 
 from recrepro.core.errors import ConfigError
 from recrepro.core.runs import parse_run_path
+from recrepro.report.config import search_trials
 from recrepro.report.findings import plural
 from recrepro.report.registry import Context, benchmark_path, table
 from recrepro.report.style import ModelStyles, format_number
@@ -258,8 +259,7 @@ def _joined(frame: pd.DataFrame, column: str) -> str:
 @table("hyperparameters", section="method", inputs=("tuning_files",), supplement=True)
 def hyperparameters(ctx: Context) -> Table:
     cfg = ctx.cfg
-    tuning = ctx.config.get("tuning") or {}
-    trials = int(tuning.get("trials", 32))
+    trials = search_trials(ctx.config)
     records = read_tuning(ctx.paths("tuning_files"))
     frame = hyperparameter_frame(ctx.config, records, cfg.main_protocol)
     rows = []

@@ -18,7 +18,7 @@ import pandas as pd
 
 from recrepro.core.io import write_text
 from recrepro.report import findings
-from recrepro.report.config import PaperConfig
+from recrepro.report.config import PaperConfig, search_trials
 from recrepro.report.data import ReportData, as_bool, ranking, select
 from recrepro.report.findings import count_of, plural
 from recrepro.report.reproduction import VERDICTS, verdict_counts
@@ -660,7 +660,7 @@ def finding_numbers(
         "TakeawaySentence": findings.takeaway_sentence(data, cfg),
         "LimitsSentence": findings.limits_sentence(
             cfg, config, _num(float(cost["total_cpu_seconds"].sum()) / 60, 1) if len(cost) else NA),
-        "SearchTrials": str(int((config.get("tuning") or {}).get("trials", 32))),
+        "SearchTrials": str(search_trials(config)),
         "NumSeedModels": str(len(seeds)),
         "NumBaselines": str(len(cfg.models) - len(seeds)),
     }
