@@ -213,7 +213,8 @@ def tuning_budget(ctx: Context, stem: Path) -> str:
         "score after 1, 2, 4, ... trials, one line per seed's own search (solid, dashed, dotted), "
         "and (wide grey line; the plateau in the title) the trial count from which the mean gain "
         "still to come stays within the larger of two spreads over the seeds: the searches' final "
-        f"validation scores and the tuned runs' test scores. Over every protocol, "
+        "validation scores and the tuned runs' test scores; the searches have converged when it is "
+        f"at most half the budget (a tick on the axis). Over every protocol, "
         f"{(sentence[:1].lower() + sentence[1:]) if sentence else 'the study has no tuned setting.'}"
     )
 

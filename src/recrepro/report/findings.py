@@ -45,6 +45,16 @@ def count_of(k: int, n: int, noun: str) -> str:
     return f"{k} of {nouns}"
 
 
+def behind_clause(tied: int, tested: int, noun: str = "other model") -> str:
+    """``"9 of 19 other models are not significantly behind it"``; with none tied, ``"all 18
+    other models are significantly behind it"`` (no double negative)."""
+    if tied == 0:
+        verb = "is" if tested == 1 else "are"
+        return f"{count_of(tested, tested, noun)} {verb} significantly behind it"
+    verb = "is" if tied == 1 else "are"
+    return f"{count_of(tied, tested, noun)} {verb} not significantly behind it"
+
+
 def listing(items: Sequence[str]) -> str:
     """``"a"``, ``"a and b"``, ``"a, b and c"``."""
     items = list(items)
@@ -143,11 +153,8 @@ def fair_sentence(data: ReportData, cfg: PaperConfig, pair: bool = True) -> str:
     text = (f"{how}, {lead['model']} has the best {label} under the {protocol} protocol "
             f"({_num(lead['mean'])})")  # fmt: skip
     tied, n = ties(data, cfg, protocol, setting)
-    if n and tied:
-        verb = "is" if tied == 1 else "are"
-        text += f", and {count_of(tied, n, 'other model')} {verb} not significantly behind it"
-    elif n:
-        text += f", and {count_of(n, n, 'other model')} {'is' if n == 1 else 'are'} significantly behind it"
+    if n:
+        text += f", and {behind_clause(tied, n)}"
     seed, base = best_pair(data, cfg, protocol, setting)
     if seed and base and pair:
         text += "; " + _pair_clause(data, cfg, protocol, setting, seed, base)
@@ -313,8 +320,7 @@ def _setting_clause(r: Any, cfg: PaperConfig, detail: bool = False) -> str:
     holds (otherwise :func:`agreement_summary` says those)."""
     text = f"with {r.setting} hyperparameters {r.leader} leads"
     if r.tested:
-        verb = "is" if r.tied == 1 else "are"
-        text += f" and {count_of(r.tied, r.tested, 'other model')} {verb} not significantly behind it"
+        text += f" and {behind_clause(r.tied, r.tested)}"
     if not detail:
         return text
     if r.rho is not None and not math.isnan(r.rho):
@@ -561,7 +567,8 @@ def provenance_sentence(provenance: Sequence[Mapping[str, Any]]) -> str:
     dirty = sum(1 for r in provenance if r.get("git_dirty"))
     revisions = listing([f"\\texttt{{{c}}} ({plural(n, 'run')})" for c, n in
                          sorted(commits.items(), key=lambda kv: -kv[1])])  # fmt: skip
-    where = f"at code revision {revisions}" if len(commits) == 1 else f"at code revisions {revisions}"
+    where = (f"at code revision \\texttt{{{next(iter(commits))}}}" if len(commits) == 1
+             else f"at code revisions {revisions}")  # fmt: skip
     state = ("none with uncommitted changes" if dirty == 0 else
              f"{count_of(dirty, len(provenance), 'run')} with uncommitted changes")  # fmt: skip
     return f"The {plural(len(provenance), 'run')} ran {where}, {state}."

@@ -69,12 +69,14 @@ def data_splits(ctx: Context) -> Table:
         )
     density = 100 * len(ratings) / max(ratings["user"].nunique() * n_items, 1)
     fewest = stats.sort_values("evaluated_users").iloc[0] if len(stats) else None
-    takeaway = (
-        f" The {fewest['protocol']} protocol evaluates the fewest users ({fewest['evaluated_users']:,} "
-        f"of {ratings['user'].nunique():,})."
-        if fewest is not None
-        else ""
-    )
+    n_users = ratings["user"].nunique()
+    if fewest is None:
+        takeaway = ""
+    elif stats["evaluated_users"].nunique() == 1 and len(stats) > 1:
+        takeaway = f" Every protocol evaluates the same {fewest['evaluated_users']:,} of {n_users:,} users."
+    else:
+        takeaway = (f" The {fewest['protocol']} protocol evaluates the fewest users "
+                    f"({fewest['evaluated_users']:,} of {n_users:,}).")  # fmt: skip
     caption = (
         f"{dataset_label(cfg.dataset)} ({len(ratings):,} ratings, {ratings['user'].nunique():,} "
         f"users, {n_items:,} movies, density {density:.2f}%) and its split under each protocol "

@@ -79,6 +79,17 @@ def render_macros(macros: Mapping[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def protocol_tables_ref(protocols: Sequence[str]) -> str:
+    """``Table S6``, ``Tables S6 and S7`` or ``Table S6 and the following ones`` (the per-protocol
+    tables, numbered by LaTeX in the supplement)."""
+    refs = [f"\\supref{{tab:protocol_{p}}}" for p in protocols]
+    if len(refs) == 1:
+        return f"Table~{refs[0]}"
+    if len(refs) == 2:
+        return f"Tables~{refs[0]} and~{refs[1]}"
+    return f"Table~{refs[0]} and the following ones"
+
+
 def switch_numbers(cfg: PaperConfig, macros: Mapping[str, str]) -> dict[str, str]:
     r"""Switches (``\ifTuned ... \fi`` in the paper) for the parts of the text that only some
     studies have: a tuned setting, several protocols or a given one, seed models, the A/A
@@ -151,6 +162,7 @@ def study_numbers(cfg: PaperConfig, n_runs: int) -> dict[str, str]:
         "ExampleUser": str(cfg.example_user),
         # the per-protocol tables are in the supplement (recrepro.report.registry)
         "ProtocolTableRef": f"\\supref{{tab:protocol_{cfg.protocols[0]}}}",
+        "ProtocolTablesRef": protocol_tables_ref(cfg.protocols),
         "SignificanceLevel": f"{cfg.alpha:g}" if cfg.alpha is not None else NA,
     }
 
@@ -485,12 +497,16 @@ def noise_numbers(data: ReportData, cfg: PaperConfig) -> dict[str, str]:
                     f"with {setting} hyperparameters ({_p_text(row['p_adj'])})"
                 )
         label = latex_escape(metric_label(cfg.main_metric))
+        n_confirmatory = len([p for p in cfg.protocols if p not in cfg.exploratory_protocols])
+        confirmatory = ("the non-exploratory protocols" if cfg.exploratory_protocols else
+                        "both protocols" if n_confirmatory == 2 else
+                        "the protocol" if n_confirmatory == 1 else "every protocol")  # fmt: skip
         out["NoiseSentence"] = (
             f"The study carries an A/A control: {_model(pair['model'])} and {_model(pair['other'])} "
             f"are the same model under two names, each with its own searches. Their "
             f"{label} difference under the {latex_escape(cfg.main_protocol)} protocol is "
             f"{findings.listing(parts)}, the study's noise floor; over the {len(decisive)} tests of the "
-            f"main table's metrics and the non-exploratory protocols, the inference called them "
+            f"main table's metrics and {confirmatory}, the inference called them "
             f"different {fired} {'time' if fired == 1 else 'times'} (nominal rate "
             f"{_num(cfg.alpha or 0.05, 2)})."
         )
@@ -549,7 +565,7 @@ def convergence_numbers(convergence: pd.DataFrame | None) -> dict[str, str]:
     out.update(
         TuningTrials=str(budget), TuningReplicates=str(reps), TuningSearched=str(len(frame)),
         TuningConverged=str(int(converged.sum())),
-        TuningMedianPlateau=_num(float(plateau.median()), 0) if len(plateau) else NA,
+        TuningMedianPlateau=f"{float(plateau.median()):g}" if len(plateau) else NA,
         TuningMaxPlateau=str(int(plateau.max())) if len(plateau) else NA,
         TuningNotConverged=latex_escape(missing) or NA,
         ConvergedSentence=_converged_sentence(int(converged.sum()), len(frame)),

@@ -83,7 +83,8 @@ def plot_tuning_curves(
     rows = math.ceil(len(models) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(WIDTH, 1.45 * rows + 0.3), squeeze=False)
     budget = int(curves["trials"].max())
-    ticks = sorted({t for t in (1, 4, 16, 64, 256) if t <= budget} | {budget})
+    # the half budget is ticked: the plateau rule's threshold
+    ticks = sorted({t for t in (1, 4, 16, 64, 256) if t <= budget} | {budget, max(1, budget // 2)})
     for ax, model in zip(axes.flat, models, strict=False):
         d, colour = curves[curves["model"] == model], styles[model].colour
         for i, (_, rep) in enumerate(d.groupby("replicate", sort=True)):
@@ -96,7 +97,7 @@ def plot_tuning_curves(
             # a wide grey line, unlike the seeds' (dashed) lines
             ax.axvline(at, color="0.55", lw=2.0, alpha=0.35, zorder=0)
             converged = str(conv.loc[model, "converged"]).lower() == "true"
-            title += f"\nplateau {at}" if converged else f"\nno plateau by {budget // 2}"
+            title += f"\nplateau {at}" if converged else f"\nplateau {at}: not by {budget // 2}"
         ax.set_title(title, fontsize=6.5, pad=2)
         ax.set_xscale("log", base=2)
         ax.set_xlim(0.8, budget * 1.2)  # a plateau at trial 1 stays visible
