@@ -128,6 +128,20 @@ def test_counts_read_naturally() -> None:
     assert findings.plural(1, "protocol") == "1 protocol" and findings.plural(2, "protocol") == "2 protocols"
 
 
+def test_clauses_and_references_read_naturally() -> None:
+    assert findings.behind_clause(0, 18) == "all 18 other models are significantly behind it"
+    assert findings.behind_clause(5, 18) == "5 of 18 other models are not significantly behind it"
+    assert findings.behind_clause(1, 18) == "1 of 18 other models is not significantly behind it"
+    ref = "\\supref{tab:protocol_%s}"
+    assert numbers.protocol_tables_ref(["random"]) == "Table~" + ref % "random"
+    assert numbers.protocol_tables_ref(["random", "temporal"]) == (
+        f"Tables~{ref % 'random'} and~{ref % 'temporal'}")
+    assert numbers.protocol_tables_ref(["a", "b", "c"]).endswith("and the following ones")
+    runs = [{"git_commit": "abcdef1234567", "git_dirty": False}] * 2
+    assert findings.provenance_sentence(runs) == (
+        "The 2 runs ran at code revision \\texttt{abcdef1234}, none with uncommitted changes.")
+
+
 def test_leakage_share_counts_later_training_ratings(tmp_path: Path) -> None:
     folder = tmp_path / "temporal_user/seed1"
     folder.mkdir(parents=True)

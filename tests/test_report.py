@@ -795,7 +795,7 @@ def test_every_registered_artefact_is_produced_included_and_referenced(built: Pa
             assert f"{counter}\n\\input{{generated/{folder}/{name}.tex}}" in sections[stem], name
         else:
             assert label not in numbers and "longtable" not in float_tex, name  # two columns
-        # Referenced in its own document (per-protocol tables through \ProtocolTableRef); the main
+        # Referenced in its own document (per-protocol tables through \ProtocolTablesRef); the main
         # paper cites a supplement float only through \supref, never \ref (it would print "??").
         if artefact.per is None:
             assert f"\\ref{{{label}}}" in tex[document], f"{label} is never referenced in {document}.tex"

@@ -78,7 +78,7 @@ def data_splits(ctx: Context) -> Table:
         takeaway = (f" The {fewest['protocol']} protocol evaluates the fewest users "
                     f"({fewest['evaluated_users']:,} of {n_users:,}).")  # fmt: skip
     caption = (
-        f"{dataset_label(cfg.dataset)} ({len(ratings):,} ratings, {ratings['user'].nunique():,} "
+        f"{dataset_label(cfg.dataset)} ({len(ratings):,} ratings, {n_users:,} "
         f"users, {n_items:,} movies, density {density:.2f}%) and its split under each protocol "
         f"(seed {cfg.seeds[0] if cfg.seeds else 1}).{takeaway}"
     )

@@ -161,7 +161,6 @@ def study_numbers(cfg: PaperConfig, n_runs: int) -> dict[str, str]:
         "MainSetting": _text(cfg.main_setting),
         "ExampleUser": str(cfg.example_user),
         # the per-protocol tables are in the supplement (recrepro.report.registry)
-        "ProtocolTableRef": f"\\supref{{tab:protocol_{cfg.protocols[0]}}}",
         "ProtocolTablesRef": protocol_tables_ref(cfg.protocols),
         "SignificanceLevel": f"{cfg.alpha:g}" if cfg.alpha is not None else NA,
     }
